@@ -1,0 +1,351 @@
+//! Configuration of the reference AS: a YAML file, or the built-in demo configuration.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::quirks::Quirks;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The issuer URL. Empty means `http://127.0.0.1:{port}` once the listener is bound.
+    pub issuer: String,
+    /// Database URL: `sqlite://…`, `sqlite::memory:` or `postgres://…`. Empty means a SQLite
+    /// file `uma.db` in the data directory.
+    pub database_url: String,
+    /// Statically configured clients.
+    pub clients: Vec<StaticClient>,
+    /// End users: resource owners who log in for a PAT, and requesting parties.
+    pub users: Vec<User>,
+    /// Issuers whose ID tokens are accepted as pushed claim tokens.
+    pub trusted_issuers: Vec<TrustedIssuer>,
+    /// Lifetimes in seconds.
+    pub lifetimes: Lifetimes,
+    /// How RPTs are represented.
+    pub rpt_format: RptFormat,
+    /// What the AS does when some requested scopes can be granted and others cannot (digest
+    /// §4.3, outcome O5).
+    pub partial_outcome: PartialOutcome,
+    /// Whether RFC 7591 dynamic client registration is open to anyone.
+    pub open_registration: bool,
+    /// The `interval` sent with `request_submitted`, in seconds.
+    pub poll_interval: u64,
+    /// Whether the PKCE profile is required on the claims interaction endpoint (digest §10.1).
+    pub icg_pkce: PkceMode,
+    /// Whether the `iss` profile is on (digest §10.2).
+    pub icg_iss: bool,
+    /// Deliberate violations to commit.
+    pub quirks: Quirks,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Serve a built-in demo identity provider at `{issuer}/demo-idp` that mints ID tokens on
+    /// request, and trust it. For walk-throughs and tests only: anyone can mint any claim.
+    pub demo_identity_provider: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            database_url: String::new(),
+            clients: Vec::new(),
+            users: Vec::new(),
+            trusted_issuers: Vec::new(),
+            lifetimes: Lifetimes::default(),
+            rpt_format: RptFormat::Opaque,
+            partial_outcome: PartialOutcome::Error,
+            open_registration: true,
+            poll_interval: 1,
+            icg_pkce: PkceMode::Required,
+            icg_iss: true,
+            quirks: Quirks::none(),
+            max_body_bytes: 64 * 1024,
+            demo_identity_provider: false,
+        }
+    }
+}
+
+/// A client known from configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticClient {
+    /// Its `client_id`.
+    pub client_id: String,
+    /// Its secret; absent for a public client.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// RFC 6749 redirect URIs (authorization code flow for PATs).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// UMA claims redirection URIs.
+    #[serde(default)]
+    pub claims_redirect_uris: Vec<String>,
+    /// The client's pre-registered scopes (RegisteredScopes, set A), space separated.
+    #[serde(default)]
+    pub scope: String,
+    /// For a resource server acting for an organisational resource owner: the owner its
+    /// `client_credentials` PATs stand for.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// A human-readable name.
+    #[serde(default)]
+    pub client_name: Option<String>,
+}
+
+/// An end user.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// Login name; also the resource owner id.
+    pub username: String,
+    /// Password for the login form.
+    pub password: String,
+    /// Claims the user has (e.g. `email`), released when the user logs in.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An identity provider whose ID tokens the AS accepts as claim tokens.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// The `iss` value its tokens carry.
+    pub issuer: String,
+    /// Where its JWKS is published.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// Its JWKS inline, instead of a URL.
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    /// Audiences accepted besides the AS issuer and the presenting client's id.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+}
+
+/// Lifetimes in seconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lifetimes {
+    /// Permission tickets.
+    pub ticket: i64,
+    /// RPTs.
+    pub rpt: i64,
+    /// PATs.
+    pub pat: i64,
+    /// Refresh tokens.
+    pub refresh_token: i64,
+    /// PCTs.
+    pub pct: i64,
+    /// Authorization codes.
+    pub code: i64,
+    /// Interactive claims-gathering sessions.
+    pub interaction: i64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            ticket: 300,
+            rpt: 3600,
+            pat: 86_400,
+            refresh_token: 30 * 86_400,
+            pct: 30 * 86_400,
+            code: 60,
+            interaction: 600,
+        }
+    }
+}
+
+/// RPT representation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RptFormat {
+    /// A random reference token (default).
+    Opaque,
+    /// A JWT signed with ES256; the key is published at `jwks_uri`.
+    Jwt,
+}
+
+/// The AS's answer when some requested scopes pass policy and others do not (outcome O5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartialOutcome {
+    /// The error the unmet policies call for: `need_info` if claims could satisfy them,
+    /// `request_submitted` if the owner can approve, `request_denied` otherwise (default).
+    Error,
+    /// An RPT holding the scopes that passed, if any passed; otherwise as `error`.
+    Partial,
+    /// Always `request_denied`.
+    Deny,
+}
+
+/// PKCE on the claims interaction endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PkceMode {
+    /// A `code_challenge` is required (default).
+    Required,
+    /// A `code_challenge` is bound if sent.
+    Optional,
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("failed to read configuration file {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid configuration.
+    #[error("invalid configuration in {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What serde-saphyr said, with line and column.
+        message: String,
+    },
+    /// The configuration parsed but is inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads a YAML configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// Parses YAML configuration text; `origin` names it in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: Config = serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks cross-field rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.clients {
+            if c.client_id.is_empty() {
+                return Err(ConfigError::Invalid("a client has an empty client_id".into()));
+            }
+            if !seen.insert(&c.client_id) {
+                return Err(ConfigError::Invalid(format!(
+                    "client `{}` is listed twice",
+                    c.client_id
+                )));
+            }
+            for uri in c.redirect_uris.iter().chain(&c.claims_redirect_uris) {
+                crate::core::clients::validate_redirect_uri(uri).map_err(|why| {
+                    ConfigError::Invalid(format!("client `{}`: redirect URI `{uri}` {why}", c.client_id))
+                })?;
+            }
+        }
+        for t in &self.trusted_issuers {
+            if t.jwks_uri.is_none() && t.jwks.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "trusted issuer `{}` needs jwks_uri or jwks",
+                    t.issuer
+                )));
+            }
+        }
+        for (name, v) in [
+            ("ticket", self.lifetimes.ticket),
+            ("rpt", self.lifetimes.rpt),
+            ("pat", self.lifetimes.pat),
+            ("refresh_token", self.lifetimes.refresh_token),
+            ("pct", self.lifetimes.pct),
+            ("code", self.lifetimes.code),
+            ("interaction", self.lifetimes.interaction),
+        ] {
+            if v <= 0 {
+                return Err(ConfigError::Invalid(format!("lifetimes.{name} must be positive")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The demo configuration used when no file is given: an organisational owner with a
+    /// resource server client, a web client, and two users.
+    pub fn demo() -> Self {
+        Self {
+            clients: vec![
+                StaticClient {
+                    client_id: "demo-rs".into(),
+                    client_secret: Some("demo-rs-secret".into()),
+                    redirect_uris: vec!["http://127.0.0.1:9/rs/callback".into()],
+                    claims_redirect_uris: Vec::new(),
+                    scope: "uma_protection".into(),
+                    owner: Some("photoz-inc".into()),
+                    client_name: Some("Demo resource server".into()),
+                },
+                StaticClient {
+                    client_id: "demo-client".into(),
+                    client_secret: Some("demo-client-secret".into()),
+                    redirect_uris: vec!["http://127.0.0.1:9/client/callback".into()],
+                    claims_redirect_uris: vec!["http://127.0.0.1:9/client/claims".into()],
+                    scope: "view download".into(),
+                    owner: None,
+                    client_name: Some("Demo client".into()),
+                },
+            ],
+            users: vec![
+                User {
+                    username: "alice".into(),
+                    password: "alice-password".into(),
+                    claims: [("email".to_owned(), serde_json::json!("alice@example.com"))]
+                        .into_iter()
+                        .collect(),
+                },
+                User {
+                    username: "bob".into(),
+                    password: "bob-password".into(),
+                    claims: [("email".to_owned(), serde_json::json!("bob@example.com"))]
+                        .into_iter()
+                        .collect(),
+                },
+            ],
+            demo_identity_provider: true,
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_configuration_is_valid() {
+        Config::demo().validate().unwrap();
+    }
+
+    #[test]
+    fn an_unknown_key_is_reported_with_its_location() {
+        let err = Config::from_yaml("issuer: x\nclientz: []\n", "t.yaml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("t.yaml"), "{msg}");
+        assert!(msg.contains("clientz"), "{msg}");
+    }
+
+    #[test]
+    fn quirks_are_read_by_name() {
+        let c = Config::from_yaml("quirks: [ticket-reusable]\n", "t.yaml").unwrap();
+        assert!(c.quirks.has(crate::quirks::Quirk::TicketReusable));
+        assert!(Config::from_yaml("quirks: [nope]\n", "t.yaml").is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! Clients: static ones from configuration, RFC 7591 dynamic registration, and client
+//! authentication at the token and revocation endpoints (RFC 6749 §2.3).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::core::model::{AuthMethod, ClientRecord};
+use crate::core::{Ctx, ProtocolError};
+use crate::crypto::{ct_eq, hash_secret, random_id, random_token};
+use crate::types::{ClientId, ClientSecret};
+
+/// The grant type URI of the UMA grant.
+pub const UMA_TICKET_GRANT: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
+/// The PAT scope (FedAuthz §1.2).
+pub const UMA_PROTECTION: &str = "uma_protection";
+
+/// Checks a redirect or claims redirection URI: absolute, no fragment, not a script scheme.
+pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    let parsed = url::Url::parse(uri).map_err(|_| "is not an absolute URI")?;
+    if parsed.fragment().is_some() || uri.contains('#') {
+        return Err("must not contain a fragment");
+    }
+    if matches!(parsed.scheme(), "javascript" | "data" | "file" | "vbscript") {
+        return Err("uses a forbidden scheme");
+    }
+    Ok(())
+}
+
+fn split_scope(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Puts the clients of the configuration file into the store (replacing earlier versions).
+pub async fn register_static_clients(ctx: &Ctx) -> Result<(), ProtocolError> {
+    let now = ctx.clock.now();
+    for c in &ctx.config.clients {
+        let rec = ClientRecord {
+            client_id: c.client_id.clone(),
+            secret_hash: c.client_secret.as_deref().map(hash_secret),
+            auth_method: if c.client_secret.is_some() {
+                AuthMethod::ClientSecretBasic
+            } else {
+                AuthMethod::None
+            },
+            redirect_uris: c.redirect_uris.clone(),
+            claims_redirect_uris: c.claims_redirect_uris.clone(),
+            scopes: split_scope(&c.scope),
+            grant_types: Vec::new(),
+            owner: c.owner.clone(),
+            client_name: c.client_name.clone(),
+            is_static: true,
+            issued_at: now,
+        };
+        ctx.store.put_client(&rec).await?;
+    }
+    Ok(())
+}
+
+/// Client credentials as they arrived in one request.
+#[derive(Debug, Default)]
+pub struct PresentedCredentials {
+    /// The `Authorization` header value, if any.
+    pub authorization: Option<String>,
+    /// `client_id` from the body.
+    pub body_client_id: Option<String>,
+    /// `client_secret` from the body.
+    pub body_client_secret: Option<ClientSecret>,
+}
+
+fn form_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Decodes `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+pub fn parse_basic(header: &str) -> Option<(ClientId, ClientSecret)> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = STANDARD.decode(rest.trim()).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((ClientId::new(form_decode(id)), ClientSecret::new(form_decode(secret))))
+}
+
+/// Authenticates the client of a token or revocation request.
+///
+/// One method per request (RFC 6749 §2.3); Basic failures answer 401 with a challenge.
+/// Confidential clients may use Basic or the body; public clients send only `client_id`.
+pub async fn authenticate(ctx: &Ctx, creds: &PresentedCredentials) -> Result<ClientRecord, ProtocolError> {
+    let basic = match creds.authorization.as_deref() {
+        Some(h) if h.trim_start().to_ascii_lowercase().starts_with("basic") => {
+            Some(parse_basic(h).ok_or_else(|| ProtocolError::invalid_client("malformed Basic credentials"))?)
+        }
+        Some(_) => None,
+        None => None,
+    };
+    if basic.is_some() && creds.body_client_secret.is_some() {
+        return Err(ProtocolError::invalid_request(
+            "more than one client authentication method was used",
+        ));
+    }
+    let (client_id, secret) = match (&basic, &creds.body_client_secret) {
+        (Some((id, secret)), _) => {
+            if let Some(body_id) = &creds.body_client_id {
+                if body_id != id.as_str() {
+                    return Err(ProtocolError::invalid_request(
+                        "client_id in the body differs from the authenticated client",
+                    ));
+                }
+            }
+            (id.as_str().to_owned(), Some(secret.clone()))
+        }
+        (None, Some(secret)) => {
+            let id = creds
+                .body_client_id
+                .clone()
+                .ok_or_else(|| ProtocolError::invalid_request("client_secret without client_id"))?;
+            (id, Some(secret.clone()))
+        }
+        (None, None) => {
+            let id = creds
+                .body_client_id
+                .clone()
+                .ok_or_else(|| ProtocolError::invalid_client("client authentication is required"))?;
+            (id, None)
+        }
+    };
+    let client = ctx.store.client(&client_id).await?;
+    let fail = || ProtocolError::invalid_client("client authentication failed");
+    let Some(client) = client else {
+        // Spend the same hashing work as for a known client.
+        if let Some(s) = &secret {
+            let _ = ct_eq(hash_secret(s.secret()).as_bytes(), hash_secret("x").as_bytes());
+        }
+        return Err(fail());
+    };
+    match (&client.secret_hash, &secret) {
+        (Some(stored), Some(given)) if ct_eq(stored.as_bytes(), hash_secret(given.secret()).as_bytes()) => Ok(client),
+        (None, None) => Ok(client),
+        _ => Err(fail()),
+    }
+}
+
+/// The `client_id` and one-time view of the secret returned by registration.
+#[derive(Debug)]
+pub struct Registered {
+    /// The stored record.
+    pub client: ClientRecord,
+    /// The secret, shown once.
+    pub secret: Option<ClientSecret>,
+}
+
+fn string_array(meta: &serde_json::Map<String, Value>, key: &str) -> Result<Vec<String>, ProtocolError> {
+    match meta.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ProtocolError::invalid_client_metadata(format!("{key} must be an array of strings")))
+            })
+            .collect(),
+        Some(_) => Err(ProtocolError::invalid_client_metadata(format!(
+            "{key} must be an array of strings"
+        ))),
+    }
+}
+
+fn opt_string(meta: &serde_json::Map<String, Value>, key: &str) -> Result<Option<String>, ProtocolError> {
+    match meta.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ProtocolError::invalid_client_metadata(format!(
+            "{key} must be a string"
+        ))),
+    }
+}
+
+/// RFC 7591 registration, with UMA's `claims_redirect_uris` (UMA Grant §2).
+pub async fn register(ctx: &Ctx, body: &Value) -> Result<Registered, ProtocolError> {
+    let meta = body
+        .as_object()
+        .ok_or_else(|| ProtocolError::invalid_client_metadata("the body must be a JSON object"))?;
+    let redirect_uris = string_array(meta, "redirect_uris")?;
+    let claims_redirect_uris = string_array(meta, "claims_redirect_uris")?;
+    for uri in redirect_uris.iter().chain(&claims_redirect_uris) {
+        validate_redirect_uri(uri).map_err(|why| ProtocolError::invalid_redirect_uri(format!("`{uri}` {why}")))?;
+    }
+    let auth_method = match opt_string(meta, "token_endpoint_auth_method")?.as_deref() {
+        None | Some("client_secret_basic") => AuthMethod::ClientSecretBasic,
+        Some("client_secret_post") => AuthMethod::ClientSecretPost,
+        Some("none") => AuthMethod::None,
+        Some(other) => {
+            return Err(ProtocolError::invalid_client_metadata(format!(
+                "token_endpoint_auth_method `{other}` is not supported"
+            )));
+        }
+    };
+    let grant_types = string_array(meta, "grant_types")?;
+    for g in &grant_types {
+        if !matches!(
+            g.as_str(),
+            UMA_TICKET_GRANT | "authorization_code" | "client_credentials" | "refresh_token"
+        ) {
+            return Err(ProtocolError::invalid_client_metadata(format!(
+                "grant type `{g}` is not supported"
+            )));
+        }
+    }
+    let scopes = split_scope(&opt_string(meta, "scope")?.unwrap_or_default());
+    let secret = (auth_method != AuthMethod::None).then(|| ClientSecret::new(random_token()));
+    let client = ClientRecord {
+        client_id: random_id(),
+        secret_hash: secret.as_ref().map(|s| hash_secret(s.secret())),
+        auth_method,
+        redirect_uris,
+        claims_redirect_uris,
+        scopes,
+        grant_types,
+        owner: None,
+        client_name: opt_string(meta, "client_name")?,
+        is_static: false,
+        issued_at: ctx.clock.now(),
+    };
+    ctx.store.put_client(&client).await?;
+    Ok(Registered { client, secret })
+}
+
+/// The RFC 7591 §3.2.1 response body.
+pub fn registration_response(r: &Registered) -> Value {
+    let c = &r.client;
+    let mut v = json!({
+        "client_id": c.client_id,
+        "client_id_issued_at": c.issued_at,
+        "token_endpoint_auth_method": c.auth_method.as_str(),
+        "redirect_uris": c.redirect_uris,
+        "claims_redirect_uris": c.claims_redirect_uris,
+        "grant_types": if c.grant_types.is_empty() {
+            vec![UMA_TICKET_GRANT.to_owned(), "authorization_code".to_owned(), "refresh_token".to_owned()]
+        } else {
+            c.grant_types.clone()
+        },
+        "response_types": ["code"],
+    });
+    if !c.scopes.is_empty() {
+        v["scope"] = json!(c.scopes.join(" "));
+    }
+    if let Some(name) = &c.client_name {
+        v["client_name"] = json!(name);
+    }
+    if let Some(s) = &r.secret {
+        v["client_secret"] = json!(s.secret());
+        v["client_secret_expires_at"] = json!(0);
+    }
+    v
+}
+
+impl ClientRecord {
+    /// Whether the client may use `grant_type`.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        if grant_type == "client_credentials" {
+            return self.owner.is_some()
+                && (self.grant_types.is_empty() || self.grant_types.iter().any(|g| g == grant_type));
+        }
+        self.grant_types.is_empty() || self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let h = format!("Basic {}", STANDARD.encode("my%20client:s%3Acret"));
+        let (id, secret) = parse_basic(&h).unwrap();
+        assert_eq!(id.as_str(), "my client");
+        assert_eq!(secret.secret(), "s:cret");
+    }
+
+    #[test]
+    fn malformed_basic_credentials_are_rejected() {
+        assert!(parse_basic("Basic !!!").is_none());
+        assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).is_none());
+        assert!(parse_basic("Bearer abc").is_none());
+    }
+
+    #[test]
+    fn redirect_uris_must_be_absolute_without_fragment() {
+        assert!(validate_redirect_uri("https://c.example/cb?x=1").is_ok());
+        assert!(validate_redirect_uri("/relative").is_err());
+        assert!(validate_redirect_uri("https://c.example/cb#frag").is_err());
+        assert!(validate_redirect_uri("javascript:alert(1)").is_err());
+    }
+}

@@ -1,0 +1,720 @@
+//! The token endpoint (UMA Grant §3.3, RFC 6749) and revocation (RFC 7009).
+//!
+//! Grants: `urn:ietf:params:oauth:grant-type:uma-ticket` (RPTs), `client_credentials` and
+//! `authorization_code` (PATs), `refresh_token` (both).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+
+use crate::config::RptFormat;
+use crate::core::assessment::{AssessmentQuirks, Outcome, ResourceSets, assess};
+use crate::core::claims::{ClaimContext, ClaimTokenError};
+use crate::core::clients::{UMA_PROTECTION, UMA_TICKET_GRANT};
+use crate::core::discovery::paths;
+use crate::core::model::{
+    ApprovalRecord, ApprovalStatus, Claim, ClientRecord, Permission, TicketData, TokenKind, TokenRecord,
+};
+use crate::core::policy::{ApprovalState, ID_TOKEN_FORMAT, RequiredClaim, ResourcePolicy, evaluate};
+use crate::core::protection::issue_ticket;
+use crate::core::{Ctx, ProtocolError};
+use crate::crypto::{ct_eq, hash_secret, is_pkce_value, pkce_s256, random_id, random_token};
+use crate::quirks::Quirk;
+use crate::types::{PermissionTicket, Rpt};
+
+/// Form parameters of one request, with repeats rejected and empty values dropped.
+pub type Params = BTreeMap<String, String>;
+
+/// Parses an `application/x-www-form-urlencoded` body (RFC 6749 §3.2): parameters sent without
+/// a value are treated as omitted, and a repeated parameter is an `invalid_request`.
+pub fn parse_form(body: &[u8]) -> Result<Params, ProtocolError> {
+    let mut out = Params::new();
+    let mut seen = BTreeSet::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        if !seen.insert(k.to_string()) {
+            return Err(ProtocolError::invalid_request(format!("parameter `{k}` is repeated")));
+        }
+        if !v.is_empty() {
+            out.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn split_scope(s: Option<&String>) -> BTreeSet<String> {
+    s.map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The token endpoint, after client authentication. Returns the JSON success body.
+pub async fn token(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| ProtocolError::invalid_request("grant_type is required"))?;
+    let known = matches!(
+        grant_type.as_str(),
+        UMA_TICKET_GRANT | "client_credentials" | "authorization_code" | "refresh_token"
+    );
+    if !known {
+        return Err(ProtocolError::unsupported_grant_type(grant_type));
+    }
+    if !client.allows_grant(grant_type) {
+        return Err(ProtocolError::unauthorized_client(format!(
+            "this client may not use the `{grant_type}` grant"
+        )));
+    }
+    let result = match grant_type.as_str() {
+        UMA_TICKET_GRANT => uma_ticket(ctx, client, params).await,
+        "client_credentials" => client_credentials(ctx, client, params).await,
+        "authorization_code" => authorization_code(ctx, client, params).await,
+        _ => refresh(ctx, client, params).await,
+    };
+    result.map_err(|mut e| {
+        if e.error == "invalid_grant" && ctx.quirk(Quirk::InvalidGrantAs403) {
+            e.status = 403;
+        }
+        if e.error == "need_info" && ctx.quirk(Quirk::NeedInfoAs400) {
+            e.status = 400;
+        }
+        e
+    })
+}
+
+// ---- PATs ----
+
+async fn issue_pat(
+    ctx: &Ctx,
+    client: &ClientRecord,
+    owner: &str,
+    scopes: Vec<String>,
+    with_refresh: bool,
+    grant_id: Option<String>,
+) -> Result<Value, ProtocolError> {
+    let now = ctx.clock.now();
+    let grant_id = grant_id.unwrap_or_else(random_id);
+    let pat = random_token();
+    let rec = TokenRecord {
+        kind: TokenKind::Pat,
+        client_id: client.client_id.clone(),
+        grant_id: grant_id.clone(),
+        owner: Some(owner.to_owned()),
+        scopes: scopes.clone(),
+        permissions: Vec::new(),
+        claims: Vec::new(),
+        refreshes: None,
+        redirect_uri: None,
+        code_challenge: None,
+        issued_at: now,
+        expires_at: now + ctx.config.lifetimes.pat,
+        revoked: false,
+    };
+    ctx.store.put_token(&hash_secret(&pat), &rec).await?;
+    let mut body = json!({
+        "access_token": pat,
+        "token_type": "Bearer",
+        "expires_in": ctx.config.lifetimes.pat,
+        "scope": scopes.join(" "),
+    });
+    if with_refresh {
+        let rt = random_token();
+        let rt_rec = TokenRecord {
+            kind: TokenKind::Refresh,
+            refreshes: Some(TokenKind::Pat),
+            expires_at: now + ctx.config.lifetimes.refresh_token,
+            ..rec
+        };
+        ctx.store.put_token(&hash_secret(&rt), &rt_rec).await?;
+        body["refresh_token"] = json!(rt);
+    }
+    Ok(body)
+}
+
+async fn client_credentials(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
+    let requested = split_scope(params.get("scope"));
+    if requested.iter().any(|s| s != UMA_PROTECTION) {
+        return Err(ProtocolError::invalid_scope(
+            "only the uma_protection scope can be requested with client_credentials",
+        ));
+    }
+    let owner = client
+        .owner
+        .clone()
+        .ok_or_else(|| ProtocolError::unauthorized_client("this client acts for no resource owner"))?;
+    issue_pat(ctx, client, &owner, vec![UMA_PROTECTION.to_owned()], false, None).await
+}
+
+async fn authorization_code(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
+    let code = params
+        .get("code")
+        .ok_or_else(|| ProtocolError::invalid_request("code is required"))?;
+    let verifier = params.get("code_verifier");
+    if let Some(v) = verifier {
+        if !is_pkce_value(v) {
+            return Err(ProtocolError::invalid_request(
+                "code_verifier must be 43 to 128 unreserved characters",
+            ));
+        }
+    }
+    let Some(rec) = ctx.store.take_token(&hash_secret(code), TokenKind::Code).await? else {
+        return Err(ProtocolError::invalid_grant("unknown or used authorization code"));
+    };
+    if rec.client_id != client.client_id || rec.expires_at <= ctx.clock.now() {
+        return Err(ProtocolError::invalid_grant(
+            "the authorization code is invalid or expired",
+        ));
+    }
+    if rec.redirect_uri.as_ref() != params.get("redirect_uri") {
+        return Err(ProtocolError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&rec.code_challenge, verifier) {
+        (Some(ch), Some(v)) if ct_eq(ch.as_bytes(), pkce_s256(v).as_bytes()) => {}
+        _ => {
+            return Err(ProtocolError::invalid_grant(
+                "code_verifier does not match the code challenge",
+            ));
+        }
+    }
+    let owner = rec.owner.clone().unwrap_or_default();
+    issue_pat(ctx, client, &owner, rec.scopes, true, None).await
+}
+
+// ---- refresh (UMA Grant §3.6) ----
+
+async fn refresh(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
+    let rt = params
+        .get("refresh_token")
+        .ok_or_else(|| ProtocolError::invalid_request("refresh_token is required"))?;
+    let now = ctx.clock.now();
+    let rec = match ctx.store.token(&hash_secret(rt)).await? {
+        Some(r)
+            if r.kind == TokenKind::Refresh && !r.revoked && r.expires_at > now && r.client_id == client.client_id =>
+        {
+            r
+        }
+        _ => {
+            return Err(ProtocolError::invalid_grant(
+                "the refresh token is invalid, expired or revoked",
+            ));
+        }
+    };
+    let narrowing = split_scope(params.get("scope"));
+    match rec.refreshes {
+        Some(TokenKind::Pat) => {
+            let scopes = if narrowing.is_empty() {
+                rec.scopes.clone()
+            } else if narrowing.iter().all(|s| rec.scopes.contains(s)) {
+                narrowing.into_iter().collect()
+            } else {
+                return Err(ProtocolError::invalid_scope(
+                    "refresh may only narrow the original scope",
+                ));
+            };
+            let mut body = issue_pat(
+                ctx,
+                client,
+                rec.owner.as_deref().unwrap_or_default(),
+                scopes,
+                false,
+                Some(rec.grant_id.clone()),
+            )
+            .await?;
+            body["refresh_token"] = json!(rt);
+            Ok(body)
+        }
+        Some(TokenKind::Rpt) => {
+            // No authorization assessment on refresh (UMA Grant §3.6 MUST NOT); a `scope`
+            // parameter may only narrow what the RPT already held (§3.6 MAY).
+            let permissions: Vec<Permission> = rec
+                .permissions
+                .iter()
+                .map(|p| Permission {
+                    resource_id: p.resource_id.clone(),
+                    resource_scopes: p
+                        .resource_scopes
+                        .iter()
+                        .filter(|s| narrowing.is_empty() || narrowing.contains(*s))
+                        .cloned()
+                        .collect(),
+                })
+                .collect();
+            let (rpt, _) = store_rpt(
+                ctx,
+                client,
+                rec.owner.as_deref().unwrap_or_default(),
+                &permissions,
+                &rec.grant_id,
+            )
+            .await?;
+            Ok(json!({
+                "access_token": rpt.secret(),
+                "token_type": "Bearer",
+                "expires_in": ctx.config.lifetimes.rpt,
+                "refresh_token": rt,
+            }))
+        }
+        _ => Err(ProtocolError::invalid_grant("not a refresh token")),
+    }
+}
+
+// ---- RPTs ----
+
+async fn store_rpt(
+    ctx: &Ctx,
+    client: &ClientRecord,
+    owner: &str,
+    permissions: &[Permission],
+    grant_id: &str,
+) -> Result<(Rpt, TokenRecord), ProtocolError> {
+    let now = ctx.clock.now();
+    let exp = now + ctx.config.lifetimes.rpt;
+    let jti = random_token();
+    let value = match ctx.config.rpt_format {
+        RptFormat::Opaque => jti.clone(),
+        RptFormat::Jwt => ctx.signer.sign(
+            "at+jwt",
+            &json!({
+                "iss": ctx.issuer,
+                "iat": now,
+                "exp": exp,
+                "jti": jti,
+                "client_id": client.client_id,
+                "azp": client.client_id,
+                "permissions": permissions.iter().map(|p| json!({
+                    "resource_id": p.resource_id,
+                    "resource_scopes": p.resource_scopes,
+                    "exp": exp,
+                })).collect::<Vec<_>>(),
+            }),
+        )?,
+    };
+    let rec = TokenRecord {
+        kind: TokenKind::Rpt,
+        client_id: client.client_id.clone(),
+        grant_id: grant_id.to_owned(),
+        owner: Some(owner.to_owned()),
+        scopes: Vec::new(),
+        permissions: permissions.to_vec(),
+        claims: Vec::new(),
+        refreshes: None,
+        redirect_uri: None,
+        code_challenge: None,
+        issued_at: now,
+        expires_at: exp,
+        revoked: false,
+    };
+    ctx.store.put_token(&hash_secret(&value), &rec).await?;
+    Ok((Rpt::new(value), rec))
+}
+
+fn merge_permissions(a: &[Permission], b: &[Permission]) -> Vec<Permission> {
+    let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in a.iter().chain(b) {
+        m.entry(p.resource_id.clone())
+            .or_default()
+            .extend(p.resource_scopes.iter().cloned());
+    }
+    m.into_iter()
+        .map(|(resource_id, s)| Permission {
+            resource_id,
+            resource_scopes: s.into_iter().collect(),
+        })
+        .collect()
+}
+
+struct Consumed {
+    value: PermissionTicket,
+    data: TicketData,
+    expires_at: i64,
+}
+
+impl Consumed {
+    /// Puts the consumed ticket back (for the quirks that keep tickets alive).
+    async fn restore(&self, ctx: &Ctx) -> Result<(), ProtocolError> {
+        ctx.store
+            .put_ticket(&hash_secret(self.value.secret()), &self.data, self.expires_at)
+            .await?;
+        Ok(())
+    }
+
+    /// Issues the ticket that replaces this one (need_info, request_submitted).
+    async fn rotate(&self, ctx: &Ctx, next: TicketData, rotate_value: bool) -> Result<PermissionTicket, ProtocolError> {
+        let exp = ctx.clock.now() + ctx.config.lifetimes.ticket;
+        let ticket = if rotate_value {
+            issue_ticket(ctx, &next).await?
+        } else {
+            ctx.store
+                .put_ticket(&hash_secret(self.value.secret()), &next, exp)
+                .await?;
+            self.value.clone()
+        };
+        if rotate_value && ctx.quirk(Quirk::RotatedTicketAccepted) {
+            self.restore(ctx).await?;
+        }
+        Ok(ticket)
+    }
+}
+
+fn generic_required_claims(ctx: &Ctx) -> Vec<RequiredClaim> {
+    let issuers: Vec<String> = ctx.config.trusted_issuers.iter().map(|t| t.issuer.clone()).collect();
+    vec![RequiredClaim {
+        name: "sub".into(),
+        friendly_name: "subject".into(),
+        claim_token_format: vec![ID_TOKEN_FORMAT.to_owned()],
+        issuer: (!issuers.is_empty()).then_some(issuers),
+    }]
+}
+
+async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
+    // Parse everything first: a malformed request does not consume the ticket (digest P-11).
+    let ticket = params
+        .get("ticket")
+        .ok_or_else(|| ProtocolError::invalid_request("ticket is required"))?;
+    let claim_token = params.get("claim_token");
+    let claim_format = params.get("claim_token_format");
+    if claim_token.is_some() != claim_format.is_some() {
+        return Err(ProtocolError::invalid_request(
+            "claim_token and claim_token_format must be sent together",
+        ));
+    }
+    let verifier = params.get("code_verifier");
+    if let Some(v) = verifier {
+        if !is_pkce_value(v) {
+            return Err(ProtocolError::invalid_request(
+                "code_verifier must be 43 to 128 unreserved characters",
+            ));
+        }
+    }
+    let requested = split_scope(params.get("scope"));
+    let now = ctx.clock.now();
+
+    // Single use: the ticket is gone from here on, whatever the outcome (UMA Grant §5.5).
+    let Some((data, expires_at)) = ctx.store.take_ticket(&hash_secret(ticket)).await? else {
+        return Err(ProtocolError::invalid_grant("unknown, used or expired ticket"));
+    };
+    let consumed = Consumed {
+        value: PermissionTicket::new(ticket.clone()),
+        data,
+        expires_at,
+    };
+    if consumed.expires_at <= now {
+        return Err(ProtocolError::invalid_grant("the ticket has expired"));
+    }
+    if consumed.data.client_id.as_ref().is_some_and(|c| c != &client.client_id) {
+        return Err(ProtocolError::invalid_grant("the ticket belongs to another client"));
+    }
+    // PKCE profile (digest §10.1, rules 3, 4 and 6).
+    match (&consumed.data.code_challenge, verifier) {
+        (Some(ch), Some(v)) => {
+            if !ct_eq(ch.as_bytes(), pkce_s256(v).as_bytes()) && !ctx.quirk(Quirk::PkceNotEnforced) {
+                return Err(ProtocolError::invalid_grant(
+                    "code_verifier does not match the challenge bound to the ticket",
+                ));
+            }
+        }
+        (Some(_), None) => {
+            if !ctx.quirk(Quirk::PkceNotEnforced) {
+                return Err(ProtocolError::invalid_grant(
+                    "this ticket is bound to a PKCE challenge: code_verifier is required",
+                ));
+            }
+        }
+        (None, Some(_)) => {
+            if !ctx.quirk(Quirk::PkceDowngradeAccepted) {
+                return Err(ProtocolError::invalid_grant(
+                    "code_verifier sent but no challenge is bound to this ticket",
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+
+    // Claims: gathered earlier in this process, a PCT, a pushed claim token.
+    let mut claims: Vec<Claim> = consumed.data.claims.clone();
+    if let Some(pct) = params.get("pct") {
+        if let Some(p) = ctx.store.token(&hash_secret(pct)).await? {
+            let same_client = p.client_id == client.client_id || ctx.quirk(Quirk::PctCrossClient);
+            if p.kind == TokenKind::Pct && !p.revoked && p.expires_at > now && same_client {
+                claims.extend(p.claims);
+            }
+        }
+    }
+    let mut claim_error: Option<ClaimTokenError> = None;
+    if let (Some(tok), Some(fmt)) = (claim_token, claim_format) {
+        let cx = ClaimContext {
+            as_issuer: &ctx.issuer,
+            client_id: &client.client_id,
+            now,
+            ignore_audience: ctx.quirk(Quirk::ClaimTokenWrongAudience),
+        };
+        match ctx.claim_verifier.verify(fmt, tok, cx).await {
+            Ok(c) => claims.extend(c),
+            Err(e) => claim_error = Some(e),
+        }
+    }
+
+    // An existing RPT to upgrade (UMA Grant §3.3.5.1); it may be expired.
+    let old_rpt = match params.get("rpt") {
+        Some(r) => {
+            let hash = hash_secret(r);
+            match ctx.store.token(&hash).await? {
+                Some(t)
+                    if t.kind == TokenKind::Rpt
+                        && !t.revoked
+                        && t.client_id == client.client_id
+                        && t.owner.as_deref() == Some(consumed.data.owner.as_str()) =>
+                {
+                    Some((hash, t))
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+
+    // The assessment (UMA Grant §3.3.4).
+    let mut sets = Vec::new();
+    let mut policies: HashMap<String, Option<ResourcePolicy>> = HashMap::new();
+    for p in &consumed.data.permissions {
+        let res = ctx
+            .store
+            .resource(&p.resource_id)
+            .await?
+            .filter(|r| r.owner == consumed.data.owner);
+        sets.push(ResourceSets {
+            id: p.resource_id.clone(),
+            ticket_scopes: p.resource_scopes.iter().cloned().collect(),
+            registered_scopes: res.map(|r| r.scopes().into_iter().collect()),
+        });
+        policies.insert(p.resource_id.clone(), ctx.store.policy(&p.resource_id).await?);
+    }
+    let approval = match &consumed.data.approval_id {
+        Some(id) => ctx.store.approval(id).await?,
+        None => None,
+    };
+    let registered: BTreeSet<String> = client.scopes.iter().cloned().collect();
+    let quirks = AssessmentQuirks {
+        ignore_registered: ctx.quirk(Quirk::ClientScopesWithoutRegistration),
+        ignore_policy: ctx.quirk(Quirk::ScopesBeyondPolicy),
+    };
+    let outcome = assess(
+        &registered,
+        &requested,
+        &sets,
+        ctx.config.partial_outcome,
+        quirks,
+        |r, s| {
+            let policy = policies.get(r).and_then(|p| p.as_ref()).and_then(|p| p.for_scope(s));
+            let state = match &approval {
+                Some(a)
+                    if a.permissions
+                        .iter()
+                        .any(|p| p.resource_id == r && s.is_none_or(|s| p.resource_scopes.iter().any(|x| x == s))) =>
+                {
+                    match a.status {
+                        ApprovalStatus::Pending => ApprovalState::Pending,
+                        ApprovalStatus::Approved => ApprovalState::Approved,
+                        ApprovalStatus::Denied => ApprovalState::Denied,
+                    }
+                }
+                _ => ApprovalState::None,
+            };
+            evaluate(policy, &claims, state)
+        },
+    );
+
+    let next = |approval_id: Option<String>| TicketData {
+        process_id: consumed.data.process_id.clone(),
+        owner: consumed.data.owner.clone(),
+        rs_client: consumed.data.rs_client.clone(),
+        permissions: consumed.data.permissions.clone(),
+        client_id: Some(client.client_id.clone()),
+        claims: claims.clone(),
+        code_challenge: consumed.data.code_challenge.clone(),
+        approval_id,
+    };
+
+    if let Outcome::InvalidScope { scope } = &outcome {
+        return Err(ProtocolError::invalid_scope(format!(
+            "scope `{scope}` matches no scope of the resources in the ticket"
+        )));
+    }
+    if let Some(err) = claim_error {
+        let required = match &outcome {
+            Outcome::NeedInfo { required_claims } => required_claims.clone(),
+            _ => generic_required_claims(ctx),
+        };
+        return need_info(
+            ctx,
+            &consumed,
+            next(consumed.data.approval_id.clone()),
+            required,
+            Some(err.to_string()),
+        )
+        .await;
+    }
+    match outcome {
+        Outcome::InvalidScope { .. } => unreachable!("handled above"),
+        Outcome::Grant { permissions, .. } => {
+            let grant_id = random_id();
+            let (all, upgraded) = match &old_rpt {
+                Some((_, old)) => (merge_permissions(&permissions, &old.permissions), true),
+                None => (permissions, false),
+            };
+            let (rpt, rec) = store_rpt(ctx, client, &consumed.data.owner, &all, &grant_id).await?;
+            if let Some((hash, _)) = &old_rpt {
+                // The upgraded RPT is a new string: revoke the old one (UMA Grant §3.3.5.1).
+                ctx.store.revoke_token(hash).await?;
+            }
+            let mut body = json!({
+                "access_token": rpt.secret(),
+                "token_type": "Bearer",
+                "expires_in": ctx.config.lifetimes.rpt,
+            });
+            let rt = random_token();
+            let rt_rec = TokenRecord {
+                kind: TokenKind::Refresh,
+                refreshes: Some(TokenKind::Rpt),
+                expires_at: now + ctx.config.lifetimes.refresh_token,
+                ..rec
+            };
+            ctx.store.put_token(&hash_secret(&rt), &rt_rec).await?;
+            body["refresh_token"] = json!(rt);
+            if !claims.is_empty() {
+                let pct = random_token();
+                let pct_rec = TokenRecord {
+                    kind: TokenKind::Pct,
+                    client_id: client.client_id.clone(),
+                    grant_id: random_id(),
+                    owner: None,
+                    scopes: Vec::new(),
+                    permissions: Vec::new(),
+                    claims: claims.clone(),
+                    refreshes: None,
+                    redirect_uri: None,
+                    code_challenge: None,
+                    issued_at: now,
+                    expires_at: now + ctx.config.lifetimes.pct,
+                    revoked: false,
+                };
+                ctx.store.put_token(&hash_secret(&pct), &pct_rec).await?;
+                body["pct"] = json!(pct);
+            }
+            if params.contains_key("rpt") {
+                body["upgraded"] = json!(upgraded);
+            }
+            if ctx.quirk(Quirk::TicketReusable) {
+                consumed.restore(ctx).await?;
+            }
+            Ok(body)
+        }
+        Outcome::NeedInfo { required_claims } => {
+            need_info(
+                ctx,
+                &consumed,
+                next(consumed.data.approval_id.clone()),
+                required_claims,
+                None,
+            )
+            .await
+        }
+        Outcome::RequestSubmitted { pending } => {
+            let approval_id = match &approval {
+                Some(a) if a.status == ApprovalStatus::Pending => a.id.clone(),
+                _ => {
+                    let a = ApprovalRecord {
+                        id: random_id(),
+                        owner: consumed.data.owner.clone(),
+                        client_id: client.client_id.clone(),
+                        permissions: pending,
+                        claims: claims.clone(),
+                        status: ApprovalStatus::Pending,
+                        created_at: now,
+                    };
+                    ctx.store.put_approval(&a).await?;
+                    a.id
+                }
+            };
+            let mut err = ProtocolError::new(
+                403,
+                "request_submitted",
+                Some("the resource owner has been asked to approve".to_owned()),
+            )
+            .with("interval", json!(ctx.config.poll_interval));
+            if !ctx.quirk(Quirk::RequestSubmittedWithoutTicket) {
+                let t = consumed.rotate(ctx, next(Some(approval_id)), true).await?;
+                err = err.with("ticket", json!(t.secret()));
+            }
+            Err(err)
+        }
+        Outcome::Denied => Err(ProtocolError::request_denied()),
+    }
+}
+
+async fn need_info(
+    ctx: &Ctx,
+    consumed: &Consumed,
+    next: TicketData,
+    required: Vec<RequiredClaim>,
+    why: Option<String>,
+) -> Result<Value, ProtocolError> {
+    let t = consumed.rotate(ctx, next, !ctx.quirk(Quirk::NoTicketRotation)).await?;
+    let mut err = ProtocolError::new(
+        403,
+        "need_info",
+        why.or_else(|| Some("more claims are needed".to_owned())),
+    )
+    .with("ticket", json!(t.secret()))
+    .with(
+        "required_claims",
+        serde_json::to_value(&required).unwrap_or(Value::Null),
+    );
+    // Interactive gathering can satisfy a requirement only if it accepts AS-asserted claims.
+    if required
+        .iter()
+        .any(|r| r.issuer.as_ref().is_none_or(|i| i.contains(&ctx.issuer)))
+    {
+        err = err.with("redirect_user", json!(ctx.url(paths::CLAIMS)));
+    }
+    Err(err)
+}
+
+// ---- revocation (RFC 7009, UMA Grant §3.7) ----
+
+/// Revokes a token issued to `client`. Unknown tokens and other clients' tokens are ignored
+/// (RFC 7009 §2.2: the answer is 200 either way).
+pub async fn revoke(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<(), ProtocolError> {
+    let token = params
+        .get("token")
+        .ok_or_else(|| ProtocolError::invalid_request("token is required"))?;
+    let hash = hash_secret(token);
+    if let Some(t) = ctx.store.token(&hash).await? {
+        if t.client_id == client.client_id {
+            match t.kind {
+                TokenKind::Refresh => ctx.store.revoke_grant(&t.grant_id).await?,
+                TokenKind::Code => {}
+                TokenKind::Pat | TokenKind::Rpt | TokenKind::Pct => ctx.store.revoke_token(&hash).await?,
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_are_rejected() {
+        let e = parse_form(b"grant_type=a&grant_type=b").unwrap_err();
+        assert_eq!(e.error, "invalid_request");
+    }
+
+    #[test]
+    fn empty_parameters_are_treated_as_omitted() {
+        let p = parse_form(b"grant_type=x&scope=&ticket=t").unwrap();
+        assert!(!p.contains_key("scope"));
+        assert_eq!(p["ticket"], "t");
+    }
+}

@@ -1,0 +1,566 @@
+//! Browser-facing endpoints: the claims interaction endpoint (UMA Grant §3.3.2–3.3.3, §5.1, and
+//! the PKCE and `iss` profiles of digest §10) and the login behind PATs issued by
+//! authorization code.
+//!
+//! CSRF protection (UMA Grant §5.1): the GET binds a fresh session to the browser with a
+//! cookie and embeds a separate token in the form; the POST must carry both.
+
+use std::collections::BTreeMap;
+
+use crate::core::clients::UMA_PROTECTION;
+use crate::core::discovery::paths;
+use crate::core::model::{Claim, ClaimsInteraction, LoginInteraction, TokenKind, TokenRecord};
+use crate::core::protection::issue_ticket;
+use crate::core::{Ctx, ProtocolError};
+use crate::crypto::{ct_eq, hash_secret, is_pkce_value, random_id, random_token};
+use crate::quirks::Quirk;
+
+/// Query or form parameters.
+pub type Params = BTreeMap<String, String>;
+
+/// What a browser endpoint answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WebResponse {
+    /// An HTML page.
+    Page {
+        /// HTTP status.
+        status: u16,
+        /// The page.
+        html: String,
+        /// A `Set-Cookie` header value.
+        set_cookie: Option<String>,
+    },
+    /// A 302 redirect.
+    Redirect {
+        /// The `Location`.
+        location: String,
+    },
+}
+
+/// The cookie that binds a claims-gathering session to the browser.
+pub const CLAIMS_COOKIE: &str = "uma_claims";
+/// The cookie that binds a login to the browser.
+pub const LOGIN_COOKIE: &str = "uma_login";
+/// The `iss` value sent under the `iss-wrong` quirk.
+pub const WRONG_ISS: &str = "https://attacker.example";
+
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>body{{font-family:sans-serif;max-width:32rem;margin:3rem auto}}label{{display:block;margin:.5rem 0}}</style>\
+         </head><body><h1>{t}</h1>\n{body}\n</body></html>\n",
+        t = escape(title)
+    )
+}
+
+fn error_page(status: u16, message: &str) -> WebResponse {
+    WebResponse::Page {
+        status,
+        html: page("Request refused", &format!("<p id=\"error\">{}</p>", escape(message))),
+        set_cookie: None,
+    }
+}
+
+/// Appends query parameters to a URI, keeping its existing query (UMA Grant §3.3.3).
+pub fn append_query(uri: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut u) => {
+            {
+                let mut q = u.query_pairs_mut();
+                for (k, v) in params {
+                    q.append_pair(k, v);
+                }
+            }
+            u.to_string()
+        }
+        Err(_) => uri.to_owned(),
+    }
+}
+
+fn iss_param(ctx: &Ctx) -> Option<&str> {
+    if !ctx.config.icg_iss || ctx.quirk(Quirk::IssMissing) {
+        None
+    } else if ctx.quirk(Quirk::IssWrong) {
+        Some(WRONG_ISS)
+    } else {
+        Some(&ctx.issuer)
+    }
+}
+
+fn claims_redirect(ctx: &Ctx, uri: &str, mut params: Vec<(&str, String)>, state: Option<&str>) -> WebResponse {
+    if let Some(s) = state {
+        if !ctx.quirk(Quirk::StateNotEchoed) {
+            params.push(("state", s.to_owned()));
+        }
+    }
+    if let Some(iss) = iss_param(ctx) {
+        params.push(("iss", iss.to_owned()));
+    }
+    let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    WebResponse::Redirect {
+        location: append_query(uri, &refs),
+    }
+}
+
+fn error_redirect(ctx: &Ctx, uri: &str, error: &str, description: &str, state: Option<&str>) -> WebResponse {
+    claims_redirect(
+        ctx,
+        uri,
+        vec![
+            ("error", error.to_owned()),
+            ("error_description", description.to_owned()),
+        ],
+        state,
+    )
+}
+
+fn cookie_header(name: &str, value: &str, path: &str, max_age: i64) -> String {
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax")
+}
+
+/// GET of the claims interaction endpoint.
+pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, ProtocolError> {
+    // Errors about the client or the redirect URI are shown, never redirected (§3.3.3).
+    let Some(client_id) = q.get("client_id") else {
+        return Ok(error_page(400, "client_id is missing."));
+    };
+    let Some(client) = ctx.store.client(client_id).await? else {
+        return Ok(error_page(400, "The client is not registered."));
+    };
+    let redirect_uri = match q.get("claims_redirect_uri") {
+        Some(uri) if client.claims_redirect_uris.iter().any(|r| r == uri) => uri.clone(),
+        Some(uri) if ctx.quirk(Quirk::ClaimsRedirectUnregistered) && url::Url::parse(uri).is_ok() => uri.clone(),
+        Some(_) => {
+            return Ok(error_page(
+                400,
+                "claims_redirect_uri is not registered for this client.",
+            ));
+        }
+        None if client.claims_redirect_uris.len() == 1 => client.claims_redirect_uris[0].clone(),
+        None => {
+            return Ok(error_page(
+                400,
+                "claims_redirect_uri is required: the client has not registered exactly one.",
+            ));
+        }
+    };
+    let state = q.get("state").map(String::as_str);
+    let Some(ticket) = q.get("ticket") else {
+        return Ok(error_redirect(
+            ctx,
+            &redirect_uri,
+            "invalid_request",
+            "ticket is required",
+            state,
+        ));
+    };
+    // The ticket is presented here, so it is spent whatever happens next (§5.5).
+    let now = ctx.clock.now();
+    let taken = ctx.store.take_ticket(&hash_secret(ticket)).await?;
+    let Some((data, exp)) = taken.filter(|(_, exp)| *exp > now) else {
+        return Ok(error_redirect(
+            ctx,
+            &redirect_uri,
+            "invalid_request",
+            "unknown, used or expired ticket",
+            state,
+        ));
+    };
+    let _ = exp;
+    if data.client_id.as_ref().is_some_and(|c| c != client_id) {
+        return Ok(error_redirect(
+            ctx,
+            &redirect_uri,
+            "invalid_request",
+            "the ticket belongs to another client",
+            state,
+        ));
+    }
+    // PKCE profile (digest §10.1, rules 1 and 5).
+    let challenge = match (
+        q.get("code_challenge"),
+        q.get("code_challenge_method").map(String::as_str),
+    ) {
+        (Some(ch), Some("S256")) if is_pkce_value(ch) => Some(ch.clone()),
+        (Some(_), Some("S256")) => {
+            return Ok(error_redirect(
+                ctx,
+                &redirect_uri,
+                "invalid_request",
+                "code_challenge must be 43 to 128 unreserved characters",
+                state,
+            ));
+        }
+        (Some(_), _) => {
+            return Ok(error_redirect(
+                ctx,
+                &redirect_uri,
+                "invalid_request",
+                "transform algorithm not supported: use S256",
+                state,
+            ));
+        }
+        (None, _) if ctx.config.icg_pkce == crate::config::PkceMode::Required => {
+            return Ok(error_redirect(
+                ctx,
+                &redirect_uri,
+                "invalid_request",
+                "code challenge required",
+                state,
+            ));
+        }
+        (None, _) => None,
+    };
+    let id = random_id();
+    let cookie = random_token();
+    let csrf = random_token();
+    let record = ClaimsInteraction {
+        ticket: data,
+        quirk_ticket_value: ctx.quirk(Quirk::RedirectReusesTicket).then(|| ticket.clone()),
+        client_id: client_id.clone(),
+        claims_redirect_uri: redirect_uri,
+        state: state.map(str::to_owned),
+        code_challenge: challenge,
+        cookie_hash: hash_secret(&cookie),
+        csrf_hash: hash_secret(&csrf),
+        expires_at: now + ctx.config.lifetimes.interaction,
+    };
+    ctx.store.put_interaction(&id, &record, record.expires_at).await?;
+    let client_name = client.client_name.unwrap_or(client.client_id);
+    Ok(WebResponse::Page {
+        status: 200,
+        html: claims_form(ctx, &id, &csrf, &client_name, None),
+        set_cookie: Some(cookie_header(
+            &format!("{CLAIMS_COOKIE}_{id}"),
+            &cookie,
+            paths::CLAIMS,
+            ctx.config.lifetimes.interaction,
+        )),
+    })
+}
+
+fn claims_form(ctx: &Ctx, id: &str, csrf: &str, client_name: &str, message: Option<&str>) -> String {
+    let msg = message
+        .map(|m| format!("<p id=\"error\">{}</p>", escape(m)))
+        .unwrap_or_default();
+    page(
+        "Share your claims",
+        &format!(
+            "<p><strong>{client}</strong> asks for access on your behalf. The owner's policy needs some information about you.</p>\n{msg}\
+             <form method=\"post\" action=\"{action}\">\n\
+             <input type=\"hidden\" name=\"interaction\" value=\"{id}\">\n\
+             <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+             <label>Email <input type=\"email\" name=\"email\" required></label>\n\
+             <label>Name <input type=\"text\" name=\"name\"></label>\n\
+             <button type=\"submit\" name=\"action\" value=\"submit\">Share</button>\n\
+             <button type=\"submit\" name=\"action\" value=\"cancel\" formnovalidate>Cancel</button>\n\
+             </form>",
+            client = escape(client_name),
+            action = escape(&ctx.url(paths::CLAIMS)),
+        ),
+    )
+}
+
+/// POST of the claims form.
+pub async fn claims_submit(
+    ctx: &Ctx,
+    form: &Params,
+    cookies: &BTreeMap<String, String>,
+) -> Result<WebResponse, ProtocolError> {
+    let Some(id) = form.get("interaction") else {
+        return Ok(error_page(400, "The form is incomplete."));
+    };
+    let Some(record) = ctx.store.interaction::<ClaimsInteraction>(id).await? else {
+        return Ok(error_page(
+            400,
+            "This claims-gathering session is unknown or already finished.",
+        ));
+    };
+    let cookie = cookies.get(&format!("{CLAIMS_COOKIE}_{id}"));
+    let csrf = form.get("csrf_token");
+    let bound = cookie.is_some_and(|c| ct_eq(hash_secret(c).as_bytes(), record.cookie_hash.as_bytes()))
+        && csrf.is_some_and(|c| ct_eq(hash_secret(c).as_bytes(), record.csrf_hash.as_bytes()));
+    if !bound {
+        return Ok(error_page(
+            403,
+            "This request did not come from the page the authorization server showed (CSRF check failed).",
+        ));
+    }
+    let now = ctx.clock.now();
+    if record.expires_at <= now {
+        ctx.store.take_interaction(id).await?;
+        return Ok(error_page(
+            400,
+            "This claims-gathering session has expired. Start again from the client.",
+        ));
+    }
+    let state = record.state.as_deref();
+    if form.get("action").map(String::as_str) == Some("cancel") {
+        ctx.store.take_interaction(id).await?;
+        return Ok(error_redirect(
+            ctx,
+            &record.claims_redirect_uri,
+            "access_denied",
+            "the requesting party declined",
+            state,
+        ));
+    }
+    let email = form.get("email").map(|s| s.trim()).unwrap_or_default();
+    if email.len() < 3 || !email.contains('@') || email.len() > 254 {
+        let csrf = csrf.cloned().unwrap_or_default();
+        return Ok(WebResponse::Page {
+            status: 400,
+            html: claims_form(ctx, id, &csrf, &record.client_id, Some("Enter a valid email address.")),
+            set_cookie: None,
+        });
+    }
+    if !ctx.store.take_interaction(id).await? {
+        return Ok(error_page(400, "This claims-gathering session is already finished."));
+    }
+    let mut next = record.ticket.clone();
+    next.client_id = Some(record.client_id.clone());
+    next.claims.push(Claim {
+        name: "email".into(),
+        value: serde_json::json!(email),
+        issuer: ctx.issuer.clone(),
+    });
+    if let Some(name) = form.get("name").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        next.claims.push(Claim {
+            name: "name".into(),
+            value: serde_json::json!(name),
+            issuer: ctx.issuer.clone(),
+        });
+    }
+    if record.code_challenge.is_some() {
+        next.code_challenge = record.code_challenge.clone();
+    }
+    let ticket = match &record.quirk_ticket_value {
+        Some(old) => {
+            ctx.store
+                .put_ticket(&hash_secret(old), &next, now + ctx.config.lifetimes.ticket)
+                .await?;
+            old.clone()
+        }
+        None => issue_ticket(ctx, &next).await?.into_secret(),
+    };
+    Ok(claims_redirect(
+        ctx,
+        &record.claims_redirect_uri,
+        vec![("ticket", ticket)],
+        state,
+    ))
+}
+
+// ---- login for PATs by authorization code ----
+
+fn login_redirect(ctx: &Ctx, uri: &str, mut params: Vec<(&str, String)>, state: Option<&str>) -> WebResponse {
+    if let Some(s) = state {
+        params.push(("state", s.to_owned()));
+    }
+    params.push(("iss", ctx.issuer.clone()));
+    let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    WebResponse::Redirect {
+        location: append_query(uri, &refs),
+    }
+}
+
+/// GET of the authorization endpoint: shows the login form.
+pub async fn authorize_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, ProtocolError> {
+    let Some(client) = (match q.get("client_id") {
+        Some(id) => ctx.store.client(id).await?,
+        None => None,
+    }) else {
+        return Ok(error_page(400, "client_id is missing or unknown."));
+    };
+    let (redirect_uri, sent) = match q.get("redirect_uri") {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => (uri.clone(), true),
+        Some(_) => return Ok(error_page(400, "redirect_uri is not registered for this client.")),
+        None if client.redirect_uris.len() == 1 => (client.redirect_uris[0].clone(), false),
+        None => return Ok(error_page(400, "redirect_uri is required.")),
+    };
+    let state = q.get("state").map(String::as_str);
+    let fail = |code: &str, desc: &str| {
+        Ok(login_redirect(
+            ctx,
+            &redirect_uri,
+            vec![("error", code.to_owned()), ("error_description", desc.to_owned())],
+            state,
+        ))
+    };
+    if q.get("response_type").map(String::as_str) != Some("code") {
+        return fail("unsupported_response_type", "only response_type=code is supported");
+    }
+    let challenge = match (
+        q.get("code_challenge"),
+        q.get("code_challenge_method").map(String::as_str),
+    ) {
+        (Some(ch), Some("S256")) if is_pkce_value(ch) => ch.clone(),
+        (None, _) => return fail("invalid_request", "code challenge required"),
+        _ => {
+            return fail(
+                "invalid_request",
+                "transform algorithm not supported or malformed challenge: use S256",
+            );
+        }
+    };
+    let scopes: Vec<String> = q
+        .get("scope")
+        .map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_else(|| vec![UMA_PROTECTION.to_owned()]);
+    if scopes.iter().any(|s| s != UMA_PROTECTION) {
+        return fail("invalid_scope", "only uma_protection can be requested");
+    }
+    let id = random_id();
+    let cookie = random_token();
+    let csrf = random_token();
+    let now = ctx.clock.now();
+    let rec = LoginInteraction {
+        client_id: client.client_id.clone(),
+        redirect_uri,
+        redirect_uri_sent: sent,
+        scopes,
+        state: state.map(str::to_owned),
+        code_challenge: challenge,
+        cookie_hash: hash_secret(&cookie),
+        csrf_hash: hash_secret(&csrf),
+        expires_at: now + ctx.config.lifetimes.interaction,
+    };
+    ctx.store.put_interaction(&id, &rec, rec.expires_at).await?;
+    Ok(WebResponse::Page {
+        status: 200,
+        html: login_form(
+            ctx,
+            &id,
+            &csrf,
+            client.client_name.as_deref().unwrap_or(&client.client_id),
+            None,
+        ),
+        set_cookie: Some(cookie_header(
+            &format!("{LOGIN_COOKIE}_{id}"),
+            &cookie,
+            paths::AUTHORIZE,
+            ctx.config.lifetimes.interaction,
+        )),
+    })
+}
+
+fn login_form(ctx: &Ctx, id: &str, csrf: &str, client_name: &str, message: Option<&str>) -> String {
+    let msg = message
+        .map(|m| format!("<p id=\"error\">{}</p>", escape(m)))
+        .unwrap_or_default();
+    page(
+        "Sign in",
+        &format!(
+            "<p><strong>{client}</strong> asks to protect your resources with this authorization server.</p>\n{msg}\
+             <form method=\"post\" action=\"{action}\">\n\
+             <input type=\"hidden\" name=\"interaction\" value=\"{id}\">\n\
+             <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+             <label>Username <input type=\"text\" name=\"username\" required></label>\n\
+             <label>Password <input type=\"password\" name=\"password\" required></label>\n\
+             <button type=\"submit\">Sign in and allow</button>\n</form>",
+            client = escape(client_name),
+            action = escape(&ctx.url(paths::AUTHORIZE)),
+        ),
+    )
+}
+
+/// POST of the login form: checks the password and redirects with a code.
+pub async fn authorize_submit(
+    ctx: &Ctx,
+    form: &Params,
+    cookies: &BTreeMap<String, String>,
+) -> Result<WebResponse, ProtocolError> {
+    let Some(id) = form.get("interaction") else {
+        return Ok(error_page(400, "The form is incomplete."));
+    };
+    let Some(rec) = ctx.store.interaction::<LoginInteraction>(id).await? else {
+        return Ok(error_page(400, "This sign-in is unknown or already finished."));
+    };
+    let cookie = cookies.get(&format!("{LOGIN_COOKIE}_{id}"));
+    let csrf = form.get("csrf_token");
+    let bound = cookie.is_some_and(|c| ct_eq(hash_secret(c).as_bytes(), rec.cookie_hash.as_bytes()))
+        && csrf.is_some_and(|c| ct_eq(hash_secret(c).as_bytes(), rec.csrf_hash.as_bytes()));
+    if !bound {
+        return Ok(error_page(
+            403,
+            "This request did not come from the sign-in page (CSRF check failed).",
+        ));
+    }
+    let now = ctx.clock.now();
+    if rec.expires_at <= now {
+        ctx.store.take_interaction(id).await?;
+        return Ok(error_page(400, "This sign-in has expired."));
+    }
+    let user = form.get("username").and_then(|u| ctx.user(u));
+    let password = form.get("password").map(String::as_str).unwrap_or_default();
+    let ok = user.is_some_and(|u| ct_eq(hash_secret(&u.password).as_bytes(), hash_secret(password).as_bytes()));
+    let Some(user) = user.filter(|_| ok) else {
+        let csrf = csrf.cloned().unwrap_or_default();
+        return Ok(WebResponse::Page {
+            status: 401,
+            html: login_form(ctx, id, &csrf, &rec.client_id, Some("Wrong username or password.")),
+            set_cookie: None,
+        });
+    };
+    if !ctx.store.take_interaction(id).await? {
+        return Ok(error_page(400, "This sign-in is already finished."));
+    }
+    let code = random_token();
+    let token = TokenRecord {
+        kind: TokenKind::Code,
+        client_id: rec.client_id.clone(),
+        grant_id: random_id(),
+        owner: Some(user.username.clone()),
+        scopes: rec.scopes.clone(),
+        permissions: Vec::new(),
+        claims: Vec::new(),
+        refreshes: None,
+        redirect_uri: rec.redirect_uri_sent.then(|| rec.redirect_uri.clone()),
+        code_challenge: Some(rec.code_challenge.clone()),
+        issued_at: now,
+        expires_at: now + ctx.config.lifetimes.code,
+        revoked: false,
+    };
+    ctx.store.put_token(&hash_secret(&code), &token).await?;
+    Ok(login_redirect(
+        ctx,
+        &rec.redirect_uri,
+        vec![("code", code)],
+        rec.state.as_deref(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_existing_query_is_kept_when_parameters_are_added() {
+        let u = append_query("https://c.example/cb?x=1", &[("ticket", "t"), ("state", "a b")]);
+        assert_eq!(u, "https://c.example/cb?x=1&ticket=t&state=a+b");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! The protocol core: UMA logic over plain types, with no HTTP framework in sight.
+//!
+//! Handlers in [`crate::http`] extract a request into the input types here, call one function,
+//! and map its `Result` onto a response. Everything that decides *what* the AS answers lives
+//! below this module.
+
+pub mod assessment;
+pub mod claims;
+pub mod clients;
+pub mod demo_idp;
+pub mod discovery;
+pub mod error;
+pub mod grant;
+pub mod interaction;
+pub mod keys;
+pub mod model;
+pub mod policy;
+pub mod protection;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+pub use error::ProtocolError;
+
+use crate::config::{Config, User};
+use crate::quirks::{Quirk, Quirks};
+use crate::store::Store;
+
+/// The current time in seconds since the epoch, with an adjustable offset so tests can make
+/// tickets and tokens expire without sleeping.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset: AtomicI64,
+}
+
+impl Clock {
+    /// Seconds since the epoch, plus the offset.
+    pub fn now(&self) -> i64 {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        real + self.offset.load(Ordering::Relaxed)
+    }
+
+    /// Moves the clock forward by `secs`.
+    pub fn advance(&self, secs: i64) {
+        self.offset.fetch_add(secs, Ordering::Relaxed);
+    }
+}
+
+/// Everything a request handler needs: configuration, store, keys, clock.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The configuration the AS was started with.
+    pub config: Config,
+    /// The issuer identifier (no trailing slash).
+    pub issuer: String,
+    /// Persistent state.
+    pub store: Store,
+    /// The time source.
+    pub clock: Clock,
+    /// The RPT signing key.
+    pub signer: keys::Signer,
+    /// Claim-token verification against trusted issuers.
+    pub claim_verifier: claims::ClaimVerifier,
+    /// The built-in demo identity provider, if configured.
+    pub demo_idp: Option<demo_idp::DemoIdp>,
+    users: HashMap<String, User>,
+}
+
+/// The context shared by all handlers.
+pub type SharedCtx = Arc<Ctx>;
+
+impl Ctx {
+    /// Builds the context: loads or creates the signing key and registers the static clients.
+    pub async fn new(config: Config, issuer: String, store: Store) -> Result<Self, ProtocolError> {
+        let clock = Clock::default();
+        let signer = keys::Signer::load_or_create(&store, clock.now()).await?;
+        let mut claim_verifier = claims::ClaimVerifier::new(&config.trusted_issuers)?;
+        let users = config.users.iter().map(|u| (u.username.clone(), u.clone())).collect();
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        let demo_idp = if config.demo_identity_provider {
+            let idp = demo_idp::DemoIdp::new(&issuer)?;
+            claim_verifier.trust(idp.trusted_issuer())?;
+            Some(idp)
+        } else {
+            None
+        };
+        let ctx = Self {
+            config,
+            issuer,
+            store,
+            clock,
+            signer,
+            claim_verifier,
+            demo_idp,
+            users,
+        };
+        clients::register_static_clients(&ctx).await?;
+        Ok(ctx)
+    }
+
+    /// Whether a quirk is on.
+    pub fn quirk(&self, q: Quirk) -> bool {
+        self.config.quirks.has(q)
+    }
+
+    /// The quirks that are on.
+    pub fn quirks(&self) -> &Quirks {
+        &self.config.quirks
+    }
+
+    /// A configured user.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.get(name)
+    }
+
+    /// An endpoint URL under the issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}

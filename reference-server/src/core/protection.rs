@@ -1,0 +1,394 @@
+//! The protection API (FedAuthz): PAT checks, resource registration, the permission endpoint,
+//! introspection; plus the reference server's own policy and approval APIs, which are
+//! authorised by the resource owner's PAT too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use crate::core::clients::UMA_PROTECTION;
+use crate::core::discovery::paths;
+use crate::core::model::{ApprovalRecord, ApprovalStatus, Permission, ResourceRecord, TicketData, TokenKind};
+use crate::core::policy::ResourcePolicy;
+use crate::core::{Ctx, ProtocolError};
+use crate::crypto::{hash_secret, random_id, random_token};
+use crate::quirks::Quirk;
+use crate::types::PermissionTicket;
+
+/// Who a valid PAT speaks for.
+#[derive(Clone, Debug)]
+pub struct PatContext {
+    /// The resource owner.
+    pub owner: String,
+    /// The resource server (the PAT's client).
+    pub rs_client: String,
+}
+
+/// Extracts the token of an `Authorization: Bearer` header.
+pub fn bearer_token(authorization: Option<&str>) -> Option<&str> {
+    let h = authorization?.trim();
+    let (scheme, token) = h.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Checks the PAT of a protection API request (FedAuthz §1.3, RFC 6750 §3.1).
+pub async fn authorize_pat(ctx: &Ctx, authorization: Option<&str>) -> Result<PatContext, ProtocolError> {
+    let Some(token) = bearer_token(authorization) else {
+        if authorization.is_none() && ctx.quirk(Quirk::ProtectionWithoutPat) {
+            return Ok(PatContext {
+                owner: "anonymous".into(),
+                rs_client: "anonymous".into(),
+            });
+        }
+        return Err(ProtocolError::invalid_token(authorization.is_some()));
+    };
+    let now = ctx.clock.now();
+    match ctx.store.token(&hash_secret(token)).await? {
+        Some(t) if !t.revoked && t.expires_at > now && matches!(t.kind, TokenKind::Pat | TokenKind::Rpt) => {
+            if t.kind == TokenKind::Pat && t.scopes.iter().any(|s| s == UMA_PROTECTION) {
+                Ok(PatContext {
+                    owner: t.owner.unwrap_or_default(),
+                    rs_client: t.client_id,
+                })
+            } else {
+                Err(ProtocolError::insufficient_scope(UMA_PROTECTION))
+            }
+        }
+        _ => Err(ProtocolError::invalid_token(true)),
+    }
+}
+
+// ---- resource registration (FedAuthz §3) ----
+
+fn validate_description(body: &Value) -> Result<Map<String, Value>, ProtocolError> {
+    let Value::Object(map) = body else {
+        return Err(ProtocolError::invalid_request(
+            "the resource description must be a JSON object",
+        ));
+    };
+    let mut map = map.clone();
+    map.remove("_id");
+    match map.get("resource_scopes") {
+        Some(Value::Array(items)) => {
+            let mut seen = BTreeSet::new();
+            for s in items {
+                match s.as_str() {
+                    Some(s) if !s.is_empty() => {
+                        if !seen.insert(s) {
+                            return Err(ProtocolError::invalid_request(format!(
+                                "resource_scopes lists `{s}` twice"
+                            )));
+                        }
+                    }
+                    _ => {
+                        return Err(ProtocolError::invalid_request(
+                            "resource_scopes must hold non-empty strings",
+                        ));
+                    }
+                }
+            }
+        }
+        Some(_) => {
+            return Err(ProtocolError::invalid_request(
+                "resource_scopes must be an array of strings",
+            ));
+        }
+        None => return Err(ProtocolError::invalid_request("resource_scopes is required")),
+    }
+    for key in ["name", "type", "icon_uri", "description"] {
+        if let Some(v) = map.get(key) {
+            if !v.is_string() {
+                return Err(ProtocolError::invalid_request(format!("{key} must be a string")));
+            }
+        }
+    }
+    Ok(map)
+}
+
+/// The `Location` of a registered resource.
+pub fn resource_location(ctx: &Ctx, id: &str) -> String {
+    format!("{}/{id}", ctx.url(paths::RESOURCE_SET))
+}
+
+fn policy_uri(ctx: &Ctx, id: &str) -> String {
+    format!("{}/{id}", ctx.url(paths::POLICY))
+}
+
+/// Create (FedAuthz §3.2.1): returns the new `_id` and the response body.
+pub async fn create_resource(ctx: &Ctx, pat: &PatContext, body: &Value) -> Result<(String, Value), ProtocolError> {
+    let description = validate_description(body)?;
+    let id = random_id();
+    let rec = ResourceRecord {
+        id: id.clone(),
+        owner: pat.owner.clone(),
+        rs_client: pat.rs_client.clone(),
+        description,
+    };
+    ctx.store.put_resource(&rec, ctx.clock.now()).await?;
+    Ok((
+        id.clone(),
+        json!({ "_id": id, "user_access_policy_uri": policy_uri(ctx, &id) }),
+    ))
+}
+
+async fn owned_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<ResourceRecord, ProtocolError> {
+    match ctx.store.resource(id).await? {
+        Some(r) if r.owner == pat.owner && r.rs_client == pat.rs_client => Ok(r),
+        _ => Err(ProtocolError::not_found(format!("resource `{id}` not found"))),
+    }
+}
+
+/// Read (FedAuthz §3.2.2).
+pub async fn read_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<Value, ProtocolError> {
+    let rec = match owned_resource(ctx, pat, id).await {
+        Err(e) if e.status == 404 && ctx.quirk(Quirk::UnknownResource200) => {
+            return Ok(json!({ "_id": id, "resource_scopes": [] }));
+        }
+        other => other?,
+    };
+    let mut body = rec.description;
+    body.insert("_id".into(), json!(rec.id));
+    Ok(Value::Object(body))
+}
+
+/// Update (FedAuthz §3.2.3): a complete replacement. An `_id` in the body must match the path.
+pub async fn update_resource(ctx: &Ctx, pat: &PatContext, id: &str, body: &Value) -> Result<Value, ProtocolError> {
+    if let Some(body_id) = body.get("_id") {
+        if body_id.as_str() != Some(id) {
+            return Err(ProtocolError::invalid_request(
+                "_id in the body does not match the resource in the path",
+            ));
+        }
+    }
+    let description = validate_description(body)?;
+    let mut rec = owned_resource(ctx, pat, id).await?;
+    rec.description = description;
+    ctx.store.put_resource(&rec, ctx.clock.now()).await?;
+    Ok(json!({ "_id": id, "user_access_policy_uri": policy_uri(ctx, id) }))
+}
+
+/// Delete (FedAuthz §3.2.4).
+pub async fn delete_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<(), ProtocolError> {
+    owned_resource(ctx, pat, id).await?;
+    ctx.store.delete_resource(id).await?;
+    Ok(())
+}
+
+/// List (FedAuthz §3.2.5): the ids registered by this RS for this owner.
+pub async fn list_resources(ctx: &Ctx, pat: &PatContext) -> Result<Value, ProtocolError> {
+    Ok(json!(ctx.store.list_resources(&pat.owner, &pat.rs_client).await?))
+}
+
+// ---- permission endpoint (FedAuthz §4) ----
+
+/// Requests permissions and returns the ticket (FedAuthz §4.1–4.3).
+pub async fn request_permissions(ctx: &Ctx, pat: &PatContext, body: &Value) -> Result<PermissionTicket, ProtocolError> {
+    let items: Vec<&Value> = match body {
+        Value::Object(_) => vec![body],
+        Value::Array(a) if ctx.quirk(Quirk::PermissionArrayRejected) => {
+            let _ = a;
+            return Err(ProtocolError::invalid_request("the request body must be a JSON object"));
+        }
+        Value::Array(a) if a.is_empty() => {
+            return Err(ProtocolError::invalid_request("the permission array is empty"));
+        }
+        Value::Array(a) => a.iter().collect(),
+        _ => {
+            return Err(ProtocolError::invalid_request(
+                "the body must be a permission object or an array of them",
+            ));
+        }
+    };
+    let mut merged: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for item in items {
+        let Some(obj) = item.as_object() else {
+            return Err(ProtocolError::invalid_request("each permission must be a JSON object"));
+        };
+        let id = match obj.get("resource_id") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(_) => return Err(ProtocolError::invalid_request("resource_id must be a string")),
+            None => return Err(ProtocolError::invalid_request("resource_id is required")),
+        };
+        let scopes: Vec<String> = match obj.get("resource_scopes") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|s| {
+                    s.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| ProtocolError::invalid_request("resource_scopes must hold strings"))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(ProtocolError::invalid_request("resource_scopes must be an array")),
+            None => return Err(ProtocolError::invalid_request("resource_scopes is required")),
+        };
+        let rec = match ctx.store.resource(&id).await? {
+            Some(r) if r.owner == pat.owner && r.rs_client == pat.rs_client => r,
+            _ => return Err(ProtocolError::invalid_resource_id(&id)),
+        };
+        let registered: BTreeSet<String> = rec.scopes().into_iter().collect();
+        if !ctx.quirk(Quirk::PermissionUnregisteredScope) {
+            if let Some(bad) = scopes.iter().find(|s| !registered.contains(*s)) {
+                return Err(ProtocolError::invalid_scope(format!(
+                    "scope `{bad}` is not registered for resource `{id}`"
+                )));
+            }
+        }
+        merged.entry(id).or_default().extend(scopes);
+    }
+    let data = TicketData {
+        process_id: random_id(),
+        owner: pat.owner.clone(),
+        rs_client: pat.rs_client.clone(),
+        permissions: merged
+            .into_iter()
+            .map(|(resource_id, s)| Permission {
+                resource_id,
+                resource_scopes: s.into_iter().collect(),
+            })
+            .collect(),
+        client_id: None,
+        claims: Vec::new(),
+        code_challenge: None,
+        approval_id: None,
+    };
+    issue_ticket(ctx, &data).await
+}
+
+/// Stores a fresh ticket for `data` and returns its value.
+pub async fn issue_ticket(ctx: &Ctx, data: &TicketData) -> Result<PermissionTicket, ProtocolError> {
+    let ticket = PermissionTicket::new(random_token());
+    ctx.store
+        .put_ticket(
+            &hash_secret(ticket.secret()),
+            data,
+            ctx.clock.now() + ctx.config.lifetimes.ticket,
+        )
+        .await?;
+    Ok(ticket)
+}
+
+// ---- introspection (FedAuthz §5, RFC 7662) ----
+
+/// Introspects a token for the RS holding `pat`.
+pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Value, ProtocolError> {
+    let inactive = json!({ "active": false });
+    let Some(t) = ctx.store.token(&hash_secret(token)).await? else {
+        return Ok(inactive);
+    };
+    let now = ctx.clock.now();
+    let expired = t.expires_at <= now && !ctx.quirk(Quirk::ExpiredRptActive);
+    if t.kind != TokenKind::Rpt || t.revoked || expired || t.owner.as_deref() != Some(pat.owner.as_str()) {
+        return Ok(inactive);
+    }
+    let mut permissions = Vec::new();
+    let mut all_scopes = BTreeSet::new();
+    for p in &t.permissions {
+        // Protection ends on deregistration (FedAuthz §3): drop resources deleted since.
+        if ctx.store.resource(&p.resource_id).await?.is_none() {
+            continue;
+        }
+        all_scopes.extend(p.resource_scopes.iter().cloned());
+        permissions.push(json!({
+            "resource_id": p.resource_id,
+            "resource_scopes": p.resource_scopes,
+            "exp": t.expires_at,
+        }));
+    }
+    let mut body = json!({
+        "active": true,
+        "iss": ctx.issuer,
+        "client_id": t.client_id,
+        "token_type": "Bearer",
+        "iat": t.issued_at,
+        "exp": t.expires_at,
+    });
+    if !ctx.quirk(Quirk::IntrospectionWithoutPermissions) {
+        body["permissions"] = Value::Array(permissions);
+    }
+    if ctx.quirk(Quirk::IntrospectionWithScope) {
+        body["scope"] = json!(all_scopes.into_iter().collect::<Vec<_>>().join(" "));
+    }
+    Ok(body)
+}
+
+// ---- policy API (reference server) ----
+
+async fn owners_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<ResourceRecord, ProtocolError> {
+    match ctx.store.resource(id).await? {
+        Some(r) if r.owner == pat.owner => Ok(r),
+        _ => Err(ProtocolError::not_found(format!("resource `{id}` not found"))),
+    }
+}
+
+/// Sets a resource's policy (PUT `/policy/{id}`).
+pub async fn set_policy(ctx: &Ctx, pat: &PatContext, id: &str, body: &Value) -> Result<Value, ProtocolError> {
+    owners_resource(ctx, pat, id).await?;
+    let policy: ResourcePolicy = serde_json::from_value(body.clone())
+        .map_err(|e| ProtocolError::invalid_request(format!("invalid policy: {e}")))?;
+    policy.validate().map_err(ProtocolError::invalid_request)?;
+    ctx.store.put_policy(id, &policy).await?;
+    Ok(serde_json::to_value(&policy).unwrap_or(Value::Null))
+}
+
+/// Reads a resource's policy (GET `/policy/{id}`).
+pub async fn get_policy(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<Value, ProtocolError> {
+    owners_resource(ctx, pat, id).await?;
+    let policy = ctx
+        .store
+        .policy(id)
+        .await?
+        .ok_or_else(|| ProtocolError::not_found("no policy is set"))?;
+    Ok(serde_json::to_value(&policy).unwrap_or(Value::Null))
+}
+
+/// Removes a resource's policy (DELETE `/policy/{id}`).
+pub async fn delete_policy(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<(), ProtocolError> {
+    owners_resource(ctx, pat, id).await?;
+    if ctx.store.delete_policy(id).await? {
+        Ok(())
+    } else {
+        Err(ProtocolError::not_found("no policy is set"))
+    }
+}
+
+// ---- approval API (reference server) ----
+
+fn approval_json(a: &ApprovalRecord) -> Value {
+    json!({
+        "id": a.id,
+        "client_id": a.client_id,
+        "permissions": a.permissions,
+        "claims": a.claims.iter().map(|c| json!({"name": c.name, "value": c.value, "issuer": c.issuer})).collect::<Vec<_>>(),
+        "status": a.status.as_str(),
+        "created_at": a.created_at,
+    })
+}
+
+/// Lists the owner's pending approval requests (GET `/approvals`).
+pub async fn list_approvals(ctx: &Ctx, pat: &PatContext) -> Result<Value, ProtocolError> {
+    let list = ctx.store.approvals(&pat.owner, ApprovalStatus::Pending).await?;
+    Ok(Value::Array(list.iter().map(approval_json).collect()))
+}
+
+/// Approves or denies a request (POST `/approvals/{id}` with `{"decision": "approve"|"deny"}`).
+pub async fn decide_approval(ctx: &Ctx, pat: &PatContext, id: &str, body: &Value) -> Result<Value, ProtocolError> {
+    let status = match body.get("decision").and_then(Value::as_str) {
+        Some("approve") => ApprovalStatus::Approved,
+        Some("deny") => ApprovalStatus::Denied,
+        _ => {
+            return Err(ProtocolError::invalid_request(
+                "decision must be \"approve\" or \"deny\"",
+            ));
+        }
+    };
+    let mut a = match ctx.store.approval(id).await? {
+        Some(a) if a.owner == pat.owner => a,
+        _ => return Err(ProtocolError::not_found(format!("approval request `{id}` not found"))),
+    };
+    a.status = status;
+    ctx.store.put_approval(&a).await?;
+    Ok(approval_json(&a))
+}

@@ -1,0 +1,463 @@
+//! The HTTP face of the AS: axum handlers that extract, call the core, and map the result.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use serde_json::Value;
+use tower_http::trace::TraceLayer;
+
+use crate::core::clients::{self, PresentedCredentials};
+use crate::core::discovery::{self, paths};
+use crate::core::grant::{self, Params};
+use crate::core::interaction::{self, WebResponse};
+use crate::core::protection::{self, PatContext};
+use crate::core::{ProtocolError, SharedCtx};
+use crate::quirks::Quirk;
+use crate::types::ClientSecret;
+
+/// The router of the whole AS.
+pub fn app(ctx: SharedCtx) -> Router {
+    let limit = ctx.config.max_body_bytes;
+    Router::new()
+        .route(paths::UMA_CONFIG, get(metadata))
+        .route(paths::OAUTH_CONFIG, get(metadata))
+        .route(paths::JWKS, get(jwks))
+        .route(paths::REGISTER, post(register))
+        .route(paths::TOKEN, post(token))
+        .route(paths::REVOKE, post(revoke))
+        .route(paths::INTROSPECT, post(introspect))
+        .route(paths::RESOURCE_SET, any(resource_collection))
+        .route(&format!("{}/", paths::RESOURCE_SET), any(resource_collection))
+        .route(&format!("{}/{{id}}", paths::RESOURCE_SET), any(resource_item))
+        .route(paths::PERMISSION, post(permission))
+        .route(paths::CLAIMS, get(claims_get).post(claims_post))
+        .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
+        .route(&format!("{}/{{id}}", paths::POLICY), any(policy))
+        .route(paths::APPROVALS, get(approvals))
+        .route(&format!("{}/{{id}}", paths::APPROVALS), post(approval_decide))
+        .route(
+            &format!("{}/id_token", crate::core::demo_idp::PATH),
+            post(demo_id_token),
+        )
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(ctx)
+}
+
+/// Renders a [`ProtocolError`] as an OAuth JSON error response.
+fn error_response(e: ProtocolError, no_store: bool) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, Json(e.body())).into_response();
+    if let Some(challenge) = &e.www_authenticate {
+        if let Ok(v) = HeaderValue::from_str(challenge) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    if no_store {
+        set_no_store(&mut resp);
+    }
+    resp
+}
+
+fn set_no_store(resp: &mut Response) {
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    let mut resp = (status, Json(body)).into_response();
+    set_no_store(&mut resp);
+    resp
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ProtocolError> {
+    serde_json::from_slice(body).map_err(|e| ProtocolError::invalid_request(format!("the body is not valid JSON: {e}")))
+}
+
+fn require_form(headers: &HeaderMap) -> Result<(), ProtocolError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if ct
+        .split(';')
+        .next()
+        .map(str::trim)
+        .is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    {
+        Ok(())
+    } else {
+        Err(ProtocolError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ))
+    }
+}
+
+fn cookies(headers: &HeaderMap) -> BTreeMap<String, String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| {
+            kv.trim()
+                .split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn web(r: WebResponse) -> Response {
+    match r {
+        WebResponse::Page {
+            status,
+            html,
+            set_cookie,
+        } => {
+            let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Html(html)).into_response();
+            if let Some(c) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                resp.headers_mut().insert(header::SET_COOKIE, c);
+            }
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp.headers_mut()
+                .insert("x-frame-options", HeaderValue::from_static("DENY"));
+            resp.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                ),
+            );
+            resp
+        }
+        WebResponse::Redirect { location } => match HeaderValue::from_str(&location) {
+            Ok(v) => {
+                let mut resp = StatusCode::FOUND.into_response();
+                resp.headers_mut().insert(header::LOCATION, v);
+                resp.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                resp
+            }
+            Err(_) => error_response(ProtocolError::server_error(), true),
+        },
+    }
+}
+
+async fn metadata(State(ctx): State<SharedCtx>) -> Response {
+    Json(discovery::metadata(&ctx)).into_response()
+}
+
+async fn jwks(State(ctx): State<SharedCtx>) -> Response {
+    Json(ctx.signer.jwks()).into_response()
+}
+
+async fn register(State(ctx): State<SharedCtx>, body: Bytes) -> Response {
+    if !ctx.config.open_registration {
+        return error_response(
+            ProtocolError::new(403, "access_denied", Some("registration is closed".into())),
+            true,
+        );
+    }
+    let result = async {
+        let v =
+            parse_json(&body).map_err(|e| ProtocolError::invalid_client_metadata(e.description.unwrap_or_default()))?;
+        clients::register(&ctx, &v).await
+    }
+    .await;
+    match result {
+        Ok(r) => json_response(StatusCode::CREATED, clients::registration_response(&r)),
+        Err(e) => error_response(e, true),
+    }
+}
+
+fn credentials(headers: &HeaderMap, params: &mut Params) -> PresentedCredentials {
+    PresentedCredentials {
+        authorization: authorization(headers).map(str::to_owned),
+        body_client_id: params.get("client_id").cloned(),
+        body_client_secret: params.remove("client_secret").map(ClientSecret::new),
+    }
+}
+
+async fn token(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        require_form(&headers)?;
+        let mut params = grant::parse_form(&body)?;
+        let creds = credentials(&headers, &mut params);
+        let client = clients::authenticate(&ctx, &creds).await?;
+        grant::token(&ctx, &client, &params).await
+    }
+    .await;
+    let no_store = !ctx.quirk(Quirk::NoCacheControl);
+    match result {
+        Ok(v) => {
+            let mut resp = (StatusCode::OK, Json(v)).into_response();
+            if no_store {
+                set_no_store(&mut resp);
+            }
+            resp
+        }
+        Err(e) => error_response(e, no_store),
+    }
+}
+
+async fn revoke(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        require_form(&headers)?;
+        let mut params = grant::parse_form(&body)?;
+        let creds = credentials(&headers, &mut params);
+        let client = clients::authenticate(&ctx, &creds).await?;
+        grant::revoke(&ctx, &client, &params).await
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => error_response(e, true),
+    }
+}
+
+async fn pat(ctx: &SharedCtx, headers: &HeaderMap) -> Result<PatContext, ProtocolError> {
+    protection::authorize_pat(ctx, authorization(headers)).await
+}
+
+async fn introspect(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let pat = pat(&ctx, &headers).await?;
+        require_form(&headers)?;
+        let params = grant::parse_form(&body)?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| ProtocolError::invalid_request("token is required"))?;
+        protection::introspect(&ctx, &pat, token).await
+    }
+    .await;
+    match result {
+        Ok(v) => json_response(StatusCode::OK, v),
+        Err(e) => error_response(e, true),
+    }
+}
+
+async fn resource_collection(
+    State(ctx): State<SharedCtx>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let pat = pat(&ctx, &headers).await?;
+        match method {
+            Method::POST => {
+                let v = parse_json(&body)?;
+                let (id, body) = protection::create_resource(&ctx, &pat, &v).await?;
+                let mut resp = json_response(StatusCode::CREATED, body);
+                if !ctx.quirk(Quirk::CreateWithoutLocation) {
+                    if let Ok(loc) = HeaderValue::from_str(&protection::resource_location(&ctx, &id)) {
+                        resp.headers_mut().insert(header::LOCATION, loc);
+                    }
+                }
+                Ok(resp)
+            }
+            Method::GET => Ok(json_response(
+                StatusCode::OK,
+                protection::list_resources(&ctx, &pat).await?,
+            )),
+            _ => Err(ProtocolError::unsupported_method()),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| error_response(e, true))
+}
+
+async fn resource_item(
+    State(ctx): State<SharedCtx>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let pat = pat(&ctx, &headers).await?;
+        match method {
+            Method::GET => Ok(json_response(
+                StatusCode::OK,
+                protection::read_resource(&ctx, &pat, &id).await?,
+            )),
+            Method::PUT => {
+                let v = parse_json(&body)?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    protection::update_resource(&ctx, &pat, &id, &v).await?,
+                ))
+            }
+            Method::DELETE => {
+                protection::delete_resource(&ctx, &pat, &id).await?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            _ => Err(ProtocolError::unsupported_method()),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| error_response(e, true))
+}
+
+async fn permission(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let pat = pat(&ctx, &headers).await?;
+        let v = parse_json(&body)?;
+        let ticket = protection::request_permissions(&ctx, &pat, &v).await?;
+        Ok::<_, ProtocolError>(json_response(
+            StatusCode::CREATED,
+            serde_json::json!({ "ticket": ticket.secret() }),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| error_response(e, true))
+}
+
+async fn claims_get(State(ctx): State<SharedCtx>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    match single_valued(q) {
+        Ok(q) => interaction::claims_start(&ctx, &q)
+            .await
+            .map(web)
+            .unwrap_or_else(|e| error_response(e, true)),
+        Err(name) => web(WebResponse::Page {
+            status: 400,
+            html: format!(
+                "<!doctype html><p id=\"error\">parameter {} is repeated</p>",
+                interaction::escape(&name)
+            ),
+            set_cookie: None,
+        }),
+    }
+}
+
+/// Query parameters as a map; a repeated name is refused (RFC 6749 §3.1 by analogy).
+fn single_valued(q: Vec<(String, String)>) -> Result<BTreeMap<String, String>, String> {
+    let mut m = BTreeMap::new();
+    for (k, v) in q {
+        if m.contains_key(&k) {
+            return Err(k);
+        }
+        if !v.is_empty() {
+            m.insert(k, v);
+        }
+    }
+    Ok(m)
+}
+
+async fn claims_post(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match grant::parse_form(&body) {
+        Ok(f) => f,
+        Err(e) => return error_response(e, true),
+    };
+    interaction::claims_submit(&ctx, &form, &cookies(&headers))
+        .await
+        .map(web)
+        .unwrap_or_else(|e| error_response(e, true))
+}
+
+async fn authorize_get(State(ctx): State<SharedCtx>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    match single_valued(q) {
+        Ok(q) => interaction::authorize_start(&ctx, &q)
+            .await
+            .map(web)
+            .unwrap_or_else(|e| error_response(e, true)),
+        Err(name) => error_response(
+            ProtocolError::invalid_request(format!("parameter `{name}` is repeated")),
+            true,
+        ),
+    }
+}
+
+async fn authorize_post(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match grant::parse_form(&body) {
+        Ok(f) => f,
+        Err(e) => return error_response(e, true),
+    };
+    interaction::authorize_submit(&ctx, &form, &cookies(&headers))
+        .await
+        .map(web)
+        .unwrap_or_else(|e| error_response(e, true))
+}
+
+async fn policy(
+    State(ctx): State<SharedCtx>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let pat = pat(&ctx, &headers).await?;
+        match method {
+            Method::GET => Ok(json_response(
+                StatusCode::OK,
+                protection::get_policy(&ctx, &pat, &id).await?,
+            )),
+            Method::PUT => {
+                let v = parse_json(&body)?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    protection::set_policy(&ctx, &pat, &id, &v).await?,
+                ))
+            }
+            Method::DELETE => {
+                protection::delete_policy(&ctx, &pat, &id).await?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            _ => Err(ProtocolError::unsupported_method()),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| error_response(e, true))
+}
+
+async fn approvals(State(ctx): State<SharedCtx>, headers: HeaderMap) -> Response {
+    let result = async {
+        let pat = pat(&ctx, &headers).await?;
+        protection::list_approvals(&ctx, &pat).await
+    }
+    .await;
+    match result {
+        Ok(v) => json_response(StatusCode::OK, v),
+        Err(e) => error_response(e, true),
+    }
+}
+
+async fn approval_decide(
+    State(ctx): State<SharedCtx>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let pat = pat(&ctx, &headers).await?;
+        let v = parse_json(&body)?;
+        protection::decide_approval(&ctx, &pat, &id, &v).await
+    }
+    .await;
+    match result {
+        Ok(v) => json_response(StatusCode::OK, v),
+        Err(e) => error_response(e, true),
+    }
+}
+
+async fn demo_id_token(State(ctx): State<SharedCtx>, body: Bytes) -> Response {
+    let Some(idp) = &ctx.demo_idp else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match grant::parse_form(&body).and_then(|p| idp.mint(&ctx, &p)) {
+        Ok(v) => json_response(StatusCode::OK, v),
+        Err(e) => error_response(e, true),
+    }
+}

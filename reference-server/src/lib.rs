@@ -1,0 +1,223 @@
+//! A complete UMA 2.0 authorization server (UMA Grant + Federated Authorization) for the
+//! conformance suite: its default target, the counterpart it plays, and, through
+//! [quirks](quirks), the proof that every check can fail.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use uma_reference_server::{Config, Server};
+//!
+//! let server = Server::builder(Config::demo()).memory().start().await?;
+//! println!("issuer: {}", server.issuer());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod core;
+pub mod crypto;
+pub mod http;
+pub mod quirks;
+pub mod store;
+pub mod types;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::Config;
+pub use core::{Ctx, SharedCtx};
+pub use http::app;
+pub use quirks::{Quirk, Quirks};
+pub use store::Store;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listener could not be bound.
+    #[error("failed to bind {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be opened.
+    #[error("failed to open the database")]
+    Store(#[from] store::StoreError),
+    /// The AS could not initialise (keys, clients, trusted issuers).
+    #[error("failed to initialise the authorization server: {0}")]
+    Init(core::ProtocolError),
+}
+
+/// Where the server keeps its state.
+#[derive(Clone, Debug)]
+enum Storage {
+    Memory,
+    Dir(PathBuf),
+    Url(String),
+}
+
+/// Builds a [`Server`].
+#[derive(Debug)]
+pub struct ServerBuilder {
+    config: Config,
+    addr: SocketAddr,
+    storage: Storage,
+}
+
+impl ServerBuilder {
+    /// Listens on `127.0.0.1:port` (0: any free port; the default).
+    pub fn port(mut self, port: u16) -> Self {
+        self.addr.set_port(port);
+        self
+    }
+
+    /// Listens on `addr` (loopback addresses only are sensible here).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Keeps state in an in-memory SQLite database, lost on shutdown.
+    pub fn memory(mut self) -> Self {
+        self.storage = Storage::Memory;
+        self
+    }
+
+    /// Keeps state in `dir/uma.db` (SQLite).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.storage = Storage::Dir(dir.into());
+        self
+    }
+
+    /// Keeps state at a database URL (`sqlite://…` or `postgres://…`).
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.storage = Storage::Url(url.into());
+        self
+    }
+
+    /// Binds, opens the store, and serves until [`Server::shutdown`].
+    pub async fn start(self) -> Result<Server, StartError> {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: self.addr,
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: self.addr,
+            source,
+        })?;
+        let issuer = if self.config.issuer.is_empty() {
+            format!("http://{local}")
+        } else {
+            self.config.issuer.clone()
+        };
+        let store = match (&self.storage, self.config.database_url.as_str()) {
+            (_, url) if !url.is_empty() => Store::connect(url).await?,
+            (Storage::Memory, _) => Store::connect("sqlite::memory:").await?,
+            (Storage::Dir(d), _) => Store::open_dir(d).await?,
+            (Storage::Url(u), _) => Store::connect(u).await?,
+        };
+        let ctx: SharedCtx = Arc::new(Ctx::new(self.config, issuer, store).await.map_err(StartError::Init)?);
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let sweeper = tokio::spawn(sweep_loop(ctx.clone(), rx.clone()));
+        let router = app(ctx.clone());
+        let mut shutdown_rx = rx;
+        let serve = tokio::spawn(async move {
+            let result = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown_rx.wait_for(|stop| *stop).await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "server stopped with an error");
+            }
+        });
+        Ok(Server {
+            ctx,
+            local,
+            stop: tx,
+            serve,
+            sweeper,
+        })
+    }
+}
+
+async fn sweep_loop(ctx: SharedCtx, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                match ctx.store.sweep(ctx.clock.now(), 86_400).await {
+                    Ok(n) if n > 0 => tracing::debug!(removed = n, "swept expired tickets and tokens"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                }
+            }
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A running reference AS.
+#[derive(Debug)]
+pub struct Server {
+    ctx: SharedCtx,
+    local: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    serve: tokio::task::JoinHandle<()>,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Starts building a server with `config`. Defaults: `127.0.0.1`, any free port, SQLite in
+    /// `./uma-data`.
+    pub fn builder(config: Config) -> ServerBuilder {
+        ServerBuilder {
+            config,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            storage: Storage::Dir(PathBuf::from("uma-data")),
+        }
+    }
+
+    /// The issuer URL.
+    pub fn issuer(&self) -> &str {
+        &self.ctx.issuer
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The shared context (store, clock, configuration), for tests and embedding.
+    pub fn ctx(&self) -> &SharedCtx {
+        &self.ctx
+    }
+
+    /// Stops accepting connections, finishes in-flight requests, and closes the store.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.serve.await;
+        let _ = self.sweeper.await;
+        self.ctx.store.close().await;
+    }
+}
+
+/// Builds a router over an in-memory store, for `oneshot` tests.
+pub async fn test_app(config: Config, issuer: &str) -> Result<(axum::Router, SharedCtx), StartError> {
+    let store = Store::connect("sqlite::memory:").await?;
+    let ctx: SharedCtx = Arc::new(
+        Ctx::new(config, issuer.to_owned(), store)
+            .await
+            .map_err(StartError::Init)?,
+    );
+    Ok((app(ctx.clone()), ctx))
+}

@@ -1,0 +1,140 @@
+//! `uma-reference-server`: run the reference UMA 2.0 authorization server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use uma_reference_server::{Config, Quirk, Server};
+
+/// The reference UMA 2.0 authorization server (Grant + Federated Authorization).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8080, env = "UMA_AS_PORT")]
+    port: u16,
+    /// Configuration file (YAML). Without it, a demo configuration is used.
+    #[arg(long, env = "UMA_AS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory for the SQLite database.
+    #[arg(long, default_value = "uma-data", env = "UMA_AS_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Commit a deliberate violation (repeatable; see --list-quirks).
+    #[arg(long = "quirk", value_name = "NAME")]
+    quirks: Vec<String>,
+    /// List the quirks, one per line, with the requirement each breaks.
+    #[arg(long)]
+    list_quirks: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list_quirks {
+        for q in Quirk::ALL {
+            println!("{:<36} {:<9} {}", q.name(), q.requirement(), q.description());
+        }
+        return ExitCode::SUCCESS;
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "uma_reference_server=info,tower_http=warn".into()),
+        )
+        .init();
+    let demo = args.config.is_none();
+    let mut config = match &args.config {
+        Some(path) => match Config::from_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::demo(),
+    };
+    for name in &args.quirks {
+        match name.parse::<Quirk>() {
+            Ok(q) => config.quirks.insert(q),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let shown = config.clone();
+        let server = match Server::builder(config).port(args.port).data_dir(&args.data_dir).start().await {
+            Ok(s) => s,
+            Err(e) => {
+                let mut msg = format!("error: {e}");
+                let mut src = std::error::Error::source(&e);
+                while let Some(s) = src {
+                    msg.push_str(&format!(": {s}"));
+                    src = s.source();
+                }
+                eprintln!("{msg}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", server.issuer());
+        print_credentials(&shown, demo);
+        for q in shown.quirks.iter() {
+            tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this server is deliberately non-conformant");
+        }
+        tracing::info!(issuer = server.issuer(), data_dir = %args.data_dir.display(), "reference UMA authorization server listening");
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_credentials(config: &Config, demo: bool) {
+    for c in &config.clients {
+        let secret = match (&c.client_secret, demo) {
+            (Some(s), true) => s.as_str(),
+            (Some(_), false) => "[from your configuration]",
+            (None, _) => "(public client)",
+        };
+        let owner = c.owner.as_deref().map(|o| format!(" owner={o}")).unwrap_or_default();
+        println!("client {} secret={secret} scope=\"{}\"{owner}", c.client_id, c.scope);
+    }
+    for u in &config.users {
+        let pw = if demo {
+            u.password.as_str()
+        } else {
+            "[from your configuration]"
+        };
+        println!("user {} password={pw}", u.username);
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

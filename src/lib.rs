@@ -1,0 +1,1 @@
+//! UMA conformance harness.
