@@ -213,7 +213,13 @@ impl Server {
 
 /// Builds a router over an in-memory store, for `oneshot` tests.
 pub async fn test_app(config: Config, issuer: &str) -> Result<(axum::Router, SharedCtx), StartError> {
-    let store = Store::connect("sqlite::memory:").await?;
+    test_app_at(config, issuer, "sqlite::memory:").await
+}
+
+/// Builds a router over the database at `database_url` (e.g. a SQLite file with a pool of
+/// several connections, for concurrency tests), for `oneshot` tests.
+pub async fn test_app_at(config: Config, issuer: &str, database_url: &str) -> Result<(axum::Router, SharedCtx), StartError> {
+    let store = Store::connect(database_url).await?;
     let ctx: SharedCtx = Arc::new(
         Ctx::new(config, issuer.to_owned(), store)
             .await
