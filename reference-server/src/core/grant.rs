@@ -225,7 +225,17 @@ async fn refresh(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Va
         }
         Some(TokenKind::Rpt) => {
             // No authorization assessment on refresh (UMA Grant §3.6 MUST NOT); a `scope`
-            // parameter may only narrow what the RPT already held (§3.6 MAY).
+            // parameter may only narrow what the RPT already held (§3.6 MAY). A scope it never
+            // held is `invalid_scope` (RFC 6749 §6, as for PATs above), and a resource narrowed
+            // to no scope is dropped rather than kept as a zero-scope permission.
+            if narrowing
+                .iter()
+                .any(|s| !rec.permissions.iter().any(|p| p.resource_scopes.contains(s)))
+            {
+                return Err(ProtocolError::invalid_scope(
+                    "refresh may only narrow the scopes the RPT held",
+                ));
+            }
             let permissions: Vec<Permission> = rec
                 .permissions
                 .iter()
@@ -238,6 +248,7 @@ async fn refresh(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Va
                         .cloned()
                         .collect(),
                 })
+                .filter(|p| narrowing.is_empty() || !p.resource_scopes.is_empty())
                 .collect();
             let (rpt, _) = store_rpt(
                 ctx,

@@ -347,7 +347,9 @@ pub async fn claims_submit(
             issuer: ctx.issuer.clone(),
         });
     }
-    if record.code_challenge.is_some() {
+    // A challenge already bound to the ticket stays bound to every ticket rotated from it (PKCE
+    // profile rule 2): a second gathering cannot swap in a challenge of its own.
+    if next.code_challenge.is_none() {
         next.code_challenge = record.code_challenge.clone();
     }
     let ticket = match &record.quirk_ticket_value {
@@ -373,7 +375,11 @@ fn login_redirect(ctx: &Ctx, uri: &str, mut params: Vec<(&str, String)>, state: 
     if let Some(s) = state {
         params.push(("state", s.to_owned()));
     }
-    params.push(("iss", ctx.issuer.clone()));
+    // RFC 9207: `iss` goes out exactly when discovery advertises
+    // `authorization_response_iss_parameter_supported` (which follows `icg_iss`).
+    if ctx.config.icg_iss {
+        params.push(("iss", ctx.issuer.clone()));
+    }
     let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     WebResponse::Redirect {
         location: append_query(uri, &refs),

@@ -286,9 +286,12 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
     let mut permissions = Vec::new();
     let mut all_scopes = BTreeSet::new();
     for p in &t.permissions {
-        // Protection ends on deregistration (FedAuthz §3): drop resources deleted since.
-        if ctx.store.resource(&p.resource_id).await?.is_none() {
-            continue;
+        // Protection ends on deregistration (FedAuthz §3): drop resources deleted since. An RS
+        // sees only resources it registered itself (FedAuthz §5.1.1: scopes "registered by this
+        // RS"), not those another RS of the same owner registered.
+        match ctx.store.resource(&p.resource_id).await? {
+            Some(r) if r.owner == pat.owner && r.rs_client == pat.rs_client => {}
+            _ => continue,
         }
         all_scopes.extend(p.resource_scopes.iter().cloned());
         permissions.push(json!({

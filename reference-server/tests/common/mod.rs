@@ -57,7 +57,10 @@ impl Resp {
 
     /// A string member of the JSON body.
     pub fn str(&self, key: &str) -> String {
-        self.json()[key].as_str().unwrap_or_else(|| panic!("no string `{key}` in {}", self.text())).to_owned()
+        self.json()[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string `{key}` in {}", self.text()))
+            .to_owned()
     }
 }
 
@@ -69,7 +72,10 @@ pub struct TestAs {
 
 /// `Basic` credentials.
 pub fn basic((id, secret): (&str, &str)) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
 }
 
 /// Form-encodes pairs.
@@ -98,7 +104,9 @@ impl TestAs {
 
     /// Any configuration.
     pub async fn with(config: Config) -> Self {
-        let (router, ctx) = uma_reference_server::test_app(config, ISSUER).await.expect("test AS starts");
+        let (router, ctx) = uma_reference_server::test_app(config, ISSUER)
+            .await
+            .expect("test AS starts");
         Self { router, ctx }
     }
 
@@ -122,7 +130,10 @@ impl TestAs {
 
     /// Any method with a JSON body and an optional `Authorization` header.
     pub async fn json(&self, method: &str, path: &str, auth: Option<&str>, body: &Value) -> Resp {
-        let mut b = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
         if let Some(a) = auth {
             b = b.header(header::AUTHORIZATION, a);
         }
@@ -141,7 +152,11 @@ impl TestAs {
     /// A PAT for the demo RS (owner `photoz-inc`).
     pub async fn pat(&self) -> String {
         let r = self
-            .form("/token", Some(&basic(RS)), &[("grant_type", "client_credentials"), ("scope", "uma_protection")])
+            .form(
+                "/token",
+                Some(&basic(RS)),
+                &[("grant_type", "client_credentials"), ("scope", "uma_protection")],
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         r.str("access_token")
@@ -150,7 +165,12 @@ impl TestAs {
     /// Registers a resource with `scopes` and returns its `_id`.
     pub async fn resource(&self, pat: &str, scopes: &[&str]) -> String {
         let r = self
-            .json("POST", "/resource_set", Some(&format!("Bearer {pat}")), &json!({"resource_scopes": scopes, "name": "photo"}))
+            .json(
+                "POST",
+                "/resource_set",
+                Some(&format!("Bearer {pat}")),
+                &json!({"resource_scopes": scopes, "name": "photo"}),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         r.str("_id")
@@ -158,20 +178,30 @@ impl TestAs {
 
     /// Sets a resource's policy.
     pub async fn policy(&self, pat: &str, rid: &str, policy: Value) {
-        let r = self.json("PUT", &format!("/policy/{rid}"), Some(&format!("Bearer {pat}")), &policy).await;
+        let r = self
+            .json(
+                "PUT",
+                &format!("/policy/{rid}"),
+                Some(&format!("Bearer {pat}")),
+                &policy,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     }
 
     /// Requests permissions (object or array body) and returns the ticket.
     pub async fn ticket(&self, pat: &str, body: Value) -> String {
-        let r = self.json("POST", "/permission", Some(&format!("Bearer {pat}")), &body).await;
+        let r = self
+            .json("POST", "/permission", Some(&format!("Bearer {pat}")), &body)
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         r.str("ticket")
     }
 
     /// A ticket for one resource and scopes.
     pub async fn ticket_for(&self, pat: &str, rid: &str, scopes: &[&str]) -> String {
-        self.ticket(pat, json!({"resource_id": rid, "resource_scopes": scopes})).await
+        self.ticket(pat, json!({"resource_id": rid, "resource_scopes": scopes}))
+            .await
     }
 
     /// An `uma-ticket` token request by the demo client.
@@ -183,7 +213,9 @@ impl TestAs {
 
     /// Introspects `token` with `pat`.
     pub async fn introspect(&self, pat: &str, token: &str) -> Value {
-        let r = self.form("/introspect", Some(&format!("Bearer {pat}")), &[("token", token)]).await;
+        let r = self
+            .form("/introspect", Some(&format!("Bearer {pat}")), &[("token", token)])
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         r.json()
     }
