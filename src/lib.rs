@@ -75,7 +75,13 @@ pub enum HarnessError {
     },
 }
 
-fn check(requirement: &'static str, title: &'static str, ok: bool, expected: impl Into<String>, actual: impl Into<String>) -> Check {
+fn check(
+    requirement: &'static str,
+    title: &'static str,
+    ok: bool,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+) -> Check {
     Check {
         requirement,
         title,
@@ -113,14 +119,26 @@ pub async fn discovery_checks(issuer: &str) -> Vec<Check> {
         issuer.to_owned(),
         issued.to_owned(),
     ));
-    for (req, field) in [("F-AS-04", "permission_endpoint"), ("F-AS-04", "resource_registration_endpoint"), ("G-AS-07", "token_endpoint")] {
-        checks.push(check(req, "a required endpoint is declared", doc[field].is_string(), format!("{field} present"), doc[field].to_string()));
+    for (req, field) in [
+        ("F-AS-04", "permission_endpoint"),
+        ("F-AS-04", "resource_registration_endpoint"),
+        ("G-AS-07", "token_endpoint"),
+    ] {
+        checks.push(check(
+            req,
+            "a required endpoint is declared",
+            doc[field].is_string(),
+            format!("{field} present"),
+            doc[field].to_string(),
+        ));
     }
     let grants = doc["grant_types_supported"].as_array().cloned().unwrap_or_default();
     checks.push(check(
         "G-AS-07",
         "grant_types_supported lists the UMA grant",
-        grants.iter().any(|g| g == "urn:ietf:params:oauth:grant-type:uma-ticket"),
+        grants
+            .iter()
+            .any(|g| g == "urn:ietf:params:oauth:grant-type:uma-ticket"),
         "urn:ietf:params:oauth:grant-type:uma-ticket listed",
         doc["grant_types_supported"].to_string(),
     ));
@@ -128,7 +146,13 @@ pub async fn discovery_checks(issuer: &str) -> Vec<Check> {
 }
 
 fn error_check(actual: String) -> Check {
-    Check { requirement: "G-AS-01", title: "the discovery document is reachable", verdict: Verdict::Error, expected: "a response".into(), actual }
+    Check {
+        requirement: "G-AS-01",
+        title: "the discovery document is reachable",
+        verdict: Verdict::Error,
+        expected: "a response".into(),
+        actual,
+    }
 }
 
 /// Builds the report from the checks.
@@ -141,7 +165,12 @@ pub fn report(target: &str, checks: Vec<Check>) -> Report {
             Verdict::Error => summary.error += 1,
         }
     }
-    Report { harness_version: env!("CARGO_PKG_VERSION"), target: target.to_owned(), checks, summary }
+    Report {
+        harness_version: env!("CARGO_PKG_VERSION"),
+        target: target.to_owned(),
+        checks,
+        summary,
+    }
 }
 
 /// Writes `report.json` into `dir`.
@@ -152,5 +181,8 @@ pub fn write_report(dir: &Path, report: &Report) -> Result<(), HarnessError> {
         let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
         std::fs::write(&path, text + "\n")
     };
-    write().map_err(|source| HarnessError::Write { path: path.display().to_string(), source })
+    write().map_err(|source| HarnessError::Write {
+        path: path.display().to_string(),
+        source,
+    })
 }

@@ -51,7 +51,12 @@ fn main() -> ExitCode {
         };
         let checks = discovery_checks(&target).await;
         for c in &checks {
-            println!("{:<5} {:<8} {}", format!("{:?}", c.verdict).to_lowercase(), c.requirement, c.title);
+            println!(
+                "{:<5} {:<8} {}",
+                format!("{:?}", c.verdict).to_lowercase(),
+                c.requirement,
+                c.title
+            );
         }
         let rep = report(&target, checks);
         if let Some(s) = server {
@@ -61,7 +66,13 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             return ExitCode::from(3);
         }
-        println!("{} passed, {} failed, {} errors; report: {}", rep.summary.pass, rep.summary.fail, rep.summary.error, out.join("report.json").display());
+        println!(
+            "{} passed, {} failed, {} errors; report: {}",
+            rep.summary.pass,
+            rep.summary.fail,
+            rep.summary.error,
+            out.join("report.json").display()
+        );
         if rep.checks.iter().any(|c| c.verdict == Verdict::Error) {
             ExitCode::from(3)
         } else if rep.summary.fail > 0 {

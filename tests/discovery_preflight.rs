@@ -6,7 +6,11 @@ use uma_reference_server::{Config, Server};
 #[tokio::test]
 async fn the_reference_as_passes_the_discovery_preflight() {
     // Arrange
-    let server = Server::builder(Config::demo()).memory().start().await.expect("server starts");
+    let server = Server::builder(Config::demo())
+        .memory()
+        .start()
+        .await
+        .expect("server starts");
 
     // Act
     let checks = discovery_checks(server.issuer()).await;
@@ -21,7 +25,10 @@ async fn the_reference_as_passes_the_discovery_preflight() {
 #[tokio::test]
 async fn a_wrong_issuer_in_the_discovery_document_fails_g_as_03() {
     // Arrange: the AS announces an issuer other than the one it is reached at.
-    let config = Config { issuer: "https://elsewhere.example".into(), ..Config::demo() };
+    let config = Config {
+        issuer: "https://elsewhere.example".into(),
+        ..Config::demo()
+    };
     let server = Server::builder(config).memory().start().await.expect("server starts");
     let reached_at = format!("http://{}", server.local_addr());
 
@@ -30,6 +37,9 @@ async fn a_wrong_issuer_in_the_discovery_document_fails_g_as_03() {
     server.shutdown().await;
 
     // Assert
-    let g_as_03 = checks.iter().find(|c| c.requirement == "G-AS-03").expect("G-AS-03 checked");
+    let g_as_03 = checks
+        .iter()
+        .find(|c| c.requirement == "G-AS-03")
+        .expect("G-AS-03 checked");
     assert_eq!(g_as_03.verdict, Verdict::Fail);
 }

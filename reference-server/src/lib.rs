@@ -218,7 +218,11 @@ pub async fn test_app(config: Config, issuer: &str) -> Result<(axum::Router, Sha
 
 /// Builds a router over the database at `database_url` (e.g. a SQLite file with a pool of
 /// several connections, for concurrency tests), for `oneshot` tests.
-pub async fn test_app_at(config: Config, issuer: &str, database_url: &str) -> Result<(axum::Router, SharedCtx), StartError> {
+pub async fn test_app_at(
+    config: Config,
+    issuer: &str,
+    database_url: &str,
+) -> Result<(axum::Router, SharedCtx), StartError> {
     let store = Store::connect(database_url).await?;
     let ctx: SharedCtx = Arc::new(
         Ctx::new(config, issuer.to_owned(), store)

@@ -1,16 +1,29 @@
 //! Persistent state, in SQLite (embedded, the default) or PostgreSQL, through sqlx.
 //!
 //! Rows hold JSON documents of the records in [`crate::core::model`]; secrets are keyed by their
-//! SHA-256 hash. Single use of tickets rests on `DELETE … RETURNING`, which is atomic in both
-//! databases, so parallel redemptions of one ticket see it at most once.
+//! SHA-256 hash, never stored in the clear.
+//!
+//! Two modes, chosen by the database URL:
+//!
+//! - **Exclusive** (SQLite): one server process owns the database file. All state is loaded into
+//!   memory at start and served from there; every change marks its row dirty, and a background
+//!   writer persists dirty rows in batches (one transaction, multi-row statements), typically
+//!   within milliseconds. [`Store::close`] (graceful shutdown) writes everything out, so a
+//!   restart loses nothing; a crash can lose the last unwritten batch. Ticket single use rests
+//!   on removal from the in-memory map under a lock.
+//! - **Shared** (PostgreSQL): several server instances may share the database, so every
+//!   operation goes to it directly. Ticket single use rests on `DELETE … RETURNING`, which is
+//!   atomic, so parallel redemptions of one ticket see it at most once across instances.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor as _, Row as _};
+use sqlx::{Any, AnyPool, Executor as _, QueryBuilder, Row as _};
 
 use crate::core::model::{
     ApprovalRecord, ApprovalStatus, ClientRecord, PolicyRecord, ResourceRecord, TicketData, TokenKind, TokenRecord,
@@ -18,6 +31,9 @@ use crate::core::model::{
 
 /// Embedded migrations, applied in order.
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+
+/// Rows per multi-row statement (well under SQLite's limit of bound variables).
+const BATCH_ROWS: usize = 400;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -33,12 +49,6 @@ pub enum StoreError {
 /// Result of a storage operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The database behind the AS.
-#[derive(Clone, Debug)]
-pub struct Store {
-    pool: AnyPool,
-}
-
 fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
     Ok(serde_json::to_string(v)?)
 }
@@ -48,11 +58,117 @@ fn from_row<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
     Ok(serde_json::from_str(&text)?)
 }
 
+/// Whether a key from a request can name a row in shared mode. PostgreSQL `TEXT` cannot hold
+/// NUL and refuses a parameter containing one (an error, where SQLite finds nothing), so such
+/// a key names nothing.
+fn storable(key: &str) -> bool {
+    !key.contains('\0')
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The in-memory state of exclusive mode.
+#[derive(Default)]
+struct Mem {
+    clients: RwLock<HashMap<String, (ClientRecord, i64)>>,
+    resources: RwLock<HashMap<String, (ResourceRecord, i64)>>,
+    policies: RwLock<HashMap<String, PolicyRecord>>,
+    tickets: Mutex<HashMap<String, (TicketData, i64)>>,
+    tokens: RwLock<HashMap<String, TokenRecord>>,
+    approvals: RwLock<HashMap<String, ApprovalRecord>>,
+    interactions: Mutex<HashMap<String, (String, i64)>>,
+    dirty: Mutex<Dirty>,
+    wake: tokio::sync::Notify,
+}
+
+/// Keys changed since the last write-out, per table.
+#[derive(Default)]
+struct Dirty {
+    clients: HashSet<String>,
+    resources: HashSet<String>,
+    policies: HashSet<String>,
+    tickets: HashSet<String>,
+    tokens: HashSet<String>,
+    approvals: HashSet<String>,
+    interactions: HashSet<String>,
+}
+
+impl Dirty {
+    fn is_empty(&self) -> bool {
+        self.clients.is_empty()
+            && self.resources.is_empty()
+            && self.policies.is_empty()
+            && self.tickets.is_empty()
+            && self.tokens.is_empty()
+            && self.approvals.is_empty()
+            && self.interactions.is_empty()
+    }
+
+    fn absorb(&mut self, other: Dirty) {
+        self.clients.extend(other.clients);
+        self.resources.extend(other.resources);
+        self.policies.extend(other.policies);
+        self.tickets.extend(other.tickets);
+        self.tokens.extend(other.tokens);
+        self.approvals.extend(other.approvals);
+        self.interactions.extend(other.interactions);
+    }
+}
+
+impl Mem {
+    fn mark(&self, f: impl FnOnce(&mut Dirty)) {
+        f(&mut lock(&self.dirty));
+        self.wake.notify_one();
+    }
+}
+
+/// One table's share of a write-out: rows to upsert and keys to delete.
+struct Batch {
+    table: &'static str,
+    cols: &'static str,
+    key: &'static str,
+    rows: Vec<Vec<Val>>,
+    gone: Vec<String>,
+}
+
+/// A bound value of a batched statement.
+enum Val {
+    Text(String),
+    Int(i64),
+}
+
+/// The database behind the AS.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    mem: Option<Arc<Mem>>,
+    writer: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("exclusive", &self.mem.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `url` and applies migrations.
     ///
-    /// `url` is `sqlite://path`, `sqlite::memory:` (one connection, lost on exit) or
-    /// `postgres://…`.
+    /// `url` is `sqlite://path` or `sqlite::memory:` (exclusive mode) or `postgres://…`
+    /// (shared mode).
     pub async fn connect(url: &str) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
@@ -69,7 +185,7 @@ impl Store {
         let max = if memory {
             1
         } else if sqlite {
-            4
+            2
         } else {
             16
         };
@@ -94,8 +210,19 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        let store = Self { pool };
-        store.migrate().await?;
+        let mut store = Self {
+            pool,
+            mem: None,
+            writer: Arc::new(Mutex::new(None)),
+            stop: Arc::new(tokio::sync::Notify::new()),
+        };
+        store.migrate(!sqlite).await?;
+        if sqlite {
+            let mem = Arc::new(store.load().await?);
+            store.mem = Some(mem.clone());
+            let (pool, stop) = (store.pool.clone(), store.stop.clone());
+            *lock(&store.writer) = Some(tokio::spawn(write_loop(mem, pool, stop)));
+        }
         Ok(store)
     }
 
@@ -105,36 +232,135 @@ impl Store {
         Self::connect(&format!("sqlite://{}", dir.join("uma.db").display())).await
     }
 
-    async fn migrate(&self) -> StoreResult<()> {
+    /// Whether this store holds its state in memory (exclusive mode).
+    pub fn is_exclusive(&self) -> bool {
+        self.mem.is_some()
+    }
+
+    /// Applies pending migrations in one transaction. In shared mode (PostgreSQL) it holds an
+    /// advisory lock, so instances starting together on an empty database do not race on DDL.
+    async fn migrate(&self, shared: bool) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        if shared {
+            sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(7055102202)) AS l")
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         let current: Option<i64> = sqlx::query("SELECT MAX(version) AS v FROM schema_version")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?
             .try_get("v")?;
         let current = current.unwrap_or(0);
         for (version, sql) in MIGRATIONS {
             if *version > current {
-                sqlx::raw_sql(*sql).execute(&self.pool).await?;
+                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
                     .bind(*version)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
             }
         }
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Closes the pool, flushing SQLite's write-ahead log.
+    /// Reads every table into memory (exclusive mode).
+    async fn load(&self) -> StoreResult<Mem> {
+        let mem = Mem::default();
+        for r in sqlx::query("SELECT client_id, data, created_at FROM clients")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            write(&mem.clients).insert(
+                r.try_get("client_id")?,
+                (from_row(&r, "data")?, r.try_get("created_at")?),
+            );
+        }
+        for r in sqlx::query("SELECT id, owner, rs_client, description, created_at FROM resources")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let rec = ResourceRecord {
+                id: r.try_get("id")?,
+                owner: r.try_get("owner")?,
+                rs_client: r.try_get("rs_client")?,
+                description: from_row(&r, "description")?,
+            };
+            write(&mem.resources).insert(rec.id.clone(), (rec, r.try_get("created_at")?));
+        }
+        for r in sqlx::query("SELECT resource_id, policy FROM policies")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            write(&mem.policies).insert(r.try_get("resource_id")?, from_row(&r, "policy")?);
+        }
+        for r in sqlx::query("SELECT hash, data, expires_at FROM tickets")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            lock(&mem.tickets).insert(r.try_get("hash")?, (from_row(&r, "data")?, r.try_get("expires_at")?));
+        }
+        for r in sqlx::query("SELECT hash, data, revoked FROM tokens")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let mut t: TokenRecord = from_row(&r, "data")?;
+            t.revoked = r.try_get::<i64, _>("revoked")? != 0;
+            write(&mem.tokens).insert(r.try_get("hash")?, t);
+        }
+        for r in sqlx::query("SELECT id, data FROM approvals")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            write(&mem.approvals).insert(r.try_get("id")?, from_row(&r, "data")?);
+        }
+        for r in sqlx::query("SELECT id, data, expires_at FROM interactions")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            lock(&mem.interactions).insert(r.try_get("id")?, (r.try_get("data")?, r.try_get("expires_at")?));
+        }
+        Ok(mem)
+    }
+
+    /// Writes out everything pending, then closes the pool (flushing SQLite's write-ahead log).
     pub async fn close(&self) {
+        self.stop.notify_one();
+        let writer = lock(&self.writer).take();
+        if let Some(w) = writer {
+            let _ = w.await;
+        }
+        if let Some(mem) = &self.mem {
+            // Whatever the writer left (e.g. after an error), one last attempt.
+            if let Err(e) = flush(mem, &self.pool).await {
+                tracing::error!(error = %e, "final write-out failed");
+            }
+        }
         self.pool.close().await;
+    }
+
+    /// Writes out pending changes now (exclusive mode; a no-op in shared mode).
+    pub async fn flush(&self) -> StoreResult<()> {
+        match &self.mem {
+            Some(mem) => flush(mem, &self.pool).await,
+            None => Ok(()),
+        }
     }
 
     // ---- clients ----
 
     /// Inserts or replaces a client.
     pub async fn put_client(&self, c: &ClientRecord) -> StoreResult<()> {
+        if let Some(mem) = &self.mem {
+            write(&mem.clients).insert(c.client_id.clone(), (c.clone(), c.issued_at));
+            mem.mark(|d| {
+                d.clients.insert(c.client_id.clone());
+            });
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO clients (client_id, data, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (client_id) DO UPDATE SET data = excluded.data",
@@ -149,6 +375,12 @@ impl Store {
 
     /// Looks a client up.
     pub async fn client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
+        if let Some(mem) = &self.mem {
+            return Ok(read(&mem.clients).get(client_id).map(|(c, _)| c.clone()));
+        }
+        if !storable(client_id) {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT data FROM clients WHERE client_id = $1")
             .bind(client_id)
             .fetch_optional(&self.pool)
@@ -160,6 +392,16 @@ impl Store {
 
     /// Inserts or replaces a resource.
     pub async fn put_resource(&self, r: &ResourceRecord, now: i64) -> StoreResult<()> {
+        if let Some(mem) = &self.mem {
+            let mut map = write(&mem.resources);
+            let created = map.get(&r.id).map_or(now, |(_, c)| *c);
+            map.insert(r.id.clone(), (r.clone(), created));
+            drop(map);
+            mem.mark(|d| {
+                d.resources.insert(r.id.clone());
+            });
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO resources (id, owner, rs_client, description, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (id) DO UPDATE SET description = excluded.description",
@@ -176,6 +418,12 @@ impl Store {
 
     /// Looks a resource up.
     pub async fn resource(&self, id: &str) -> StoreResult<Option<ResourceRecord>> {
+        if let Some(mem) = &self.mem {
+            return Ok(read(&mem.resources).get(id).map(|(r, _)| r.clone()));
+        }
+        if !storable(id) {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT id, owner, rs_client, description FROM resources WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -191,8 +439,35 @@ impl Store {
         .transpose()
     }
 
+    /// Who registered a resource: its owner and resource server (cheaper than [`Store::resource`]).
+    pub async fn resource_registrar(&self, id: &str) -> StoreResult<Option<(String, String)>> {
+        if let Some(mem) = &self.mem {
+            return Ok(read(&mem.resources)
+                .get(id)
+                .map(|(r, _)| (r.owner.clone(), r.rs_client.clone())));
+        }
+        let row = sqlx::query("SELECT owner, rs_client FROM resources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("owner")?, r.try_get("rs_client")?)))
+            .transpose()
+    }
+
     /// Deletes a resource and its policy; returns whether it existed.
     pub async fn delete_resource(&self, id: &str) -> StoreResult<bool> {
+        if let Some(mem) = &self.mem {
+            let existed = write(&mem.resources).remove(id).is_some();
+            write(&mem.policies).remove(id);
+            mem.mark(|d| {
+                d.resources.insert(id.to_owned());
+                d.policies.insert(id.to_owned());
+            });
+            return Ok(existed);
+        }
+        if !storable(id) {
+            return Ok(false);
+        }
         let n = sqlx::query("DELETE FROM resources WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -206,6 +481,16 @@ impl Store {
 
     /// The ids of the resources `rs_client` registered for `owner`, oldest first.
     pub async fn list_resources(&self, owner: &str, rs_client: &str) -> StoreResult<Vec<String>> {
+        if let Some(mem) = &self.mem {
+            let map = read(&mem.resources);
+            let mut v: Vec<(i64, &String)> = map
+                .values()
+                .filter(|(r, _)| r.owner == owner && r.rs_client == rs_client)
+                .map(|(r, c)| (*c, &r.id))
+                .collect();
+            v.sort();
+            return Ok(v.into_iter().map(|(_, id)| id.clone()).collect());
+        }
         let rows = sqlx::query("SELECT id FROM resources WHERE owner = $1 AND rs_client = $2 ORDER BY created_at, id")
             .bind(owner)
             .bind(rs_client)
@@ -218,6 +503,13 @@ impl Store {
 
     /// Sets a resource's policy.
     pub async fn put_policy(&self, resource_id: &str, p: &PolicyRecord) -> StoreResult<()> {
+        if let Some(mem) = &self.mem {
+            write(&mem.policies).insert(resource_id.to_owned(), p.clone());
+            mem.mark(|d| {
+                d.policies.insert(resource_id.to_owned());
+            });
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO policies (resource_id, policy) VALUES ($1, $2) \
              ON CONFLICT (resource_id) DO UPDATE SET policy = excluded.policy",
@@ -231,6 +523,12 @@ impl Store {
 
     /// A resource's policy.
     pub async fn policy(&self, resource_id: &str) -> StoreResult<Option<PolicyRecord>> {
+        if let Some(mem) = &self.mem {
+            return Ok(read(&mem.policies).get(resource_id).cloned());
+        }
+        if !storable(resource_id) {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT policy FROM policies WHERE resource_id = $1")
             .bind(resource_id)
             .fetch_optional(&self.pool)
@@ -240,6 +538,16 @@ impl Store {
 
     /// Removes a resource's policy; returns whether there was one.
     pub async fn delete_policy(&self, resource_id: &str) -> StoreResult<bool> {
+        if let Some(mem) = &self.mem {
+            let existed = write(&mem.policies).remove(resource_id).is_some();
+            mem.mark(|d| {
+                d.policies.insert(resource_id.to_owned());
+            });
+            return Ok(existed);
+        }
+        if !storable(resource_id) {
+            return Ok(false);
+        }
         let n = sqlx::query("DELETE FROM policies WHERE resource_id = $1")
             .bind(resource_id)
             .execute(&self.pool)
@@ -251,18 +559,37 @@ impl Store {
 
     /// Stores a ticket under the hash of its value.
     pub async fn put_ticket(&self, hash: &str, t: &TicketData, expires_at: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO tickets (hash, data, expires_at) VALUES ($1, $2, $3)")
-            .bind(hash)
-            .bind(to_json(t)?)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await?;
+        if let Some(mem) = &self.mem {
+            lock(&mem.tickets).insert(hash.to_owned(), (t.clone(), expires_at));
+            mem.mark(|d| {
+                d.tickets.insert(hash.to_owned());
+            });
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO tickets (hash, data, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(hash)
+        .bind(to_json(t)?)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Removes a ticket and returns it with its expiry, atomically: of several concurrent
     /// callers with the same hash, at most one gets `Some`.
     pub async fn take_ticket(&self, hash: &str) -> StoreResult<Option<(TicketData, i64)>> {
+        if let Some(mem) = &self.mem {
+            let taken = lock(&mem.tickets).remove(hash);
+            if taken.is_some() {
+                mem.mark(|d| {
+                    d.tickets.insert(hash.to_owned());
+                });
+            }
+            return Ok(taken);
+        }
         let row = sqlx::query("DELETE FROM tickets WHERE hash = $1 RETURNING data, expires_at")
             .bind(hash)
             .fetch_optional(&self.pool)
@@ -275,6 +602,13 @@ impl Store {
 
     /// Stores a token under the hash of its value.
     pub async fn put_token(&self, hash: &str, t: &TokenRecord) -> StoreResult<()> {
+        if let Some(mem) = &self.mem {
+            write(&mem.tokens).insert(hash.to_owned(), t.clone());
+            mem.mark(|d| {
+                d.tokens.insert(hash.to_owned());
+            });
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO tokens (hash, kind, client_id, grant_id, data, expires_at, revoked) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -293,6 +627,9 @@ impl Store {
 
     /// Looks a token up by hash (whatever its state).
     pub async fn token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        if let Some(mem) = &self.mem {
+            return Ok(read(&mem.tokens).get(hash).cloned());
+        }
         let row = sqlx::query("SELECT data, revoked FROM tokens WHERE hash = $1")
             .bind(hash)
             .fetch_optional(&self.pool)
@@ -307,6 +644,18 @@ impl Store {
 
     /// Removes a single-use token (an authorization code) and returns it, atomically.
     pub async fn take_token(&self, hash: &str, kind: TokenKind) -> StoreResult<Option<TokenRecord>> {
+        if let Some(mem) = &self.mem {
+            let mut map = write(&mem.tokens);
+            if map.get(hash).is_some_and(|t| t.kind == kind) {
+                let t = map.remove(hash);
+                drop(map);
+                mem.mark(|d| {
+                    d.tokens.insert(hash.to_owned());
+                });
+                return Ok(t);
+            }
+            return Ok(None);
+        }
         let row = sqlx::query("DELETE FROM tokens WHERE hash = $1 AND kind = $2 RETURNING data")
             .bind(hash)
             .bind(kind.as_str())
@@ -317,6 +666,15 @@ impl Store {
 
     /// Marks one token revoked.
     pub async fn revoke_token(&self, hash: &str) -> StoreResult<()> {
+        if let Some(mem) = &self.mem {
+            if let Some(t) = write(&mem.tokens).get_mut(hash) {
+                t.revoked = true;
+            }
+            mem.mark(|d| {
+                d.tokens.insert(hash.to_owned());
+            });
+            return Ok(());
+        }
         sqlx::query("UPDATE tokens SET revoked = 1 WHERE hash = $1")
             .bind(hash)
             .execute(&self.pool)
@@ -326,6 +684,17 @@ impl Store {
 
     /// Marks every token of a grant revoked.
     pub async fn revoke_grant(&self, grant_id: &str) -> StoreResult<()> {
+        if let Some(mem) = &self.mem {
+            let mut changed = Vec::new();
+            for (hash, t) in write(&mem.tokens).iter_mut() {
+                if t.grant_id == grant_id && !t.revoked {
+                    t.revoked = true;
+                    changed.push(hash.clone());
+                }
+            }
+            mem.mark(|d| d.tokens.extend(changed));
+            return Ok(());
+        }
         sqlx::query("UPDATE tokens SET revoked = 1 WHERE grant_id = $1")
             .bind(grant_id)
             .execute(&self.pool)
@@ -337,6 +706,13 @@ impl Store {
 
     /// Inserts or updates an approval request.
     pub async fn put_approval(&self, a: &ApprovalRecord) -> StoreResult<()> {
+        if let Some(mem) = &self.mem {
+            write(&mem.approvals).insert(a.id.clone(), a.clone());
+            mem.mark(|d| {
+                d.approvals.insert(a.id.clone());
+            });
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO approvals (id, owner, status, data, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data",
@@ -353,6 +729,12 @@ impl Store {
 
     /// Looks an approval request up.
     pub async fn approval(&self, id: &str) -> StoreResult<Option<ApprovalRecord>> {
+        if let Some(mem) = &self.mem {
+            return Ok(read(&mem.approvals).get(id).cloned());
+        }
+        if !storable(id) {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT data FROM approvals WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -362,6 +744,15 @@ impl Store {
 
     /// An owner's approval requests with the given status, oldest first.
     pub async fn approvals(&self, owner: &str, status: ApprovalStatus) -> StoreResult<Vec<ApprovalRecord>> {
+        if let Some(mem) = &self.mem {
+            let mut v: Vec<ApprovalRecord> = read(&mem.approvals)
+                .values()
+                .filter(|a| a.owner == owner && a.status == status)
+                .cloned()
+                .collect();
+            v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            return Ok(v);
+        }
         let rows = sqlx::query("SELECT data FROM approvals WHERE owner = $1 AND status = $2 ORDER BY created_at, id")
             .bind(owner)
             .bind(status.as_str())
@@ -374,6 +765,13 @@ impl Store {
 
     /// Stores a pending browser interaction (claims gathering or login).
     pub async fn put_interaction<T: Serialize>(&self, id: &str, data: &T, expires_at: i64) -> StoreResult<()> {
+        if let Some(mem) = &self.mem {
+            lock(&mem.interactions).insert(id.to_owned(), (to_json(data)?, expires_at));
+            mem.mark(|d| {
+                d.interactions.insert(id.to_owned());
+            });
+            return Ok(());
+        }
         sqlx::query("INSERT INTO interactions (id, data, expires_at) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(to_json(data)?)
@@ -385,6 +783,14 @@ impl Store {
 
     /// Looks a pending interaction up without consuming it; `None` if absent or not a `T`.
     pub async fn interaction<T: DeserializeOwned>(&self, id: &str) -> StoreResult<Option<T>> {
+        if let Some(mem) = &self.mem {
+            return Ok(lock(&mem.interactions)
+                .get(id)
+                .and_then(|(text, _)| serde_json::from_str(text).ok()));
+        }
+        if !storable(id) {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT data FROM interactions WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -394,6 +800,16 @@ impl Store {
 
     /// Removes a pending interaction and returns whether it was there, atomically.
     pub async fn take_interaction(&self, id: &str) -> StoreResult<bool> {
+        if let Some(mem) = &self.mem {
+            let existed = lock(&mem.interactions).remove(id).is_some();
+            mem.mark(|d| {
+                d.interactions.insert(id.to_owned());
+            });
+            return Ok(existed);
+        }
+        if !storable(id) {
+            return Ok(false);
+        }
         let n = sqlx::query("DELETE FROM interactions WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -401,7 +817,7 @@ impl Store {
         Ok(n.rows_affected() > 0)
     }
 
-    // ---- signing keys ----
+    // ---- signing keys (rare: always straight to the database) ----
 
     /// The stored signing key (PKCS#8, base64url) and its id, if any.
     pub async fn signing_key(&self) -> StoreResult<Option<(String, String)>> {
@@ -428,8 +844,17 @@ impl Store {
 
     /// Deletes expired tickets and sessions, and tokens expired more than `grace` seconds ago
     /// (expired RPTs are kept a while so a client may still present one for upgrading).
-    /// Returns the number of rows removed.
+    /// Returns the number of records removed.
     pub async fn sweep(&self, now: i64, grace: i64) -> StoreResult<u64> {
+        if let Some(mem) = &self.mem {
+            let mut dirty = Dirty::default();
+            lock(&mem.tickets).retain(|h, (_, exp)| *exp > now || !dirty.tickets.insert(h.clone()));
+            lock(&mem.interactions).retain(|id, (_, exp)| *exp > now || !dirty.interactions.insert(id.clone()));
+            write(&mem.tokens).retain(|h, t| t.expires_at > now - grace || !dirty.tokens.insert(h.clone()));
+            let n = (dirty.tickets.len() + dirty.interactions.len() + dirty.tokens.len()) as u64;
+            mem.mark(|d| d.absorb(dirty));
+            return Ok(n);
+        }
         let mut n = 0;
         n += sqlx::query("DELETE FROM tickets WHERE expires_at <= $1")
             .bind(now)
@@ -449,13 +874,242 @@ impl Store {
         Ok(n)
     }
 
-    /// Counts rows in a table, for tests and diagnostics.
+    /// Counts records in a table, for tests and diagnostics.
     pub async fn count(&self, table: StoreTable) -> StoreResult<i64> {
+        if let Some(mem) = &self.mem {
+            let n = match table {
+                StoreTable::Tickets => lock(&mem.tickets).len(),
+                StoreTable::Tokens => read(&mem.tokens).len(),
+                StoreTable::Clients => read(&mem.clients).len(),
+                StoreTable::Resources => read(&mem.resources).len(),
+                StoreTable::Interactions => lock(&mem.interactions).len(),
+            };
+            return Ok(n as i64);
+        }
         Ok(sqlx::query(table.count_sql())
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?)
     }
+}
+
+/// The background writer of exclusive mode: writes dirty rows out whenever there are some,
+/// until told to stop (then once more).
+async fn write_loop(mem: Arc<Mem>, pool: AnyPool, stop: Arc<tokio::sync::Notify>) {
+    loop {
+        let stopping = tokio::select! {
+            _ = mem.wake.notified() => false,
+            _ = stop.notified() => true,
+        };
+        if let Err(e) = flush(&mem, &pool).await {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "write-out failed; retrying");
+            if !stopping {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                mem.wake.notify_one();
+            }
+        }
+        if stopping {
+            break;
+        }
+    }
+}
+
+/// Writes every dirty row of `mem` in one transaction. On failure the rows stay dirty.
+async fn flush(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
+    let dirty = std::mem::take(&mut *lock(&mem.dirty));
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let result = write_out(mem, pool, &dirty).await;
+    if result.is_err() {
+        lock(&mem.dirty).absorb(dirty);
+    }
+    result
+}
+
+async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<()> {
+    let mut batches: Vec<Batch> = Vec::new();
+    {
+        let map = read(&mem.clients);
+        let (mut rows, mut gone) = (Vec::new(), Vec::new());
+        for k in &dirty.clients {
+            match map.get(k) {
+                Some((c, created)) => rows.push(vec![Val::Text(k.clone()), Val::Text(to_json(c)?), Val::Int(*created)]),
+                None => gone.push(k.clone()),
+            }
+        }
+        batches.push(Batch {
+            table: "clients",
+            cols: "client_id, data, created_at",
+            key: "client_id",
+            rows,
+            gone,
+        });
+    }
+    {
+        let map = read(&mem.resources);
+        let (mut rows, mut gone) = (Vec::new(), Vec::new());
+        for k in &dirty.resources {
+            match map.get(k) {
+                Some((r, created)) => rows.push(vec![
+                    Val::Text(k.clone()),
+                    Val::Text(r.owner.clone()),
+                    Val::Text(r.rs_client.clone()),
+                    Val::Text(to_json(&r.description)?),
+                    Val::Int(*created),
+                ]),
+                None => gone.push(k.clone()),
+            }
+        }
+        batches.push(Batch {
+            table: "resources",
+            cols: "id, owner, rs_client, description, created_at",
+            key: "id",
+            rows,
+            gone,
+        });
+    }
+    {
+        let map = read(&mem.policies);
+        let (mut rows, mut gone) = (Vec::new(), Vec::new());
+        for k in &dirty.policies {
+            match map.get(k) {
+                Some(p) => rows.push(vec![Val::Text(k.clone()), Val::Text(to_json(p)?)]),
+                None => gone.push(k.clone()),
+            }
+        }
+        batches.push(Batch {
+            table: "policies",
+            cols: "resource_id, policy",
+            key: "resource_id",
+            rows,
+            gone,
+        });
+    }
+    {
+        let map = lock(&mem.tickets);
+        let (mut rows, mut gone) = (Vec::new(), Vec::new());
+        for k in &dirty.tickets {
+            match map.get(k) {
+                Some((t, exp)) => rows.push(vec![Val::Text(k.clone()), Val::Text(to_json(t)?), Val::Int(*exp)]),
+                None => gone.push(k.clone()),
+            }
+        }
+        batches.push(Batch {
+            table: "tickets",
+            cols: "hash, data, expires_at",
+            key: "hash",
+            rows,
+            gone,
+        });
+    }
+    {
+        let map = read(&mem.tokens);
+        let (mut rows, mut gone) = (Vec::new(), Vec::new());
+        for k in &dirty.tokens {
+            match map.get(k) {
+                Some(t) => rows.push(vec![
+                    Val::Text(k.clone()),
+                    Val::Text(t.kind.as_str().to_owned()),
+                    Val::Text(t.client_id.clone()),
+                    Val::Text(t.grant_id.clone()),
+                    Val::Text(to_json(t)?),
+                    Val::Int(t.expires_at),
+                    Val::Int(i64::from(t.revoked)),
+                ]),
+                None => gone.push(k.clone()),
+            }
+        }
+        batches.push(Batch {
+            table: "tokens",
+            cols: "hash, kind, client_id, grant_id, data, expires_at, revoked",
+            key: "hash",
+            rows,
+            gone,
+        });
+    }
+    {
+        let map = read(&mem.approvals);
+        let (mut rows, mut gone) = (Vec::new(), Vec::new());
+        for k in &dirty.approvals {
+            match map.get(k) {
+                Some(a) => rows.push(vec![
+                    Val::Text(k.clone()),
+                    Val::Text(a.owner.clone()),
+                    Val::Text(a.status.as_str().to_owned()),
+                    Val::Text(to_json(a)?),
+                    Val::Int(a.created_at),
+                ]),
+                None => gone.push(k.clone()),
+            }
+        }
+        batches.push(Batch {
+            table: "approvals",
+            cols: "id, owner, status, data, created_at",
+            key: "id",
+            rows,
+            gone,
+        });
+    }
+    {
+        let map = lock(&mem.interactions);
+        let (mut rows, mut gone) = (Vec::new(), Vec::new());
+        for k in &dirty.interactions {
+            match map.get(k) {
+                Some((text, exp)) => rows.push(vec![Val::Text(k.clone()), Val::Text(text.clone()), Val::Int(*exp)]),
+                None => gone.push(k.clone()),
+            }
+        }
+        batches.push(Batch {
+            table: "interactions",
+            cols: "id, data, expires_at",
+            key: "id",
+            rows,
+            gone,
+        });
+    }
+
+    let mut tx = pool.begin().await?;
+    for Batch {
+        table,
+        cols,
+        key,
+        rows,
+        gone,
+    } in batches
+    {
+        let updates: Vec<String> = cols
+            .split(", ")
+            .filter(|c| *c != key)
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Val>> = rows.by_ref().take(BATCH_ROWS).collect();
+            let mut qb: QueryBuilder<Any> = QueryBuilder::new(format!("INSERT INTO {table} ({cols}) "));
+            qb.push_values(chunk, |mut b, row| {
+                for v in row {
+                    match v {
+                        Val::Text(s) => b.push_bind(s),
+                        Val::Int(i) => b.push_bind(i),
+                    };
+                }
+            });
+            qb.push(format!(" ON CONFLICT ({key}) DO UPDATE SET {}", updates.join(", ")));
+            qb.build().execute(&mut *tx).await?;
+        }
+        for chunk in gone.chunks(BATCH_ROWS) {
+            let mut qb: QueryBuilder<Any> = QueryBuilder::new(format!("DELETE FROM {table} WHERE {key} IN ("));
+            let mut sep = qb.separated(", ");
+            for k in chunk {
+                sep.push_bind(k.clone());
+            }
+            qb.push(")");
+            qb.build().execute(&mut *tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Tables that [`Store::count`] can count.

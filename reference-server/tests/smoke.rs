@@ -13,14 +13,21 @@ async fn a_whole_grant_with_a_pushed_claim_token_yields_an_introspectable_rpt() 
     let as_ = TestAs::new().await;
     let pat = as_.pat().await;
     let rid = as_.resource(&pat, &["view", "print"]).await;
-    as_.policy(&pat, &rid, json!({"scopes": {"view": {"type": "claims", "claims": {"email": "bob@example.com"}}}})).await;
+    as_.policy(
+        &pat,
+        &rid,
+        json!({"scopes": {"view": {"type": "claims", "claims": {"email": "bob@example.com"}}}}),
+    )
+    .await;
     let t1 = as_.ticket_for(&pat, &rid, &["view"]).await;
 
     // Act
     let first = as_.uma_token(&t1, &[]).await;
     let t2 = first.str("ticket");
     let id_token = as_.id_token(&[("email", "bob@example.com")]).await;
-    let second = as_.uma_token(&t2, &[("claim_token", &id_token), ("claim_token_format", ID_TOKEN)]).await;
+    let second = as_
+        .uma_token(&t2, &[("claim_token", &id_token), ("claim_token_format", ID_TOKEN)])
+        .await;
 
     // Assert
     assert_eq!(first.status, StatusCode::FORBIDDEN);
@@ -32,5 +39,8 @@ async fn a_whole_grant_with_a_pushed_claim_token_yields_an_introspectable_rpt() 
     let intro = as_.introspect(&pat, &rpt).await;
     assert_eq!(intro["active"], json!(true));
     assert!(intro.get("scope").is_none());
-    assert_eq!(intro["permissions"], json!([{"resource_id": rid, "resource_scopes": ["view"], "exp": intro["exp"]}]));
+    assert_eq!(
+        intro["permissions"],
+        json!([{"resource_id": rid, "resource_scopes": ["view"], "exp": intro["exp"]}])
+    );
 }

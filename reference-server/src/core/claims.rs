@@ -151,10 +151,10 @@ impl ClaimVerifier {
                 || (at.elapsed() < JWKS_TTL && kid.is_none_or(|k| set.find(k).is_some()))
                 || at.elapsed() < JWKS_MIN_REFETCH
         };
-        if let Some((set, at)) = cache.as_ref() {
-            if fresh(set, at) {
-                return Ok(set.clone());
-            }
+        if let Some((set, at)) = cache.as_ref()
+            && fresh(set, at)
+        {
+            return Ok(set.clone());
         }
         let Some(uri) = &st.cfg.jwks_uri else {
             return Err(ClaimTokenError::NoKey);
@@ -266,10 +266,10 @@ impl ClaimVerifier {
         if exp + LEEWAY <= cx.now {
             return Err(ClaimTokenError::Expired);
         }
-        if let Some(nbf) = claims.get("nbf").and_then(serde_json::Value::as_i64) {
-            if nbf - LEEWAY > cx.now {
-                return Err(ClaimTokenError::NotYetValid);
-            }
+        if let Some(nbf) = claims.get("nbf").and_then(serde_json::Value::as_i64)
+            && nbf - LEEWAY > cx.now
+        {
+            return Err(ClaimTokenError::NotYetValid);
         }
         Ok(claims
             .into_iter()

@@ -109,12 +109,12 @@ pub async fn authenticate(ctx: &Ctx, creds: &PresentedCredentials) -> Result<Cli
     }
     let (client_id, secret) = match (&basic, &creds.body_client_secret) {
         (Some((id, secret)), _) => {
-            if let Some(body_id) = &creds.body_client_id {
-                if body_id != id.as_str() {
-                    return Err(ProtocolError::invalid_request(
-                        "client_id in the body differs from the authenticated client",
-                    ));
-                }
+            if let Some(body_id) = &creds.body_client_id
+                && body_id != id.as_str()
+            {
+                return Err(ProtocolError::invalid_request(
+                    "client_id in the body differs from the authenticated client",
+                ));
             }
             (id.as_str().to_owned(), Some(secret.clone()))
         }

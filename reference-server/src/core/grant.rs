@@ -148,12 +148,12 @@ async fn authorization_code(ctx: &Ctx, client: &ClientRecord, params: &Params) -
         .get("code")
         .ok_or_else(|| ProtocolError::invalid_request("code is required"))?;
     let verifier = params.get("code_verifier");
-    if let Some(v) = verifier {
-        if !is_pkce_value(v) {
-            return Err(ProtocolError::invalid_request(
-                "code_verifier must be 43 to 128 unreserved characters",
-            ));
-        }
+    if let Some(v) = verifier
+        && !is_pkce_value(v)
+    {
+        return Err(ProtocolError::invalid_request(
+            "code_verifier must be 43 to 128 unreserved characters",
+        ));
     }
     let Some(rec) = ctx.store.take_token(&hash_secret(code), TokenKind::Code).await? else {
         return Err(ProtocolError::invalid_grant("unknown or used authorization code"));
@@ -390,12 +390,12 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         ));
     }
     let verifier = params.get("code_verifier");
-    if let Some(v) = verifier {
-        if !is_pkce_value(v) {
-            return Err(ProtocolError::invalid_request(
-                "code_verifier must be 43 to 128 unreserved characters",
-            ));
-        }
+    if let Some(v) = verifier
+        && !is_pkce_value(v)
+    {
+        return Err(ProtocolError::invalid_request(
+            "code_verifier must be 43 to 128 unreserved characters",
+        ));
     }
     let requested = split_scope(params.get("scope"));
     let now = ctx.clock.now();
@@ -443,12 +443,12 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
 
     // Claims: gathered earlier in this process, a PCT, a pushed claim token.
     let mut claims: Vec<Claim> = consumed.data.claims.clone();
-    if let Some(pct) = params.get("pct") {
-        if let Some(p) = ctx.store.token(&hash_secret(pct)).await? {
-            let same_client = p.client_id == client.client_id || ctx.quirk(Quirk::PctCrossClient);
-            if p.kind == TokenKind::Pct && !p.revoked && p.expires_at > now && same_client {
-                claims.extend(p.claims);
-            }
+    if let Some(pct) = params.get("pct")
+        && let Some(p) = ctx.store.token(&hash_secret(pct)).await?
+    {
+        let same_client = p.client_id == client.client_id || ctx.quirk(Quirk::PctCrossClient);
+        if p.kind == TokenKind::Pct && !p.revoked && p.expires_at > now && same_client {
+            claims.extend(p.claims);
         }
     }
     let mut claim_error: Option<ClaimTokenError> = None;
@@ -700,13 +700,13 @@ pub async fn revoke(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         .get("token")
         .ok_or_else(|| ProtocolError::invalid_request("token is required"))?;
     let hash = hash_secret(token);
-    if let Some(t) = ctx.store.token(&hash).await? {
-        if t.client_id == client.client_id {
-            match t.kind {
-                TokenKind::Refresh => ctx.store.revoke_grant(&t.grant_id).await?,
-                TokenKind::Code => {}
-                TokenKind::Pat | TokenKind::Rpt | TokenKind::Pct => ctx.store.revoke_token(&hash).await?,
-            }
+    if let Some(t) = ctx.store.token(&hash).await?
+        && t.client_id == client.client_id
+    {
+        match t.kind {
+            TokenKind::Refresh => ctx.store.revoke_grant(&t.grant_id).await?,
+            TokenKind::Code => {}
+            TokenKind::Pat | TokenKind::Rpt | TokenKind::Pct => ctx.store.revoke_token(&hash).await?,
         }
     }
     Ok(())

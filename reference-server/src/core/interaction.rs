@@ -104,10 +104,10 @@ fn iss_param(ctx: &Ctx) -> Option<&str> {
 }
 
 fn claims_redirect(ctx: &Ctx, uri: &str, mut params: Vec<(&str, String)>, state: Option<&str>) -> WebResponse {
-    if let Some(s) = state {
-        if !ctx.quirk(Quirk::StateNotEchoed) {
-            params.push(("state", s.to_owned()));
-        }
+    if let Some(s) = state
+        && !ctx.quirk(Quirk::StateNotEchoed)
+    {
+        params.push(("state", s.to_owned()));
     }
     if let Some(iss) = iss_param(ctx) {
         params.push(("iss", iss.to_owned()));

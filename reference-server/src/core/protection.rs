@@ -99,10 +99,10 @@ fn validate_description(body: &Value) -> Result<Map<String, Value>, ProtocolErro
         None => return Err(ProtocolError::invalid_request("resource_scopes is required")),
     }
     for key in ["name", "type", "icon_uri", "description"] {
-        if let Some(v) = map.get(key) {
-            if !v.is_string() {
-                return Err(ProtocolError::invalid_request(format!("{key} must be a string")));
-            }
+        if let Some(v) = map.get(key)
+            && !v.is_string()
+        {
+            return Err(ProtocolError::invalid_request(format!("{key} must be a string")));
         }
     }
     Ok(map)
@@ -156,12 +156,12 @@ pub async fn read_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<Valu
 
 /// Update (FedAuthz §3.2.3): a complete replacement. An `_id` in the body must match the path.
 pub async fn update_resource(ctx: &Ctx, pat: &PatContext, id: &str, body: &Value) -> Result<Value, ProtocolError> {
-    if let Some(body_id) = body.get("_id") {
-        if body_id.as_str() != Some(id) {
-            return Err(ProtocolError::invalid_request(
-                "_id in the body does not match the resource in the path",
-            ));
-        }
+    if let Some(body_id) = body.get("_id")
+        && body_id.as_str() != Some(id)
+    {
+        return Err(ProtocolError::invalid_request(
+            "_id in the body does not match the resource in the path",
+        ));
     }
     let description = validate_description(body)?;
     let mut rec = owned_resource(ctx, pat, id).await?;
@@ -229,12 +229,12 @@ pub async fn request_permissions(ctx: &Ctx, pat: &PatContext, body: &Value) -> R
             _ => return Err(ProtocolError::invalid_resource_id(&id)),
         };
         let registered: BTreeSet<String> = rec.scopes().into_iter().collect();
-        if !ctx.quirk(Quirk::PermissionUnregisteredScope) {
-            if let Some(bad) = scopes.iter().find(|s| !registered.contains(*s)) {
-                return Err(ProtocolError::invalid_scope(format!(
-                    "scope `{bad}` is not registered for resource `{id}`"
-                )));
-            }
+        if !ctx.quirk(Quirk::PermissionUnregisteredScope)
+            && let Some(bad) = scopes.iter().find(|s| !registered.contains(*s))
+        {
+            return Err(ProtocolError::invalid_scope(format!(
+                "scope `{bad}` is not registered for resource `{id}`"
+            )));
         }
         merged.entry(id).or_default().extend(scopes);
     }
@@ -289,8 +289,8 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
         // Protection ends on deregistration (FedAuthz §3): drop resources deleted since. An RS
         // sees only resources it registered itself (FedAuthz §5.1.1: scopes "registered by this
         // RS"), not those another RS of the same owner registered.
-        match ctx.store.resource(&p.resource_id).await? {
-            Some(r) if r.owner == pat.owner && r.rs_client == pat.rs_client => {}
+        match ctx.store.resource_registrar(&p.resource_id).await? {
+            Some((owner, rs)) if owner == pat.owner && rs == pat.rs_client => {}
             _ => continue,
         }
         all_scopes.extend(p.resource_scopes.iter().cloned());

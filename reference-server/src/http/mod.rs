@@ -53,10 +53,10 @@ pub fn app(ctx: SharedCtx) -> Router {
 fn error_response(e: ProtocolError, no_store: bool) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, Json(e.body())).into_response();
-    if let Some(challenge) = &e.www_authenticate {
-        if let Ok(v) = HeaderValue::from_str(challenge) {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
+    if let Some(challenge) = &e.www_authenticate
+        && let Ok(v) = HeaderValue::from_str(challenge)
+    {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     if no_store {
         set_no_store(&mut resp);
@@ -260,10 +260,10 @@ async fn resource_collection(
                 let v = parse_json(&body)?;
                 let (id, body) = protection::create_resource(&ctx, &pat, &v).await?;
                 let mut resp = json_response(StatusCode::CREATED, body);
-                if !ctx.quirk(Quirk::CreateWithoutLocation) {
-                    if let Ok(loc) = HeaderValue::from_str(&protection::resource_location(&ctx, &id)) {
-                        resp.headers_mut().insert(header::LOCATION, loc);
-                    }
+                if !ctx.quirk(Quirk::CreateWithoutLocation)
+                    && let Ok(loc) = HeaderValue::from_str(&protection::resource_location(&ctx, &id))
+                {
+                    resp.headers_mut().insert(header::LOCATION, loc);
                 }
                 Ok(resp)
             }

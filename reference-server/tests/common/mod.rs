@@ -104,9 +104,11 @@ impl TestAs {
 
     /// Any configuration.
     pub async fn with(config: Config) -> Self {
-        let (router, ctx) = uma_reference_server::test_app(config, ISSUER)
-            .await
-            .expect("test AS starts");
+        let (router, ctx) = match test_database_url().await {
+            Some(url) => uma_reference_server::test_app_at(config, ISSUER, &url).await,
+            None => uma_reference_server::test_app(config, ISSUER).await,
+        }
+        .expect("test AS starts");
         Self { router, ctx }
     }
 
@@ -236,4 +238,43 @@ impl TestAs {
         let t = self.ticket_for(pat, &rid, ticket_scopes).await;
         (rid, t)
     }
+}
+
+/// The database router tests run against: `None` (an in-memory SQLite store per test AS) unless
+/// `UMA_TEST_DATABASE_URL` is set. A `postgres://` URL gets a fresh schema per test AS, so tests
+/// stay as isolated as with SQLite; any other URL is used as it is, shared by all tests.
+pub async fn test_database_url() -> Option<String> {
+    let url = std::env::var("UMA_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Some(fresh_postgres_schema(&url).await)
+    } else {
+        Some(url)
+    }
+}
+
+/// Creates an empty schema in the PostgreSQL database at `url` and returns a URL whose
+/// connections use it (`search_path`).
+pub async fn fresh_postgres_schema(url: &str) -> String {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let schema: String = format!("t_{}", uma_reference_server::crypto::random_id())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .expect("connect to the test database");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .expect("create a test schema");
+    let _ = conn.close().await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options[search_path]={schema}")
 }
