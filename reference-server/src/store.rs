@@ -927,147 +927,129 @@ async fn flush(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
     result
 }
 
+/// Collects one table's dirty keys into rows to upsert (`row` returns the row of a key still
+/// present) and keys to delete (absent ones).
+fn batch(
+    table: &'static str,
+    cols: &'static str,
+    key: &'static str,
+    keys: &HashSet<String>,
+    mut row: impl FnMut(&str) -> StoreResult<Option<Vec<Val>>>,
+) -> StoreResult<Batch> {
+    let (mut rows, mut gone) = (Vec::new(), Vec::new());
+    for k in keys {
+        match row(k)? {
+            Some(values) => rows.push(values),
+            None => gone.push(k.clone()),
+        }
+    }
+    Ok(Batch {
+        table,
+        cols,
+        key,
+        rows,
+        gone,
+    })
+}
+
 async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<()> {
-    let mut batches: Vec<Batch> = Vec::new();
-    {
-        let map = read(&mem.clients);
-        let (mut rows, mut gone) = (Vec::new(), Vec::new());
-        for k in &dirty.clients {
-            match map.get(k) {
-                Some((c, created)) => rows.push(vec![Val::Text(k.clone()), Val::Text(to_json(c)?), Val::Int(*created)]),
-                None => gone.push(k.clone()),
-            }
-        }
-        batches.push(Batch {
-            table: "clients",
-            cols: "client_id, data, created_at",
-            key: "client_id",
-            rows,
-            gone,
-        });
-    }
-    {
-        let map = read(&mem.resources);
-        let (mut rows, mut gone) = (Vec::new(), Vec::new());
-        for k in &dirty.resources {
-            match map.get(k) {
-                Some((r, created)) => rows.push(vec![
-                    Val::Text(k.clone()),
-                    Val::Text(r.owner.clone()),
-                    Val::Text(r.rs_client.clone()),
-                    Val::Text(to_json(&r.description)?),
-                    Val::Int(*created),
-                ]),
-                None => gone.push(k.clone()),
-            }
-        }
-        batches.push(Batch {
-            table: "resources",
-            cols: "id, owner, rs_client, description, created_at",
-            key: "id",
-            rows,
-            gone,
-        });
-    }
-    {
-        let map = read(&mem.policies);
-        let (mut rows, mut gone) = (Vec::new(), Vec::new());
-        for k in &dirty.policies {
-            match map.get(k) {
-                Some(p) => rows.push(vec![Val::Text(k.clone()), Val::Text(to_json(p)?)]),
-                None => gone.push(k.clone()),
-            }
-        }
-        batches.push(Batch {
-            table: "policies",
-            cols: "resource_id, policy",
-            key: "resource_id",
-            rows,
-            gone,
-        });
-    }
-    {
-        let map = lock(&mem.tickets);
-        let (mut rows, mut gone) = (Vec::new(), Vec::new());
-        for k in &dirty.tickets {
-            match map.get(k) {
-                Some((t, exp)) => rows.push(vec![Val::Text(k.clone()), Val::Text(to_json(t)?), Val::Int(*exp)]),
-                None => gone.push(k.clone()),
-            }
-        }
-        batches.push(Batch {
-            table: "tickets",
-            cols: "hash, data, expires_at",
-            key: "hash",
-            rows,
-            gone,
-        });
-    }
-    {
-        let map = read(&mem.tokens);
-        let (mut rows, mut gone) = (Vec::new(), Vec::new());
-        for k in &dirty.tokens {
-            match map.get(k) {
-                Some(t) => rows.push(vec![
-                    Val::Text(k.clone()),
-                    Val::Text(t.kind.as_str().to_owned()),
-                    Val::Text(t.client_id.clone()),
-                    Val::Text(t.grant_id.clone()),
-                    Val::Text(to_json(t)?),
-                    Val::Int(t.expires_at),
-                    Val::Int(i64::from(t.revoked)),
-                ]),
-                None => gone.push(k.clone()),
-            }
-        }
-        batches.push(Batch {
-            table: "tokens",
-            cols: "hash, kind, client_id, grant_id, data, expires_at, revoked",
-            key: "hash",
-            rows,
-            gone,
-        });
-    }
-    {
-        let map = read(&mem.approvals);
-        let (mut rows, mut gone) = (Vec::new(), Vec::new());
-        for k in &dirty.approvals {
-            match map.get(k) {
-                Some(a) => rows.push(vec![
-                    Val::Text(k.clone()),
-                    Val::Text(a.owner.clone()),
-                    Val::Text(a.status.as_str().to_owned()),
-                    Val::Text(to_json(a)?),
-                    Val::Int(a.created_at),
-                ]),
-                None => gone.push(k.clone()),
-            }
-        }
-        batches.push(Batch {
-            table: "approvals",
-            cols: "id, owner, status, data, created_at",
-            key: "id",
-            rows,
-            gone,
-        });
-    }
-    {
-        let map = lock(&mem.interactions);
-        let (mut rows, mut gone) = (Vec::new(), Vec::new());
-        for k in &dirty.interactions {
-            match map.get(k) {
-                Some((text, exp)) => rows.push(vec![Val::Text(k.clone()), Val::Text(text.clone()), Val::Int(*exp)]),
-                None => gone.push(k.clone()),
-            }
-        }
-        batches.push(Batch {
-            table: "interactions",
-            cols: "id, data, expires_at",
-            key: "id",
-            rows,
-            gone,
-        });
-    }
+    let text = |s: &str| Val::Text(s.to_owned());
+    // Each lookup takes its table's lock only for that key, so request handlers are not held up.
+    let batches = {
+        [
+            batch(
+                "clients",
+                "client_id, data, created_at",
+                "client_id",
+                &dirty.clients,
+                |k| {
+                    read(&mem.clients)
+                        .get(k)
+                        .map(|(c, created)| Ok(vec![text(k), Val::Text(to_json(c)?), Val::Int(*created)]))
+                        .transpose()
+                },
+            )?,
+            batch(
+                "resources",
+                "id, owner, rs_client, description, created_at",
+                "id",
+                &dirty.resources,
+                |k| {
+                    read(&mem.resources)
+                        .get(k)
+                        .map(|(r, created)| {
+                            Ok(vec![
+                                text(k),
+                                text(&r.owner),
+                                text(&r.rs_client),
+                                Val::Text(to_json(&r.description)?),
+                                Val::Int(*created),
+                            ])
+                        })
+                        .transpose()
+                },
+            )?,
+            batch("policies", "resource_id, policy", "resource_id", &dirty.policies, |k| {
+                read(&mem.policies)
+                    .get(k)
+                    .map(|p| Ok(vec![text(k), Val::Text(to_json(p)?)]))
+                    .transpose()
+            })?,
+            batch("tickets", "hash, data, expires_at", "hash", &dirty.tickets, |k| {
+                lock(&mem.tickets)
+                    .get(k)
+                    .map(|(t, exp)| Ok(vec![text(k), Val::Text(to_json(t)?), Val::Int(*exp)]))
+                    .transpose()
+            })?,
+            batch(
+                "tokens",
+                "hash, kind, client_id, grant_id, data, expires_at, revoked",
+                "hash",
+                &dirty.tokens,
+                |k| {
+                    read(&mem.tokens)
+                        .get(k)
+                        .map(|t| {
+                            Ok(vec![
+                                text(k),
+                                text(t.kind.as_str()),
+                                text(&t.client_id),
+                                text(&t.grant_id),
+                                Val::Text(to_json(t)?),
+                                Val::Int(t.expires_at),
+                                Val::Int(i64::from(t.revoked)),
+                            ])
+                        })
+                        .transpose()
+                },
+            )?,
+            batch(
+                "approvals",
+                "id, owner, status, data, created_at",
+                "id",
+                &dirty.approvals,
+                |k| {
+                    read(&mem.approvals)
+                        .get(k)
+                        .map(|a| {
+                            Ok(vec![
+                                text(k),
+                                text(&a.owner),
+                                text(a.status.as_str()),
+                                Val::Text(to_json(a)?),
+                                Val::Int(a.created_at),
+                            ])
+                        })
+                        .transpose()
+                },
+            )?,
+            batch("interactions", "id, data, expires_at", "id", &dirty.interactions, |k| {
+                Ok(lock(&mem.interactions)
+                    .get(k)
+                    .map(|(data, exp)| vec![text(k), text(data), Val::Int(*exp)]))
+            })?,
+        ]
+    };
 
     let mut tx = pool.begin().await?;
     for Batch {
