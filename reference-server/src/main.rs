@@ -30,6 +30,9 @@ struct Args {
     /// List the quirks, one per line, with the requirement each breaks.
     #[arg(long)]
     list_quirks: bool,
+    /// Write logs (on stderr) as JSON lines instead of text.
+    #[arg(long, env = "UMA_AS_LOG_JSON")]
+    log_json: bool,
 }
 
 fn main() -> ExitCode {
@@ -40,13 +43,16 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "uma_reference_server=info,tower_http=warn".into());
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "uma_reference_server=info,tower_http=warn".into()),
-        )
-        .init();
+        .with_env_filter(filter);
+    if args.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let demo = args.config.is_none();
     let mut config = match &args.config {
         Some(path) => match Config::from_file(path) {
