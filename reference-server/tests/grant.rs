@@ -867,6 +867,46 @@ async fn request_submitted_rotates_the_ticket_on_every_poll_until_the_owner_appr
 }
 
 #[tokio::test]
+async fn a_zero_scope_permission_under_owner_approval_is_request_submitted_and_granted_once_approved() {
+    // Arrange: FedAuthz §4 lets a permission carry no scope; the resource's default policy asks
+    // the owner.
+    let as_ = TestAs::new().await;
+    let pat = as_.pat().await;
+    let bearer = format!("Bearer {pat}");
+    let rid = as_.resource(&pat, &["view"]).await;
+    as_.policy(&pat, &rid, json!({"default": {"type": "owner-approval"}}))
+        .await;
+    let t1 = as_.ticket_for(&pat, &rid, &[]).await;
+
+    // Act
+    let first = as_.uma_token(&t1, &[]).await;
+    let listed = as_.get("/approvals", Some(&bearer)).await;
+    let id = listed.json()[0]["id"].as_str().unwrap_or_default().to_owned();
+    as_.json(
+        "POST",
+        &format!("/approvals/{id}"),
+        Some(&bearer),
+        &json!({"decision": "approve"}),
+    )
+    .await;
+    let second = as_.uma_token(&first.str("ticket"), &[]).await;
+
+    // Assert
+    assert_error(&first, StatusCode::FORBIDDEN, "request_submitted");
+    assert_eq!(
+        listed.json(),
+        json!([{
+            "id": id, "client_id": CLIENT.0, "claims": [], "status": "pending",
+            "created_at": listed.json()[0]["created_at"],
+            "permissions": [{"resource_id": rid, "resource_scopes": []}]
+        }])
+    );
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text());
+    let intro = as_.introspect(&pat, &second.str("access_token")).await;
+    assert_eq!(perms(&intro), expect(&[(&rid, &[])]));
+}
+
+#[tokio::test]
 async fn a_denied_approval_ends_in_request_denied() {
     // Arrange
     let as_ = TestAs::new().await;

@@ -50,3 +50,49 @@ async fn the_sweep_removes_expired_tickets_but_keeps_live_ones() {
     // The PAT (a day's lifetime) is still there.
     assert!(store.count(StoreTable::Tokens).await.unwrap() >= 1);
 }
+
+#[tokio::test]
+async fn an_extreme_expires_in_at_the_demo_idp_is_not_a_panic() {
+    // Arrange
+    let as_ = TestAs::new().await;
+
+    // Act
+    let max = i64::MAX.to_string();
+    let min = i64::MIN.to_string();
+    let far = as_
+        .form("/demo-idp/id_token", None, &[("sub", "bob"), ("expires_in", &max)])
+        .await;
+    let past = as_
+        .form("/demo-idp/id_token", None, &[("sub", "bob"), ("expires_in", &min)])
+        .await;
+
+    // Assert: a client error or a token, never a dropped connection.
+    assert!(
+        far.status.is_success() || far.status.is_client_error(),
+        "{}",
+        far.status
+    );
+    assert!(
+        past.status.is_success() || past.status.is_client_error(),
+        "{}",
+        past.status
+    );
+}
+
+#[tokio::test]
+async fn a_pushed_id_token_expiring_at_the_end_of_time_is_not_a_panic() {
+    // Arrange
+    let as_ = TestAs::new().await;
+    let pat = as_.pat().await;
+    let (_rid, ticket) = as_.open_resource_ticket(&pat, &["view"], &["view"]).await;
+    let expires_in = (i64::MAX - as_.ctx.clock.now()).to_string();
+    let token = as_.id_token(&[("expires_in", &expires_in)]).await;
+
+    // Act
+    let r = as_
+        .uma_token(&ticket, &[("claim_token", &token), ("claim_token_format", ID_TOKEN)])
+        .await;
+
+    // Assert
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}

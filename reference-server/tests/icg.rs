@@ -1165,6 +1165,25 @@ async fn the_form_sets_an_http_only_same_site_cookie_scoped_to_the_claims_endpoi
 }
 
 #[tokio::test]
+async fn behind_an_issuer_with_a_path_the_cookie_is_scoped_to_the_path_the_form_posts_to() {
+    // Arrange: the AS at https://as.test/uma, its routes served at the root as behind a proxy
+    // that strips the prefix.
+    let (router, ctx) = uma_reference_server::test_app(Config::demo(), "https://as.test/uma")
+        .await
+        .unwrap();
+    let as_ = TestAs { router, ctx };
+    let t1 = need_info_ticket(&as_).await;
+
+    // Act
+    let f = open_form(&as_, &claims_uri(&t1, &[])).await;
+
+    // Assert: the browser sends the cookie back with the POST to the form's action.
+    let set_cookie = f.page.header("set-cookie").unwrap();
+    assert!(set_cookie.contains("Path=/uma/claims;"), "{set_cookie}");
+    assert!(f.page.text().contains("action=\"https://as.test/uma/claims\""));
+}
+
+#[tokio::test]
 async fn the_form_the_error_page_and_the_redirect_are_sent_with_cache_control_no_store() {
     // Arrange
     let as_ = TestAs::new().await;

@@ -1422,6 +1422,33 @@ async fn an_unsupported_method_on_the_resource_api_is_405_unsupported_method_typ
 }
 
 #[tokio::test]
+async fn a_405_from_the_resource_and_policy_apis_names_the_allowed_methods() {
+    // Arrange
+    let as_ = TestAs::new().await;
+    let pat = as_.pat().await;
+    let id = as_.resource(&pat, &["view"]).await;
+
+    // Act
+    let item = as_
+        .json("PATCH", &format!("/resource_set/{id}"), Some(&bearer(&pat)), &json!({}))
+        .await;
+    let collection = as_
+        .json("DELETE", "/resource_set/", Some(&bearer(&pat)), &json!({}))
+        .await;
+    let policy = as_
+        .json("POST", &format!("/policy/{id}"), Some(&bearer(&pat)), &json!({}))
+        .await;
+
+    // Assert (RFC 9110 §15.5.6: a 405 carries Allow)
+    assert_eq!(item.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(item.header("allow").as_deref(), Some("GET, PUT, DELETE"));
+    assert_eq!(collection.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(collection.header("allow").as_deref(), Some("GET, POST"));
+    assert_eq!(policy.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(policy.header("allow").as_deref(), Some("GET, PUT, DELETE"));
+}
+
+#[tokio::test]
 async fn a_resource_without_resource_scopes_is_invalid_request() {
     // Arrange
     let as_ = TestAs::new().await;

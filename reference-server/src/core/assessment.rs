@@ -113,6 +113,7 @@ pub fn assess(
             e.iter().map(|s| Some(s.as_str())).collect()
         };
         let mut resource_ok = true;
+        let mut needs_approval = false;
         for s in targets {
             let decision = if r.registered_scopes.is_none() {
                 Decision::Denied
@@ -134,6 +135,7 @@ pub fn assess(
                 }
                 Decision::NeedApproval => {
                     resource_ok = false;
+                    needs_approval = true;
                     if let Some(s) = s {
                         pending_scopes.push(s.to_owned());
                     }
@@ -143,7 +145,8 @@ pub fn assess(
         if !resource_ok {
             all_granted = false;
         }
-        if !pending_scopes.is_empty() || (!resource_ok && e.is_empty()) {
+        // A zero-scope permission awaits approval as a whole (no scope to list).
+        if !pending_scopes.is_empty() || (e.is_empty() && needs_approval) {
             pending.push(Permission {
                 resource_id: r.id.clone(),
                 resource_scopes: pending_scopes,
@@ -176,8 +179,7 @@ pub fn assess(
                 Outcome::NeedInfo {
                     required_claims: required_claims.into_iter().collect(),
                 }
-            } else if pending.iter().any(|p| !p.resource_scopes.is_empty()) {
-                pending.retain(|p| !p.resource_scopes.is_empty());
+            } else if !pending.is_empty() {
                 Outcome::RequestSubmitted { pending }
             } else {
                 Outcome::Denied

@@ -263,11 +263,11 @@ impl ClaimVerifier {
             .get("exp")
             .and_then(serde_json::Value::as_i64)
             .ok_or(ClaimTokenError::Malformed)?;
-        if exp + LEEWAY <= cx.now {
+        if exp.saturating_add(LEEWAY) <= cx.now {
             return Err(ClaimTokenError::Expired);
         }
         if let Some(nbf) = claims.get("nbf").and_then(serde_json::Value::as_i64)
-            && nbf - LEEWAY > cx.now
+            && nbf.saturating_sub(LEEWAY) > cx.now
         {
             return Err(ClaimTokenError::NotYetValid);
         }

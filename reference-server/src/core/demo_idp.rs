@@ -58,6 +58,9 @@ impl DemoIdp {
             None => 300,
         };
         let now = ctx.clock.now();
+        let exp = now
+            .checked_add(expires_in)
+            .ok_or_else(|| ProtocolError::invalid_request("expires_in is out of range"))?;
         let mut claims = Map::new();
         for (k, v) in params {
             if !matches!(k.as_str(), "aud" | "expires_in") {
@@ -70,7 +73,7 @@ impl DemoIdp {
             json!(params.get("aud").cloned().unwrap_or_else(|| ctx.issuer.clone())),
         );
         claims.insert("iat".into(), json!(now));
-        claims.insert("exp".into(), json!(now + expires_in));
+        claims.insert("exp".into(), json!(exp));
         claims.insert("jti".into(), json!(random_id()));
         let _ = sub;
         let token = self.signer.sign("JWT", &Value::Object(claims))?;

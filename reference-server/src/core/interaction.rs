@@ -134,6 +134,12 @@ fn cookie_header(name: &str, value: &str, path: &str, max_age: i64) -> String {
     format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax")
 }
 
+/// The path of an endpoint as the browser sees it: under the issuer's own path, if it has one
+/// (an AS behind a reverse proxy at `https://host/uma`), so the cookie comes back with the form.
+fn browser_path(ctx: &Ctx, endpoint: &str) -> String {
+    url::Url::parse(&ctx.url(endpoint)).map_or_else(|_| endpoint.to_owned(), |u| u.path().to_owned())
+}
+
 /// GET of the claims interaction endpoint.
 pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, ProtocolError> {
     // Errors about the client or the redirect URI are shown, never redirected (§3.3.3).
@@ -249,7 +255,7 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
         set_cookie: Some(cookie_header(
             &format!("{CLAIMS_COOKIE}_{id}"),
             &cookie,
-            paths::CLAIMS,
+            &browser_path(ctx, paths::CLAIMS),
             ctx.config.lifetimes.interaction,
         )),
     })
@@ -460,7 +466,7 @@ pub async fn authorize_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Proto
         set_cookie: Some(cookie_header(
             &format!("{LOGIN_COOKIE}_{id}"),
             &cookie,
-            paths::AUTHORIZE,
+            &browser_path(ctx, paths::AUTHORIZE),
             ctx.config.lifetimes.interaction,
         )),
     })

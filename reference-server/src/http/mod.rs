@@ -71,6 +71,17 @@ fn set_no_store(resp: &mut Response) {
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
+/// Renders an error of a handler that dispatches on the method itself; a 405 names the methods
+/// the resource does support (RFC 9110 §15.5.6: the `Allow` header is a MUST there).
+fn method_error(e: ProtocolError, allow: &'static str) -> Response {
+    let mut resp = error_response(e, true);
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    resp
+}
+
 fn json_response(status: StatusCode, body: Value) -> Response {
     let mut resp = (status, Json(body)).into_response();
     set_no_store(&mut resp);
@@ -275,7 +286,7 @@ async fn resource_collection(
         }
     }
     .await;
-    result.unwrap_or_else(|e| error_response(e, true))
+    result.unwrap_or_else(|e| method_error(e, "GET, POST"))
 }
 
 async fn resource_item(
@@ -307,7 +318,7 @@ async fn resource_item(
         }
     }
     .await;
-    result.unwrap_or_else(|e| error_response(e, true))
+    result.unwrap_or_else(|e| method_error(e, "GET, PUT, DELETE"))
 }
 
 async fn permission(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
@@ -419,7 +430,7 @@ async fn policy(
         }
     }
     .await;
-    result.unwrap_or_else(|e| error_response(e, true))
+    result.unwrap_or_else(|e| method_error(e, "GET, PUT, DELETE"))
 }
 
 async fn approvals(State(ctx): State<SharedCtx>, headers: HeaderMap) -> Response {
