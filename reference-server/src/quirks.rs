@@ -1,5 +1,10 @@
 //! Deliberate violations of the specs, off by default.
 //!
+//! Requirement IDs are the spec digest's (`G-AS-32`, `F-AS-21`, `T-03`, ...), plus IDs for items
+//! the digest describes without numbering: `R7662-02` is RFC 7662 §2.2 (an inactive, expired or
+//! unknown token is introspected as `{"active": false}`); `PKCE-n` is rule n of the ICG+PKCE
+//! profile (digest §10.1); `ISS-n` is rule n of the ICG mix-up profile (digest §10.2).
+//!
 //! Each quirk breaks exactly one requirement (named by its digest ID) so that the conformance suite
 //! can prove its check for that requirement fails. A quirk may also make checks of other
 //! requirements fail as an unavoidable side effect; those are declared as `collateral`.
@@ -60,12 +65,12 @@ quirks! {
         "need_info is sent with HTTP 400 instead of 403";
     RequestSubmittedWithoutTicket => "request-submitted-without-ticket", "G-AS-34", [],
         "request_submitted is sent without a new ticket";
-    InvalidGrantAs403 => "invalid-grant-as-403", "G-AS-30", ["T-01", "T-03", "T-06"],
-        "invalid_grant is sent with HTTP 403 instead of 400";
+    InvalidGrantAs403 => "invalid-grant-as-403", "G-AS-30", ["T-01", "T-02", "T-03", "T-05", "T-06", "G-AS-51", "G-AS-52"],
+        "invalid_grant for an unknown, used or expired ticket is sent with HTTP 403 instead of 400";
     ClientScopesWithoutRegistration => "client-scopes-without-registration", "G-AS-13", ["G-AS-12"],
         "scopes the client requested are granted even if it never pre-registered them (A ignored)";
     ScopesBeyondPolicy => "scopes-beyond-policy", "G-AS-12", [],
-        "requested scopes are granted even where policy is not satisfied (F ignored)";
+        "scopes the owner's policy denies are granted anyway (F ignored)";
     IntrospectionWithoutPermissions => "introspection-without-permissions", "F-AS-32", [],
         "an active introspection response has no permissions member";
     IntrospectionWithScope => "introspection-with-scope", "F-AS-32", [],
@@ -76,7 +81,7 @@ quirks! {
         "resource creation answers 201 without a Location header";
     UnknownResource200 => "unknown-resource-200", "F-AS-12", [],
         "reading an unknown resource answers 200 instead of 404";
-    PermissionUnregisteredScope => "permission-unregistered-scope", "F-AS-23", [],
+    PermissionUnregisteredScope => "permission-unregistered-scope", "F-AS-23", ["F-AS-32"],
         "the permission endpoint accepts a scope the resource was not registered with";
     PermissionArrayRejected => "permission-array-rejected", "F-AS-21", [],
         "the permission endpoint rejects the array form of the request body";

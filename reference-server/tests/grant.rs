@@ -1726,3 +1726,18 @@ async fn a_jwt_rpt_does_not_verify_with_another_key() {
     // Assert
     assert!(result.is_err(), "a foreign key must not verify the RPT");
 }
+
+#[tokio::test]
+async fn quirk_scopes_beyond_policy_still_grants_nothing_without_a_policy() {
+    // Arrange: the quirk ignores a denying policy, not the absence of one (G-AS-73 stays intact).
+    let as_ = TestAs::with_quirks(&[Quirk::ScopesBeyondPolicy]).await;
+    let pat = as_.pat().await;
+    let rid = as_.resource(&pat, &["view"]).await;
+    let t = as_.ticket_for(&pat, &rid, &["view"]).await;
+
+    // Act
+    let r = as_.uma_token(&t, &[]).await;
+
+    // Assert
+    assert_error(&r, StatusCode::FORBIDDEN, "request_denied");
+}

@@ -1349,3 +1349,49 @@ async fn quirk_iss_wrong_sends_an_iss_that_is_not_the_issuer() {
     assert_eq!(iss.as_deref(), Some(WRONG_ISS));
     assert_ne!(iss.as_deref(), meta["issuer"].as_str());
 }
+
+// ---- quirks break only what they declare ----
+
+#[tokio::test]
+async fn quirk_state_not_echoed_still_echoes_state_on_error_redirects() {
+    // Arrange
+    let as_ = TestAs::with_quirks(&[Quirk::StateNotEchoed]).await;
+
+    // Act: an unknown ticket with a valid client and URI is an error redirect (G-AS-45).
+    let r = as_.get(&claims_uri("no-such-ticket", &[]), None).await;
+
+    // Assert
+    let url = assert_error_redirect(&r, "invalid_request");
+    assert_eq!(param(&url, "state").as_deref(), Some(STATE));
+}
+
+#[tokio::test]
+async fn quirk_claims_redirect_unregistered_still_never_redirects_to_a_fragment_uri() {
+    // Arrange
+    let as_ = TestAs::with_quirks(&[Quirk::ClaimsRedirectUnregistered]).await;
+    let t1 = need_info_ticket(&as_).await;
+
+    // Act
+    let r = as_
+        .get(
+            &claims_uri(&t1, &[("claims_redirect_uri", Some("https://evil.example/cb#x"))]),
+            None,
+        )
+        .await;
+
+    // Assert
+    assert_error_page(&r);
+}
+
+#[tokio::test]
+async fn quirk_invalid_grant_as_403_leaves_a_pkce_mismatch_at_400() {
+    // Arrange
+    let as_ = TestAs::with_quirks(&[Quirk::InvalidGrantAs403]).await;
+    let g = gather(&as_).await;
+
+    // Act
+    let r = redeem(&as_, &g.t2, Some(OTHER_VERIFIER)).await;
+
+    // Assert
+    assert_invalid_grant(&r);
+}

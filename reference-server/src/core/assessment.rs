@@ -55,8 +55,6 @@ pub enum Outcome {
 pub struct AssessmentQuirks {
     /// Ignore A: requested scopes count even when not pre-registered.
     pub ignore_registered: bool,
-    /// Ignore F: every scope in E(r) is granted.
-    pub ignore_policy: bool,
 }
 
 /// E(r) = C(r) ∪ ((A ∩ B) ∩ D(r)).
@@ -117,8 +115,6 @@ pub fn assess(
         for s in targets {
             let decision = if r.registered_scopes.is_none() {
                 Decision::Denied
-            } else if quirks.ignore_policy {
-                Decision::Granted
             } else {
                 decide(&r.id, s)
             };
@@ -336,7 +332,6 @@ mod tests {
         let r = [res("r1", &["view"], &["view", "y"])];
         let q = AssessmentQuirks {
             ignore_registered: true,
-            ..Default::default()
         };
         let out = assess(
             &set(&[]),
@@ -402,23 +397,6 @@ mod tests {
             grants(&[("ok", "view")]),
         );
         assert_eq!(strict, Outcome::Denied);
-    }
-
-    #[test]
-    fn policy_ignoring_quirk_grants_everything_requested() {
-        let r = [res("r1", &["view", "edit"], &["view", "edit"])];
-        let q = AssessmentQuirks {
-            ignore_policy: true,
-            ..Default::default()
-        };
-        let out = assess(&set(&[]), &set(&[]), &r, PartialOutcome::Error, q, grants(&[]));
-        assert_eq!(
-            out,
-            Outcome::Grant {
-                permissions: vec![perm("r1", &["edit", "view"])],
-                partial: false
-            }
-        );
     }
 
     #[test]

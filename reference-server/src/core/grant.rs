@@ -15,7 +15,9 @@ use crate::core::discovery::paths;
 use crate::core::model::{
     ApprovalRecord, ApprovalStatus, Claim, ClientRecord, Permission, TicketData, TokenKind, TokenRecord,
 };
-use crate::core::policy::{ApprovalState, ID_TOKEN_FORMAT, RequiredClaim, ResourcePolicy, evaluate};
+use crate::core::policy::{
+    ApprovalState, Decision, ID_TOKEN_FORMAT, RequiredClaim, ResourcePolicy, ScopePolicy, evaluate,
+};
 use crate::core::protection::issue_ticket;
 use crate::core::{Ctx, ProtocolError};
 use crate::crypto::{ct_eq, hash_secret, is_pkce_value, pkce_s256, random_id, random_token};
@@ -70,9 +72,6 @@ pub async fn token(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<
         _ => refresh(ctx, client, params).await,
     };
     result.map_err(|mut e| {
-        if e.error == "invalid_grant" && ctx.quirk(Quirk::InvalidGrantAs403) {
-            e.status = 403;
-        }
         if e.error == "need_info" && ctx.quirk(Quirk::NeedInfoAs400) {
             e.status = 400;
         }
@@ -361,7 +360,12 @@ impl Consumed {
             self.value.clone()
         };
         if rotate_value && ctx.quirk(Quirk::RotatedTicketAccepted) {
-            self.restore(ctx).await?;
+            // The old ticket stays usable, but only by the client the process is bound to.
+            let mut old = self.data.clone();
+            old.client_id = next.client_id.clone();
+            ctx.store
+                .put_ticket(&hash_secret(self.value.secret()), &old, self.expires_at)
+                .await?;
         }
         Ok(ticket)
     }
@@ -375,6 +379,16 @@ fn generic_required_claims(ctx: &Ctx) -> Vec<RequiredClaim> {
         claim_token_format: vec![ID_TOKEN_FORMAT.to_owned()],
         issuer: (!issuers.is_empty()).then_some(issuers),
     }]
+}
+
+/// `invalid_grant` for a ticket that is unknown, used or expired (UMA Grant §3.3.6: 400), or 403
+/// under the `invalid-grant-as-403` quirk.
+fn ticket_error(ctx: &Ctx, why: &str) -> ProtocolError {
+    let mut e = ProtocolError::invalid_grant(why);
+    if ctx.quirk(Quirk::InvalidGrantAs403) {
+        e.status = 403;
+    }
+    e
 }
 
 async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
@@ -402,7 +416,7 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
 
     // Single use: the ticket is gone from here on, whatever the outcome (UMA Grant §5.5).
     let Some((data, expires_at)) = ctx.store.take_ticket(&hash_secret(ticket)).await? else {
-        return Err(ProtocolError::invalid_grant("unknown, used or expired ticket"));
+        return Err(ticket_error(ctx, "unknown, used or expired ticket"));
     };
     let consumed = Consumed {
         value: PermissionTicket::new(ticket.clone()),
@@ -410,7 +424,7 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         expires_at,
     };
     if consumed.expires_at <= now {
-        return Err(ProtocolError::invalid_grant("the ticket has expired"));
+        return Err(ticket_error(ctx, "the ticket has expired"));
     }
     if consumed.data.client_id.as_ref().is_some_and(|c| c != &client.client_id) {
         return Err(ProtocolError::invalid_grant("the ticket belongs to another client"));
@@ -507,8 +521,8 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
     let registered: BTreeSet<String> = client.scopes.iter().cloned().collect();
     let quirks = AssessmentQuirks {
         ignore_registered: ctx.quirk(Quirk::ClientScopesWithoutRegistration),
-        ignore_policy: ctx.quirk(Quirk::ScopesBeyondPolicy),
     };
+    let beyond_policy = ctx.quirk(Quirk::ScopesBeyondPolicy);
     let outcome = assess(
         &registered,
         &requested,
@@ -531,6 +545,10 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 }
                 _ => ApprovalState::None,
             };
+            if beyond_policy && matches!(policy, Some(ScopePolicy::Deny)) {
+                // Quirk: a scope the owner's policy denies is granted anyway (F ignored).
+                return Decision::Granted;
+            }
             evaluate(policy, &claims, state)
         },
     );

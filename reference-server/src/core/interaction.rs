@@ -103,9 +103,17 @@ fn iss_param(ctx: &Ctx) -> Option<&str> {
     }
 }
 
-fn claims_redirect(ctx: &Ctx, uri: &str, mut params: Vec<(&str, String)>, state: Option<&str>) -> WebResponse {
+/// The redirect back to the client. `success`: the redirect carries a new ticket (the
+/// `state-not-echoed` quirk drops `state` only there).
+fn claims_redirect(
+    ctx: &Ctx,
+    uri: &str,
+    mut params: Vec<(&str, String)>,
+    state: Option<&str>,
+    success: bool,
+) -> WebResponse {
     if let Some(s) = state
-        && !ctx.quirk(Quirk::StateNotEchoed)
+        && !(success && ctx.quirk(Quirk::StateNotEchoed))
     {
         params.push(("state", s.to_owned()));
     }
@@ -127,6 +135,7 @@ fn error_redirect(ctx: &Ctx, uri: &str, error: &str, description: &str, state: O
             ("error_description", description.to_owned()),
         ],
         state,
+        false,
     )
 }
 
@@ -151,7 +160,12 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
     };
     let redirect_uri = match q.get("claims_redirect_uri") {
         Some(uri) if client.claims_redirect_uris.iter().any(|r| r == uri) => uri.clone(),
-        Some(uri) if ctx.quirk(Quirk::ClaimsRedirectUnregistered) && url::Url::parse(uri).is_ok() => uri.clone(),
+        Some(uri)
+            if ctx.quirk(Quirk::ClaimsRedirectUnregistered)
+                && crate::core::clients::validate_redirect_uri(uri).is_ok() =>
+        {
+            uri.clone()
+        }
         Some(_) => {
             return Ok(error_page(
                 400,
@@ -372,6 +386,7 @@ pub async fn claims_submit(
         &record.claims_redirect_uri,
         vec![("ticket", ticket)],
         state,
+        true,
     ))
 }
 
