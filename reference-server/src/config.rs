@@ -5,6 +5,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::quirks::Quirks;
+use crate::types::{ClientSecret, Password};
+
+/// The longest lifetime accepted for anything, in seconds (ten years).
+pub const MAX_LIFETIME: i64 = 10 * 366 * 86_400;
 
 /// The whole configuration.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,7 +79,7 @@ pub struct StaticClient {
     pub client_id: String,
     /// Its secret; absent for a public client.
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<ClientSecret>,
     /// RFC 6749 redirect URIs (authorization code flow for PATs).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
@@ -101,10 +105,7 @@ pub struct User {
     /// Login name; also the resource owner id.
     pub username: String,
     /// Password for the login form.
-    pub password: String,
-    /// Claims the user has (e.g. `email`), released when the user logs in.
-    #[serde(default)]
-    pub claims: serde_json::Map<String, serde_json::Value>,
+    pub password: Password,
 }
 
 /// An identity provider whose ID tokens the AS accepts as claim tokens.
@@ -272,8 +273,10 @@ impl Config {
             ("code", self.lifetimes.code),
             ("interaction", self.lifetimes.interaction),
         ] {
-            if v <= 0 {
-                return Err(ConfigError::Invalid(format!("lifetimes.{name} must be positive")));
+            if v <= 0 || v > MAX_LIFETIME {
+                return Err(ConfigError::Invalid(format!(
+                    "lifetimes.{name} must be between 1 and {MAX_LIFETIME} seconds (ten years)"
+                )));
             }
         }
         Ok(())
@@ -286,7 +289,7 @@ impl Config {
             clients: vec![
                 StaticClient {
                     client_id: "demo-rs".into(),
-                    client_secret: Some("demo-rs-secret".into()),
+                    client_secret: Some(ClientSecret::new("demo-rs-secret")),
                     redirect_uris: vec!["http://127.0.0.1:9/rs/callback".into()],
                     claims_redirect_uris: Vec::new(),
                     scope: "uma_protection".into(),
@@ -295,7 +298,7 @@ impl Config {
                 },
                 StaticClient {
                     client_id: "demo-client".into(),
-                    client_secret: Some("demo-client-secret".into()),
+                    client_secret: Some(ClientSecret::new("demo-client-secret")),
                     redirect_uris: vec!["http://127.0.0.1:9/client/callback".into()],
                     claims_redirect_uris: vec!["http://127.0.0.1:9/client/claims".into()],
                     scope: "view download".into(),
@@ -306,17 +309,11 @@ impl Config {
             users: vec![
                 User {
                     username: "alice".into(),
-                    password: "alice-password".into(),
-                    claims: [("email".to_owned(), serde_json::json!("alice@example.com"))]
-                        .into_iter()
-                        .collect(),
+                    password: Password::new("alice-password"),
                 },
                 User {
                     username: "bob".into(),
-                    password: "bob-password".into(),
-                    claims: [("email".to_owned(), serde_json::json!("bob@example.com"))]
-                        .into_iter()
-                        .collect(),
+                    password: Password::new("bob-password"),
                 },
             ],
             demo_identity_provider: true,
@@ -340,6 +337,22 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("t.yaml"), "{msg}");
         assert!(msg.contains("clientz"), "{msg}");
+    }
+
+    #[test]
+    fn debug_output_of_the_configuration_shows_no_secret() {
+        let shown = format!("{:?}", Config::demo());
+        assert!(
+            !shown.contains("demo-rs-secret") && !shown.contains("alice-password"),
+            "{shown}"
+        );
+        assert!(shown.contains("ClientSecret([redacted])"));
+    }
+
+    #[test]
+    fn lifetimes_beyond_ten_years_are_rejected() {
+        let err = Config::from_yaml("lifetimes: {rpt: 999999999999}\n", "t.yaml").unwrap_err();
+        assert!(err.to_string().contains("lifetimes.rpt"), "{err}");
     }
 
     #[test]

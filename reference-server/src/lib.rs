@@ -166,6 +166,9 @@ async fn sweep_loop(ctx: SharedCtx, mut stop: tokio::sync::watch::Receiver<bool>
     }
 }
 
+/// How long a graceful shutdown waits for in-flight requests.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// A running reference AS.
 #[derive(Debug)]
 pub struct Server {
@@ -203,9 +206,13 @@ impl Server {
     }
 
     /// Stops accepting connections, finishes in-flight requests, and closes the store.
-    pub async fn shutdown(self) {
+    /// In-flight requests get [`SHUTDOWN_GRACE`]; after that their connections are dropped.
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let _ = self.serve.await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.serve).await.is_err() {
+            tracing::warn!("in-flight requests did not finish in time; closing their connections");
+            self.serve.abort();
+        }
         let _ = self.sweeper.await;
         self.ctx.store.close().await;
     }

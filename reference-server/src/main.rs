@@ -111,7 +111,7 @@ fn main() -> ExitCode {
 fn print_credentials(config: &Config, demo: bool) {
     for c in &config.clients {
         let secret = match (&c.client_secret, demo) {
-            (Some(s), true) => s.as_str(),
+            (Some(s), true) => s.secret(),
             (Some(_), false) => "[from your configuration]",
             (None, _) => "(public client)",
         };
@@ -120,7 +120,7 @@ fn print_credentials(config: &Config, demo: bool) {
     }
     for u in &config.users {
         let pw = if demo {
-            u.password.as_str()
+            u.password.secret()
         } else {
             "[from your configuration]"
         };

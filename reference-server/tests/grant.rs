@@ -1741,3 +1741,30 @@ async fn quirk_scopes_beyond_policy_still_grants_nothing_without_a_policy() {
     // Assert
     assert_error(&r, StatusCode::FORBIDDEN, "request_denied");
 }
+
+#[tokio::test]
+async fn the_refresh_token_of_an_upgraded_rpt_is_revoked_with_it() {
+    // Arrange
+    let as_ = TestAs::new().await;
+    let pat = as_.pat().await;
+    let (_, t1) = as_.open_resource_ticket(&pat, &["view"], &["view"]).await;
+    let first = as_.uma_token(&t1, &[]).await;
+    let (rpt1, rt1) = (first.str("access_token"), first.str("refresh_token"));
+    let (_, t2) = as_.open_resource_ticket(&pat, &["view"], &["view"]).await;
+    assert_eq!(
+        member(&as_.uma_token(&t2, &[("rpt", &rpt1)]).await, "upgraded"),
+        Some(json!(true))
+    );
+
+    // Act: the old refresh token would otherwise mint the old RPT again.
+    let r = as_
+        .form(
+            "/token",
+            Some(&basic(CLIENT)),
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt1)],
+        )
+        .await;
+
+    // Assert
+    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_grant");
+}

@@ -1161,6 +1161,7 @@ async fn the_form_sets_an_http_only_same_site_cookie_scoped_to_the_claims_endpoi
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite="), "{set_cookie}");
     assert!(set_cookie.contains("Path=/claims"), "{set_cookie}");
+    assert!(set_cookie.contains("; Secure"), "the issuer is https: {set_cookie}");
     assert!(!set_cookie.contains(&f.csrf), "the CSRF token is not the cookie");
 }
 

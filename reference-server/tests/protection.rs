@@ -1905,6 +1905,8 @@ async fn another_resource_server_of_the_same_owner_does_not_see_the_rpts_permiss
         !by_rs2.to_string().contains(&rid),
         "RS2 learns RS1's resource: {by_rs2}"
     );
+    // Nothing in the RPT is RS2's to see: it may not introspect it (RFC 7662 §2.2).
+    assert_eq!(by_rs2, json!({"active": false}));
 }
 
 #[tokio::test]
@@ -2475,4 +2477,54 @@ async fn quirk_no_cache_control_drops_cache_control_from_token_responses() {
     assert!(results[0].header("cache-control").is_none());
     assert_eq!(results[1].status, StatusCode::OK);
     assert_eq!(results[1].header("cache-control").as_deref(), Some("no-store"));
+}
+
+#[tokio::test]
+async fn a_registered_client_must_authenticate_the_way_it_registered() {
+    // Arrange
+    let as_ = TestAs::new().await;
+    let basic_client = register(
+        &as_,
+        json!({"token_endpoint_auth_method": "client_secret_basic", "scope": "view"}),
+    )
+    .await;
+    let post_client = register(
+        &as_,
+        json!({"token_endpoint_auth_method": "client_secret_post", "scope": "view"}),
+    )
+    .await;
+    let creds = |r: &Resp| (r.str("client_id"), r.str("client_secret"));
+    let ((b_id, b_secret), (p_id, p_secret)) = (creds(&basic_client), creds(&post_client));
+    let revoke_form = |id: &str, secret: &str| {
+        vec![
+            ("token".to_owned(), "x".to_owned()),
+            ("client_id".to_owned(), id.to_owned()),
+            ("client_secret".to_owned(), secret.to_owned()),
+        ]
+    };
+
+    // Act
+    let basic_by_body = {
+        let f = revoke_form(&b_id, &b_secret);
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        as_.form("/revoke", None, &pairs).await
+    };
+    let basic_by_basic = as_
+        .form("/revoke", Some(&basic((&b_id, &b_secret))), &[("token", "x")])
+        .await;
+    let post_by_basic = as_
+        .form("/revoke", Some(&basic((&p_id, &p_secret))), &[("token", "x")])
+        .await;
+    let post_by_body = {
+        let f = revoke_form(&p_id, &p_secret);
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        as_.form("/revoke", None, &pairs).await
+    };
+
+    // Assert
+    assert_eq!(basic_by_body.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(basic_by_body.error(), "invalid_client");
+    assert_eq!(basic_by_basic.status, StatusCode::OK);
+    assert_eq!(post_by_basic.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(post_by_body.status, StatusCode::OK);
 }

@@ -40,7 +40,7 @@ pub async fn register_static_clients(ctx: &Ctx) -> Result<(), ProtocolError> {
     for c in &ctx.config.clients {
         let rec = ClientRecord {
             client_id: c.client_id.clone(),
-            secret_hash: c.client_secret.as_deref().map(hash_secret),
+            secret_hash: c.client_secret.as_ref().map(|s| hash_secret(s.secret())),
             auth_method: if c.client_secret.is_some() {
                 AuthMethod::ClientSecretBasic
             } else {
@@ -142,11 +142,24 @@ pub async fn authenticate(ctx: &Ctx, creds: &PresentedCredentials) -> Result<Cli
         }
         return Err(fail());
     };
-    match (&client.secret_hash, &secret) {
-        (Some(stored), Some(given)) if ct_eq(stored.as_bytes(), hash_secret(given.secret()).as_bytes()) => Ok(client),
-        (None, None) => Ok(client),
-        _ => Err(fail()),
+    let verified = match (&client.secret_hash, &secret) {
+        (Some(stored), Some(given)) => ct_eq(stored.as_bytes(), hash_secret(given.secret()).as_bytes()),
+        (None, None) => true,
+        _ => false,
+    };
+    // A dynamically registered client authenticates the way it registered
+    // (`token_endpoint_auth_method`); static clients may use Basic or the body.
+    let method_used = if basic.is_some() {
+        AuthMethod::ClientSecretBasic
+    } else if secret.is_some() {
+        AuthMethod::ClientSecretPost
+    } else {
+        AuthMethod::None
+    };
+    if !verified || (!client.is_static && method_used != client.auth_method) {
+        return Err(fail());
     }
+    Ok(client)
 }
 
 /// The `client_id` and one-time view of the secret returned by registration.

@@ -64,7 +64,6 @@ pub fn metadata(ctx: &Ctx) -> Value {
         "revocation_endpoint": ctx.url(paths::REVOKE),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": ctx.url(paths::INTROSPECT),
-        "introspection_endpoint_auth_methods_supported": ["bearer"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": ctx.config.icg_iss,
         "claims_interaction_endpoint": ctx.url(paths::CLAIMS),

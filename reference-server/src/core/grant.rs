@@ -592,9 +592,10 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 None => (permissions, false),
             };
             let (rpt, rec) = store_rpt(ctx, client, &consumed.data.owner, &all, &grant_id).await?;
-            if let Some((hash, _)) = &old_rpt {
-                // The upgraded RPT is a new string: revoke the old one (UMA Grant §3.3.5.1).
-                ctx.store.revoke_token(hash).await?;
+            if let Some((_, old)) = &old_rpt {
+                // The upgraded RPT is a new string: revoke the old one, and the refresh token
+                // issued with it, which would otherwise mint it again (UMA Grant §3.3.5.1).
+                ctx.store.revoke_grant(&old.grant_id).await?;
             }
             let mut body = json!({
                 "access_token": rpt.secret(),

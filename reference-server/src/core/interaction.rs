@@ -139,8 +139,16 @@ fn error_redirect(ctx: &Ctx, uri: &str, error: &str, description: &str, state: O
     )
 }
 
-fn cookie_header(name: &str, value: &str, path: &str, max_age: i64) -> String {
-    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax")
+/// A session cookie: HttpOnly, SameSite=Lax, scoped to the endpoint, and Secure when the
+/// issuer is served over https.
+fn cookie_header(ctx: &Ctx, name: &str, value: &str, path: &str) -> String {
+    let max_age = ctx.config.lifetimes.interaction;
+    let secure = if ctx.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
 /// The path of an endpoint as the browser sees it: under the issuer's own path, if it has one
@@ -267,10 +275,10 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
         status: 200,
         html: claims_form(ctx, &id, &csrf, &client_name, None),
         set_cookie: Some(cookie_header(
+            ctx,
             &format!("{CLAIMS_COOKIE}_{id}"),
             &cookie,
             &browser_path(ctx, paths::CLAIMS),
-            ctx.config.lifetimes.interaction,
         )),
     })
 }
@@ -479,10 +487,10 @@ pub async fn authorize_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Proto
             None,
         ),
         set_cookie: Some(cookie_header(
+            ctx,
             &format!("{LOGIN_COOKIE}_{id}"),
             &cookie,
             &browser_path(ctx, paths::AUTHORIZE),
-            ctx.config.lifetimes.interaction,
         )),
     })
 }
@@ -536,7 +544,9 @@ pub async fn authorize_submit(
     }
     let user = form.get("username").and_then(|u| ctx.user(u));
     let password = form.get("password").map(String::as_str).unwrap_or_default();
-    let ok = user.is_some_and(|u| ct_eq(hash_secret(&u.password).as_bytes(), hash_secret(password).as_bytes()));
+    // An unknown user costs the same hashing as a known one, so timing does not tell them apart.
+    let expected = hash_secret(user.map_or("\u{0}no such user", |u| u.password.secret()));
+    let ok = ct_eq(expected.as_bytes(), hash_secret(password).as_bytes()) && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
         let csrf = csrf.cloned().unwrap_or_default();
         return Ok(WebResponse::Page {

@@ -300,6 +300,11 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
             "exp": t.expires_at,
         }));
     }
+    if permissions.is_empty() && !t.permissions.is_empty() {
+        // Nothing in this RPT is this RS's to see (or everything was deregistered since): the
+        // caller may not introspect it (RFC 7662 §2.2).
+        return Ok(inactive);
+    }
     let mut body = json!({
         "active": true,
         "iss": ctx.issuer,

@@ -9,7 +9,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::Value;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+
+/// The longest any request may take before the server answers 408.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 use crate::core::clients::{self, PresentedCredentials};
 use crate::core::discovery::{self, paths};
@@ -45,7 +49,12 @@ pub fn app(ctx: SharedCtx) -> Router {
             post(demo_id_token),
         )
         .layer(DefaultBodyLimit::max(limit))
-        .layer(TraceLayer::new_for_http())
+        // A slow or stalled client cannot hold a request open forever.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        // Spans name the method and path only: query strings can carry tickets and states.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .with_state(ctx)
 }
 
