@@ -15,6 +15,7 @@ use crate::config::TrustedIssuer;
 use crate::core::ProtocolError;
 use crate::core::model::Claim;
 use crate::core::policy::ID_TOKEN_FORMAT;
+use crate::types::ClaimToken;
 
 /// How long a fetched JWKS is trusted before it is fetched again.
 const JWKS_TTL: Duration = Duration::from_secs(300);
@@ -191,7 +192,13 @@ impl ClaimVerifier {
     }
 
     /// Verifies a claim token and returns the claims it carries.
-    pub async fn verify(&self, format: &str, token: &str, cx: ClaimContext<'_>) -> Result<Vec<Claim>, ClaimTokenError> {
+    pub async fn verify(
+        &self,
+        format: &str,
+        token: &ClaimToken,
+        cx: ClaimContext<'_>,
+    ) -> Result<Vec<Claim>, ClaimTokenError> {
+        let token = token.secret();
         if format != ID_TOKEN_FORMAT {
             return Err(ClaimTokenError::UnsupportedFormat(format.to_owned()));
         }

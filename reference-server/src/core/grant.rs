@@ -22,7 +22,7 @@ use crate::core::protection::issue_ticket;
 use crate::core::{Ctx, ProtocolError};
 use crate::crypto::{ct_eq, hash_secret, is_pkce_value, pkce_s256, random_id, random_token};
 use crate::quirks::Quirk;
-use crate::types::{PermissionTicket, Rpt};
+use crate::types::{AccessToken, ClaimToken, CodeVerifier, Pct, PermissionTicket, RefreshToken, Rpt};
 
 /// Form parameters of one request, with repeats rejected and empty values dropped.
 pub type Params = BTreeMap<String, String>;
@@ -91,7 +91,7 @@ async fn issue_pat(
 ) -> Result<Value, ProtocolError> {
     let now = ctx.clock.now();
     let grant_id = grant_id.unwrap_or_else(random_id);
-    let pat = random_token();
+    let pat = AccessToken::new(random_token());
     let rec = TokenRecord {
         kind: TokenKind::Pat,
         client_id: client.client_id.clone(),
@@ -107,23 +107,23 @@ async fn issue_pat(
         expires_at: now + ctx.config.lifetimes.pat,
         revoked: false,
     };
-    ctx.store.put_token(&hash_secret(&pat), &rec).await?;
+    ctx.store.put_token(&hash_secret(pat.secret()), &rec).await?;
     let mut body = json!({
-        "access_token": pat,
+        "access_token": pat.secret(),
         "token_type": "Bearer",
         "expires_in": ctx.config.lifetimes.pat,
         "scope": scopes.join(" "),
     });
     if with_refresh {
-        let rt = random_token();
+        let rt = RefreshToken::new(random_token());
         let rt_rec = TokenRecord {
             kind: TokenKind::Refresh,
             refreshes: Some(TokenKind::Pat),
             expires_at: now + ctx.config.lifetimes.refresh_token,
             ..rec
         };
-        ctx.store.put_token(&hash_secret(&rt), &rt_rec).await?;
-        body["refresh_token"] = json!(rt);
+        ctx.store.put_token(&hash_secret(rt.secret()), &rt_rec).await?;
+        body["refresh_token"] = json!(rt.secret());
     }
     Ok(body)
 }
@@ -146,9 +146,9 @@ async fn authorization_code(ctx: &Ctx, client: &ClientRecord, params: &Params) -
     let code = params
         .get("code")
         .ok_or_else(|| ProtocolError::invalid_request("code is required"))?;
-    let verifier = params.get("code_verifier");
-    if let Some(v) = verifier
-        && !is_pkce_value(v)
+    let verifier = params.get("code_verifier").map(|v| CodeVerifier::new(v.as_str()));
+    if let Some(v) = &verifier
+        && !is_pkce_value(v.secret())
     {
         return Err(ProtocolError::invalid_request(
             "code_verifier must be 43 to 128 unreserved characters",
@@ -167,8 +167,8 @@ async fn authorization_code(ctx: &Ctx, client: &ClientRecord, params: &Params) -
             "redirect_uri does not match the authorization request",
         ));
     }
-    match (&rec.code_challenge, verifier) {
-        (Some(ch), Some(v)) if ct_eq(ch.as_bytes(), pkce_s256(v).as_bytes()) => {}
+    match (&rec.code_challenge, &verifier) {
+        (Some(ch), Some(v)) if ct_eq(ch.as_bytes(), pkce_s256(v.secret()).as_bytes()) => {}
         _ => {
             return Err(ProtocolError::invalid_grant(
                 "code_verifier does not match the code challenge",
@@ -403,9 +403,9 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             "claim_token and claim_token_format must be sent together",
         ));
     }
-    let verifier = params.get("code_verifier");
-    if let Some(v) = verifier
-        && !is_pkce_value(v)
+    let verifier = params.get("code_verifier").map(|v| CodeVerifier::new(v.as_str()));
+    if let Some(v) = &verifier
+        && !is_pkce_value(v.secret())
     {
         return Err(ProtocolError::invalid_request(
             "code_verifier must be 43 to 128 unreserved characters",
@@ -430,9 +430,9 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         return Err(ProtocolError::invalid_grant("the ticket belongs to another client"));
     }
     // PKCE profile (digest §10.1, rules 3, 4 and 6).
-    match (&consumed.data.code_challenge, verifier) {
+    match (&consumed.data.code_challenge, &verifier) {
         (Some(ch), Some(v)) => {
-            if !ct_eq(ch.as_bytes(), pkce_s256(v).as_bytes()) && !ctx.quirk(Quirk::PkceNotEnforced) {
+            if !ct_eq(ch.as_bytes(), pkce_s256(v.secret()).as_bytes()) && !ctx.quirk(Quirk::PkceNotEnforced) {
                 return Err(ProtocolError::invalid_grant(
                     "code_verifier does not match the challenge bound to the ticket",
                 ));
@@ -473,7 +473,7 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             now,
             ignore_audience: ctx.quirk(Quirk::ClaimTokenWrongAudience),
         };
-        match ctx.claim_verifier.verify(fmt, tok, cx).await {
+        match ctx.claim_verifier.verify(fmt, &ClaimToken::new(tok.as_str()), cx).await {
             Ok(c) => claims.extend(c),
             Err(e) => claim_error = Some(e),
         }
@@ -602,17 +602,17 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 "token_type": "Bearer",
                 "expires_in": ctx.config.lifetimes.rpt,
             });
-            let rt = random_token();
+            let rt = RefreshToken::new(random_token());
             let rt_rec = TokenRecord {
                 kind: TokenKind::Refresh,
                 refreshes: Some(TokenKind::Rpt),
                 expires_at: now + ctx.config.lifetimes.refresh_token,
                 ..rec
             };
-            ctx.store.put_token(&hash_secret(&rt), &rt_rec).await?;
-            body["refresh_token"] = json!(rt);
+            ctx.store.put_token(&hash_secret(rt.secret()), &rt_rec).await?;
+            body["refresh_token"] = json!(rt.secret());
             if !claims.is_empty() {
-                let pct = random_token();
+                let pct = Pct::new(random_token());
                 let pct_rec = TokenRecord {
                     kind: TokenKind::Pct,
                     client_id: client.client_id.clone(),
@@ -628,8 +628,8 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                     expires_at: now + ctx.config.lifetimes.pct,
                     revoked: false,
                 };
-                ctx.store.put_token(&hash_secret(&pct), &pct_rec).await?;
-                body["pct"] = json!(pct);
+                ctx.store.put_token(&hash_secret(pct.secret()), &pct_rec).await?;
+                body["pct"] = json!(pct.secret());
             }
             if params.contains_key("rpt") {
                 body["upgraded"] = json!(upgraded);

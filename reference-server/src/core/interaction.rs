@@ -14,6 +14,7 @@ use crate::core::protection::issue_ticket;
 use crate::core::{Ctx, ProtocolError};
 use crate::crypto::{ct_eq, hash_secret, is_pkce_value, random_id, random_token};
 use crate::quirks::Quirk;
+use crate::types::AuthorizationCode;
 
 /// Query or form parameters.
 pub type Params = BTreeMap<String, String>;
@@ -558,7 +559,7 @@ pub async fn authorize_submit(
     if !ctx.store.take_interaction(id).await? {
         return Ok(error_page(400, "This sign-in is already finished."));
     }
-    let code = random_token();
+    let code = AuthorizationCode::new(random_token());
     let token = TokenRecord {
         kind: TokenKind::Code,
         client_id: rec.client_id.clone(),
@@ -574,11 +575,11 @@ pub async fn authorize_submit(
         expires_at: now + ctx.config.lifetimes.code,
         revoked: false,
     };
-    ctx.store.put_token(&hash_secret(&code), &token).await?;
+    ctx.store.put_token(&hash_secret(code.secret()), &token).await?;
     Ok(login_redirect(
         ctx,
         &rec.redirect_uri,
-        vec![("code", code)],
+        vec![("code", code.into_secret())],
         rec.state.as_deref(),
     ))
 }
