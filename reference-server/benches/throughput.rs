@@ -123,16 +123,13 @@ fn main() {
             .expect("access_token")
             .to_owned();
         let bearer = format!("Bearer {pat}");
-        let rid = http
-            .post(format!("{issuer}/resource_set"))
-            .header("authorization", &bearer)
-            .json(&json!({"resource_scopes": ["view", "print"], "name": "bench"}))
-            .send()
-            .await
-            .expect("create")
-            .json::<Value>()
-            .await
-            .expect("json")["_id"]
+        let rid = post_json(
+            &http,
+            &format!("{issuer}/resource_set"),
+            &bearer,
+            &json!({"resource_scopes": ["view", "print"], "name": "bench"}),
+        )
+        .await["_id"]
             .as_str()
             .expect("_id")
             .to_owned();
@@ -199,16 +196,13 @@ fn main() {
         };
         let rpt_rate = run_phase("RPT issuances", secs, workers, issue).await;
 
-        let ticket = http
-            .post(format!("{issuer}/permission"))
-            .header("authorization", &bearer)
-            .json(&json!({"resource_id": rid, "resource_scopes": ["view"]}))
-            .send()
-            .await
-            .expect("permission")
-            .json::<Value>()
-            .await
-            .expect("json")["ticket"]
+        let ticket = post_json(
+            &http,
+            &format!("{issuer}/permission"),
+            &bearer,
+            &json!({"resource_id": rid, "resource_scopes": ["view"]}),
+        )
+        .await["ticket"]
             .as_str()
             .expect("ticket")
             .to_owned();
@@ -254,6 +248,19 @@ fn main() {
         println!("{{\"rpt_issuances_per_sec\":{rpt_rate:.0},\"introspections_per_sec\":{intro_rate:.0}}}");
         server.shutdown().await;
     });
+}
+
+/// A set-up JSON POST; panics with the status if it fails (set-up is not measured).
+async fn post_json(http: &reqwest::Client, url: &str, auth: &str, body: &Value) -> Value {
+    let resp = http
+        .post(url)
+        .header("authorization", auth)
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    assert!(resp.status().is_success(), "POST {url}: {}", resp.status());
+    resp.json().await.expect("JSON body")
 }
 
 /// The value of a string member `"key":"value"` in a flat JSON body, without building a tree.

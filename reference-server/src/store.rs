@@ -232,11 +232,6 @@ impl Store {
         Self::connect(&format!("sqlite://{}", dir.join("uma.db").display())).await
     }
 
-    /// Whether this store holds its state in memory (exclusive mode).
-    pub fn is_exclusive(&self) -> bool {
-        self.mem.is_some()
-    }
-
     /// Applies pending migrations in one transaction. In shared mode (PostgreSQL) it holds an
     /// advisory lock, so instances starting together on an empty database do not race on DDL.
     async fn migrate(&self, shared: bool) -> StoreResult<()> {

@@ -23,6 +23,15 @@ fn id_token(idp: &Server, email: &str, exp_in: i64) -> String {
         .expect("signed")
 }
 
+/// Another reference AS on loopback, playing an identity provider: its `/jwks` serves its key.
+async fn start_idp(role: &str) -> Server {
+    Server::builder(Config::default())
+        .memory()
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{role} starts: {e}"))
+}
+
 async fn as_trusting(jwks_uri: String) -> TestAs {
     let mut config = Config::demo();
     config.trusted_issuers.push(TrustedIssuer {
@@ -52,19 +61,13 @@ async fn need_info_ticket(as_: &TestAs) -> String {
 #[tokio::test]
 async fn an_id_token_verified_with_keys_fetched_from_the_issuers_jwks_uri_is_accepted() {
     // Arrange
-    let idp = Server::builder(Config::default())
-        .memory()
-        .start()
-        .await
-        .expect("idp starts");
+    let idp = start_idp("idp").await;
     let as_ = as_trusting(format!("{}/jwks", idp.issuer())).await;
     let ticket = need_info_ticket(&as_).await;
 
     // Act
     let token = id_token(&idp, "bob@example.com", 300);
-    let r = as_
-        .uma_token(&ticket, &[("claim_token", &token), ("claim_token_format", ID_TOKEN)])
-        .await;
+    let r = as_.push_id_token(&ticket, &token).await;
     idp.shutdown().await;
 
     // Assert
@@ -74,24 +77,14 @@ async fn an_id_token_verified_with_keys_fetched_from_the_issuers_jwks_uri_is_acc
 #[tokio::test]
 async fn a_token_signed_by_another_key_than_the_fetched_ones_is_need_info() {
     // Arrange: the JWKS URL serves one key, the token is signed with another.
-    let idp = Server::builder(Config::default())
-        .memory()
-        .start()
-        .await
-        .expect("idp starts");
-    let forger = Server::builder(Config::default())
-        .memory()
-        .start()
-        .await
-        .expect("forger starts");
+    let idp = start_idp("idp").await;
+    let forger = start_idp("forger").await;
     let as_ = as_trusting(format!("{}/jwks", idp.issuer())).await;
     let ticket = need_info_ticket(&as_).await;
 
     // Act
     let token = id_token(&forger, "bob@example.com", 300);
-    let r = as_
-        .uma_token(&ticket, &[("claim_token", &token), ("claim_token_format", ID_TOKEN)])
-        .await;
+    let r = as_.push_id_token(&ticket, &token).await;
     idp.shutdown().await;
     forger.shutdown().await;
 
@@ -103,19 +96,13 @@ async fn a_token_signed_by_another_key_than_the_fetched_ones_is_need_info() {
 #[tokio::test]
 async fn an_unreachable_jwks_uri_gives_need_info_not_a_grant_or_a_hang() {
     // Arrange: nothing listens on the JWKS port.
-    let idp = Server::builder(Config::default())
-        .memory()
-        .start()
-        .await
-        .expect("idp starts");
+    let idp = start_idp("idp").await;
     let as_ = as_trusting(format!("http://127.0.0.1:{}/jwks", unused_port())).await;
     let ticket = need_info_ticket(&as_).await;
 
     // Act
     let token = id_token(&idp, "bob@example.com", 300);
-    let r = as_
-        .uma_token(&ticket, &[("claim_token", &token), ("claim_token_format", ID_TOKEN)])
-        .await;
+    let r = as_.push_id_token(&ticket, &token).await;
     idp.shutdown().await;
 
     // Assert

@@ -112,8 +112,7 @@ fn bob_claims(iss: &str, now: i64) -> Value {
 
 /// Pushes `token` as an ID token with the demo client.
 async fn push(as_: &TestAs, ticket: &str, token: &str) -> Resp {
-    as_.uma_token(ticket, &[("claim_token", token), ("claim_token_format", ID_TOKEN)])
-        .await
+    as_.push_id_token(ticket, token).await
 }
 
 /// The spec example of UMA Grant §3.3.4 (digest §4.4): album{view,edit,download},

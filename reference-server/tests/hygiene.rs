@@ -89,9 +89,7 @@ async fn a_pushed_id_token_expiring_at_the_end_of_time_is_not_a_panic() {
     let token = as_.id_token(&[("expires_in", &expires_in)]).await;
 
     // Act
-    let r = as_
-        .uma_token(&ticket, &[("claim_token", &token), ("claim_token_format", ID_TOKEN)])
-        .await;
+    let r = as_.push_id_token(&ticket, &token).await;
 
     // Assert
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());

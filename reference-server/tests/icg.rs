@@ -903,9 +903,7 @@ async fn a_ticket_rotated_by_need_info_after_gathering_still_demands_the_code_ve
     let age = as_.id_token(&[("age", "42")]).await;
 
     // Act
-    let r = as_
-        .uma_token(&t3, &[("claim_token", &age), ("claim_token_format", ID_TOKEN)])
-        .await;
+    let r = as_.push_id_token(&t3, &age).await;
 
     // Assert
     assert_invalid_grant(&r);

@@ -254,9 +254,7 @@ fn fixture() -> Fixture {
         as_.policy(&pat, &claims_rid, policy).await;
         let t = as_.ticket_for(&pat, &claims_rid, &["view"]).await;
         let id_token = as_.id_token(&[("email", "bob@example.com")]).await;
-        let r = as_
-            .uma_token(&t, &[("claim_token", &id_token), ("claim_token_format", ID_TOKEN)])
-            .await;
+        let r = as_.push_id_token(&t, &id_token).await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.text());
         let live = [id_token, r.str("access_token"), r.str("pct"), r.str("refresh_token")];
         (as_, pat, rid, claims_rid, live)

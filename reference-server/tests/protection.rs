@@ -184,9 +184,7 @@ async fn claims_resource(as_: &TestAs, pat: &str) -> String {
 async fn pct_for(as_: &TestAs, pat: &str, rid: &str) -> String {
     let ticket = as_.ticket_for(pat, rid, &["view"]).await;
     let id_token = as_.id_token(&[("email", "bob@example.com")]).await;
-    let r = as_
-        .uma_token(&ticket, &[("claim_token", &id_token), ("claim_token_format", ID_TOKEN)])
-        .await;
+    let r = as_.push_id_token(&ticket, &id_token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     r.str("pct")
 }

@@ -25,9 +25,7 @@ async fn a_whole_grant_with_a_pushed_claim_token_yields_an_introspectable_rpt() 
     let first = as_.uma_token(&t1, &[]).await;
     let t2 = first.str("ticket");
     let id_token = as_.id_token(&[("email", "bob@example.com")]).await;
-    let second = as_
-        .uma_token(&t2, &[("claim_token", &id_token), ("claim_token_format", ID_TOKEN)])
-        .await;
+    let second = as_.push_id_token(&t2, &id_token).await;
 
     // Assert
     assert_eq!(first.status, StatusCode::FORBIDDEN);

@@ -215,6 +215,12 @@ impl TestAs {
         self.form("/token", Some(&basic(CLIENT)), &pairs).await
     }
 
+    /// An `uma-ticket` token request pushing `id_token` as an OIDC ID-token claim token.
+    pub async fn push_id_token(&self, ticket: &str, id_token: &str) -> Resp {
+        self.uma_token(ticket, &[("claim_token", id_token), ("claim_token_format", ID_TOKEN)])
+            .await
+    }
+
     /// Introspects `token` with `pat`.
     pub async fn introspect(&self, pat: &str, token: &str) -> Value {
         let r = self
