@@ -1,188 +1,333 @@
-//! `uma-conformance`: the conformance test suite and interop harness for UMA 2.0.
+//! `uma-conformance`: the conformance test suite and interop harness for UMA 2.0 (Grant and
+//! Federated Authorization).
 //!
-//! This first version runs the discovery preflight (UMA Grant §2, FedAuthz §2) against a
-//! target AS, by default the embedded reference AS, and writes `report.json`. The scenario
-//! engine and the suites build on it.
+//! Data flows one way: suite + target → engine → verdicts → report.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), uma_conformance::RunError> {
+//! let report = uma_conformance::run(&uma_conformance::RunRequest::default()).await?;
+//! println!("{} scenarios failed", report.summary.scenarios.fail);
+//! # Ok(()) }
+//! ```
 
-use std::path::Path;
-use std::time::Duration;
+pub mod catalogue;
+pub mod embedded;
+pub mod engine;
+pub mod report;
+pub mod schemas;
+pub mod selftest;
+pub mod suite;
+pub mod target;
+pub mod uma;
 
-use serde::Serialize;
-use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// The verdict of one check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The target met the requirement.
-    Pass,
-    /// The target broke a MUST.
-    Fail,
-    /// The harness could not run the check.
-    Error,
+use sha2::Digest;
+
+use catalogue::Catalogue;
+use engine::{Env, RunOptions};
+use report::{Report, RunInfo, Verdict};
+use suite::{Scenario, SuiteRoot};
+use target::Target;
+
+/// Exit codes (DESIGN §3).
+pub mod exit {
+    /// Every check passed (warnings allowed).
+    pub const PASS: i32 = 0;
+    /// Conformance failures.
+    pub const FAIL: i32 = 1;
+    /// Configuration or usage error.
+    pub const CONFIG: i32 = 2;
+    /// Harness or target error.
+    pub const ERROR: i32 = 3;
 }
 
-/// One check of one requirement.
-#[derive(Clone, Debug, Serialize)]
-pub struct Check {
-    /// The requirement ID from the spec digest.
-    pub requirement: &'static str,
-    /// What was checked.
-    pub title: &'static str,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// What the spec expects.
-    pub expected: String,
-    /// What the target did.
-    pub actual: String,
+/// Whether a host is a loopback address (the only targets this build talks to).
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The result of a run.
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    /// Harness version.
-    pub harness_version: &'static str,
-    /// The target's issuer.
-    pub target: String,
-    /// Every check.
-    pub checks: Vec<Check>,
-    /// Counts per verdict.
-    pub summary: Summary,
-}
-
-/// Counts per verdict.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Summary {
-    /// Passed checks.
-    pub pass: usize,
-    /// Failed checks.
-    pub fail: usize,
-    /// Checks that could not run.
-    pub error: usize,
-}
-
-/// A failure of the harness itself.
-#[derive(Debug, thiserror::Error)]
-pub enum HarnessError {
-    /// The report could not be written.
-    #[error("failed to write the report to {path}")]
-    Write {
-        /// The path.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-fn check(
-    requirement: &'static str,
-    title: &'static str,
-    ok: bool,
-    expected: impl Into<String>,
-    actual: impl Into<String>,
-) -> Check {
-    Check {
-        requirement,
-        title,
-        verdict: if ok { Verdict::Pass } else { Verdict::Fail },
-        expected: expected.into(),
-        actual: actual.into(),
+/// The repository root (where `suites/` and `fixtures/` live).
+pub fn repo_root() -> PathBuf {
+    if PathBuf::from("suites").is_dir() && PathBuf::from("fixtures").is_dir() {
+        return PathBuf::from(".");
     }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs the discovery preflight against the AS at `issuer`.
-pub async fn discovery_checks(issuer: &str) -> Vec<Check> {
-    let url = format!("{}/.well-known/uma2-configuration", issuer.trim_end_matches('/'));
-    let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
-        Ok(h) => h,
-        Err(e) => return vec![error_check(format!("cannot build an HTTP client: {e}"))],
-    };
-    let resp = match http.get(&url).send().await {
-        Ok(r) => r,
-        Err(e) => return vec![error_check(format!("GET {url} failed: {e}"))],
-    };
-    let status = resp.status().as_u16();
-    let doc: Value = resp.json().await.unwrap_or(Value::Null);
-    let mut checks = vec![check(
-        "G-AS-01",
-        "the discovery document is available",
-        status == 200 && doc.is_object(),
-        "200 with a JSON object",
-        format!("{status}"),
-    )];
-    let issued = doc["issuer"].as_str().unwrap_or_default();
-    checks.push(check(
-        "G-AS-03",
-        "the issuer in the document is the issuer the URL was built from",
-        issued == issuer.trim_end_matches('/'),
-        issuer.to_owned(),
-        issued.to_owned(),
-    ));
-    for (req, field) in [
-        ("F-AS-04", "permission_endpoint"),
-        ("F-AS-04", "resource_registration_endpoint"),
-        ("G-AS-07", "token_endpoint"),
-    ] {
-        checks.push(check(
-            req,
-            "a required endpoint is declared",
-            doc[field].is_string(),
-            format!("{field} present"),
-            doc[field].to_string(),
-        ));
-    }
-    let grants = doc["grant_types_supported"].as_array().cloned().unwrap_or_default();
-    checks.push(check(
-        "G-AS-07",
-        "grant_types_supported lists the UMA grant",
-        grants
-            .iter()
-            .any(|g| g == "urn:ietf:params:oauth:grant-type:uma-ticket"),
-        "urn:ietf:params:oauth:grant-type:uma-ticket listed",
-        doc["grant_types_supported"].to_string(),
-    ));
-    checks
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// A target profile; `None` runs against the embedded reference AS.
+    pub target: Option<PathBuf>,
+    /// Only scenarios whose trial name contains this.
+    pub filter: Option<String>,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--jobs`.
+    pub jobs: usize,
+    /// Quirks of the embedded reference AS (selftest).
+    pub quirks: Vec<uma_reference_server::Quirk>,
+    /// The suites directory.
+    pub suites: PathBuf,
+    /// The catalogue file.
+    pub catalogue: PathBuf,
 }
 
-fn error_check(actual: String) -> Check {
-    Check {
-        requirement: "G-AS-01",
-        title: "the discovery document is reachable",
-        verdict: Verdict::Error,
-        expected: "a response".into(),
-        actual,
-    }
-}
-
-/// Builds the report from the checks.
-pub fn report(target: &str, checks: Vec<Check>) -> Report {
-    let mut summary = Summary::default();
-    for c in &checks {
-        match c.verdict {
-            Verdict::Pass => summary.pass += 1,
-            Verdict::Fail => summary.fail += 1,
-            Verdict::Error => summary.error += 1,
+impl Default for RunRequest {
+    fn default() -> Self {
+        let root = repo_root();
+        Self {
+            target: None,
+            filter: None,
+            strict: false,
+            jobs: 8,
+            quirks: Vec::new(),
+            suites: root.join("suites"),
+            catalogue: root.join("fixtures/requirements.yaml"),
         }
     }
-    Report {
-        harness_version: env!("CARGO_PKG_VERSION"),
-        target: target.to_owned(),
-        checks,
-        summary,
+}
+
+/// Why a run could not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A scenario, catalogue or profile problem (exit 2).
+    #[error("configuration error:\n{0}")]
+    Config(String),
+    /// The harness or the target failed (exit 3).
+    #[error("harness error: {0}")]
+    Harness(String),
+}
+
+impl RunError {
+    /// The exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Config(_) => exit::CONFIG,
+            Self::Harness(_) => exit::ERROR,
+        }
     }
 }
 
-/// Writes `report.json` into `dir`.
-pub fn write_report(dir: &Path, report: &Report) -> Result<(), HarnessError> {
-    let path = dir.join("report.json");
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-        std::fs::write(&path, text + "\n")
+/// Loads the catalogue and every scenario, or every problem found.
+pub fn load(req: &RunRequest) -> Result<(Catalogue, Vec<Scenario>), RunError> {
+    let catalogue = Catalogue::load(&req.catalogue).map_err(|e| RunError::Config(e.to_string()))?;
+    let root = SuiteRoot {
+        dir: req.suites.clone(),
     };
-    write().map_err(|source| HarnessError::Write {
-        path: path.display().to_string(),
-        source,
+    let scenarios = suite::load_all(&root, &catalogue)
+        .map_err(|errs| RunError::Config(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?;
+    Ok((catalogue, scenarios))
+}
+
+/// SHA-256 over every suite file's path and content, hex.
+pub fn suites_hash(dir: &std::path::Path) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut h = sha2::Sha256::new();
+    for f in files {
+        h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the suites and returns the report; `progress` sees each scenario as it finishes.
+pub async fn run_with(
+    req: &RunRequest,
+    progress: impl Fn(&report::ScenarioReport) + Send + Sync + 'static,
+) -> Result<Report, RunError> {
+    let started = Instant::now();
+    let started_at = jiff::Timestamp::now().to_string();
+    let (catalogue, scenarios) = load(req)?;
+    let mut embedded = None;
+    let idp_port;
+    let target = match &req.target {
+        Some(path) => {
+            let t = Target::load(path).map_err(|e| RunError::Config(e.to_string()))?;
+            idp_port = t.profile.idp.port;
+            t
+        }
+        None => {
+            idp_port = 0;
+            Target::from_profile(embedded::profile("http://127.0.0.1:1"), "embedded")
+                .map_err(|e| RunError::Config(e.to_string()))?
+        }
+    };
+    let idp = uma::idp::TestIdp::start(idp_port)
+        .await
+        .map_err(|e| RunError::Harness(e.to_string()))?;
+    let target = if req.target.is_none() {
+        let e = embedded::start(&idp, &req.quirks).await.map_err(RunError::Harness)?;
+        let t = Target::from_profile(e.profile.clone(), "embedded").map_err(|e| RunError::Config(e.to_string()))?;
+        embedded = Some(e);
+        t
+    } else {
+        target
+    };
+    let timeout = Duration::from_secs(target.profile.request_timeout_seconds.unwrap_or(10));
+    let (preflight, metadata, capabilities) = target::preflight::run(&target, timeout).await;
+    let mut report = Report {
+        schema: "https://uma-conformance.dev/schemas/report.schema.json".into(),
+        run: RunInfo {
+            harness: "uma-conformance".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            started_at,
+            duration_ms: 0,
+            strict: req.strict,
+            jobs: req.jobs,
+            filter: req.filter.clone(),
+            suites_hash: suites_hash(&req.suites),
+            quirks: req.quirks.iter().map(|q| q.name().to_string()).collect(),
+        },
+        target: target.redacted_profile(),
+        preflight: preflight.clone(),
+        ..Report::default()
+    };
+    let role = target.profile.role;
+    let selected: Vec<Scenario> = scenarios
+        .into_iter()
+        .filter(|s| s.role == role)
+        .filter(|s| {
+            req.filter
+                .as_ref()
+                .is_none_or(|f| s.trial_name.contains(f.as_str()) || s.id.contains(f.as_str()))
+        })
+        .collect();
+    if preflight.problems.iter().any(|p| p.severity == "error") {
+        report.scenarios = selected
+            .iter()
+            .map(|s| report::ScenarioReport {
+                id: s.id.clone(),
+                trial: s.trial_name.clone(),
+                role: s.role.as_str().into(),
+                area: s.area.clone(),
+                title: s.title.clone(),
+                file: s.file.clone(),
+                requirements: s.requirements.clone(),
+                verdict: Verdict::Error,
+                reason: Some("not run: the preflight found configuration errors".into()),
+                duration_ms: 0,
+                choices: Default::default(),
+                checks: Vec::new(),
+                exchanges: Vec::new(),
+            })
+            .collect();
+    } else {
+        let env = Arc::new(Env {
+            target,
+            catalogue,
+            metadata,
+            capabilities,
+            idp: Arc::new(idp),
+            options: RunOptions {
+                strict: req.strict,
+                jobs: req.jobs,
+                request_timeout: timeout,
+                ..RunOptions::default()
+            },
+        });
+        report.scenarios = engine::run_all(env, selected, progress).await;
+    }
+    if let Some(e) = embedded {
+        e.server.shutdown().await;
+    }
+    report.run.duration_ms = started.elapsed().as_millis() as u64;
+    report.summarise();
+    Ok(report)
+}
+
+/// Runs without progress output.
+pub async fn run(req: &RunRequest) -> Result<Report, RunError> {
+    run_with(req, |_| {}).await
+}
+
+/// The exit code of a finished run.
+pub fn exit_code(report: &Report) -> i32 {
+    if report.preflight.problems.iter().any(|p| p.severity == "error") {
+        return exit::CONFIG;
+    }
+    let s = &report.summary;
+    if s.checks.fail > 0 || s.profile_checks.fail > 0 {
+        exit::FAIL
+    } else if s.scenarios.error > 0 {
+        exit::ERROR
+    } else {
+        exit::PASS
+    }
+}
+
+/// Writes `report.json` and `junit.xml` into `out`.
+pub fn write_reports(report: &Report, out: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(out.join("report.json"), json)?;
+    std::fs::write(out.join("junit.xml"), report::junit::render(report))?;
+    Ok(())
+}
+
+/// An embedded reference AS with everything a scenario needs, for harnesses that run scenarios
+/// one by one (`tests/conformance.rs`).
+#[derive(Debug)]
+pub struct EmbeddedEnv {
+    /// Shared run state.
+    pub env: Arc<Env>,
+    /// The running server.
+    pub server: embedded::Embedded,
+    /// Every AS scenario.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Starts the embedded reference AS and the identity provider, and runs the preflight.
+pub async fn embedded_env(req: &RunRequest) -> Result<EmbeddedEnv, RunError> {
+    let (catalogue, scenarios) = load(req)?;
+    let idp = uma::idp::TestIdp::start(0)
+        .await
+        .map_err(|e| RunError::Harness(e.to_string()))?;
+    let e = embedded::start(&idp, &req.quirks).await.map_err(RunError::Harness)?;
+    let target = Target::from_profile(e.profile.clone(), "embedded").map_err(|e| RunError::Config(e.to_string()))?;
+    let timeout = Duration::from_secs(10);
+    let (preflight, metadata, capabilities) = target::preflight::run(&target, timeout).await;
+    if let Some(p) = preflight.problems.iter().find(|p| p.severity == "error") {
+        return Err(RunError::Harness(format!("{} ({})", p.what, p.fix)));
+    }
+    let env = Arc::new(Env {
+        target,
+        catalogue,
+        metadata,
+        capabilities,
+        idp: Arc::new(idp),
+        options: RunOptions {
+            strict: req.strict,
+            jobs: req.jobs,
+            request_timeout: timeout,
+            ..RunOptions::default()
+        },
+    });
+    let scenarios = scenarios
+        .into_iter()
+        .filter(|s| s.role == catalogue::Role::As)
+        .collect();
+    Ok(EmbeddedEnv {
+        env,
+        server: e,
+        scenarios,
     })
 }

@@ -1,84 +1,286 @@
-//! `uma-conformance` command line.
+//! `uma-conformance`: run the UMA 2.0 conformance suites against a target.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use uma_conformance::{Verdict, discovery_checks, report, write_report};
-use uma_reference_server::{Config, Server};
+use uma_conformance::{RunRequest, exit, report};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Conformance test suite and interop harness for UMA 2.0.
-#[derive(Debug, Parser)]
+#[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the checks. Without --issuer, against the embedded reference AS.
+    /// Run the suites (with no --target: against the embedded reference AS) and write the reports.
     Run {
-        /// Issuer URL of the AS under test.
-        #[arg(long, env = "UMA_TARGET_ISSUER")]
-        issuer: Option<String>,
-        /// Directory for the reports.
+        /// Target profile (YAML, see fixtures/targets/).
+        #[arg(long, env = "UMA_TARGET")]
+        target: Option<PathBuf>,
+        /// Only scenarios whose name contains this (e.g. `as::ticket`).
+        #[arg(long)]
+        filter: Option<String>,
+        /// Scenarios run at once.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+        /// Declarative requirements fail instead of warn.
+        #[arg(long)]
+        strict: bool,
+        /// Where to write report.json and junit.xml.
         #[arg(long, default_value = "uma-report")]
         out: PathBuf,
+        /// Quirks for the embedded reference AS (to watch checks fail).
+        #[arg(long = "quirk")]
+        quirks: Vec<String>,
     },
+    /// List the scenarios (or the requirements, or the capabilities).
+    List {
+        /// List the requirement catalogue instead.
+        #[arg(long)]
+        requirements: bool,
+        /// List the capabilities a profile can claim.
+        #[arg(long)]
+        capabilities: bool,
+    },
+    /// Validate scenario files and target profiles.
+    Validate {
+        /// Target profiles to validate too.
+        targets: Vec<PathBuf>,
+    },
+    /// Prove that every check can fail: run the AS suite once per quirk of the reference AS.
+    Selftest {
+        /// Where to write selftest.json.
+        #[arg(long, default_value = "uma-report")]
+        out: PathBuf,
+        /// Only these quirks.
+        #[arg(long = "quirk")]
+        quirks: Vec<String>,
+    },
+    /// Regenerate the JSON Schemas of the file formats into fixtures/schemas/.
+    Schemas,
+}
+
+fn parse_quirks(names: &[String]) -> Result<Vec<uma_reference_server::Quirk>, String> {
+    names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Run { issuer, out } = cli.command;
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return ExitCode::from(3);
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR as u8);
         }
     };
-    rt.block_on(async move {
-        let (target, server) = match issuer {
-            Some(i) => (i, None),
-            None => match Server::builder(Config::demo()).memory().start().await {
-                Ok(s) => (s.issuer().to_owned(), Some(s)),
+    let code = rt.block_on(real_main(cli));
+    ExitCode::from(code as u8)
+}
+
+async fn real_main(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Run {
+            target,
+            filter,
+            jobs,
+            strict,
+            out,
+            quirks,
+        } => {
+            let quirks = match parse_quirks(&quirks) {
+                Ok(q) => q,
                 Err(e) => {
-                    eprintln!("error: failed to start the embedded reference AS: {e}");
-                    return ExitCode::from(3);
+                    eprintln!("error: {e}");
+                    return exit::CONFIG;
                 }
-            },
-        };
-        let checks = discovery_checks(&target).await;
-        for c in &checks {
-            println!(
-                "{:<5} {:<8} {}",
-                format!("{:?}", c.verdict).to_lowercase(),
-                c.requirement,
-                c.title
+            };
+            if target.is_none() {
+                eprintln!("note: no --target given: running against the embedded reference AS");
+            }
+            let req = RunRequest {
+                target,
+                filter,
+                strict,
+                jobs,
+                quirks,
+                ..RunRequest::default()
+            };
+            let tty = std::io::stderr().is_terminal();
+            let bar = if tty {
+                let b = indicatif::ProgressBar::new(0);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                Some(b)
+            } else {
+                None
+            };
+            if let (Some(b), Ok((_, sc))) = (&bar, uma_conformance::load(&req)) {
+                b.set_length(sc.len() as u64);
+            }
+            let b2 = bar.clone();
+            let result = uma_conformance::run_with(&req, move |s| match &b2 {
+                Some(b) => {
+                    b.inc(1);
+                    b.set_message(s.trial.clone());
+                }
+                None => eprintln!("{}", report::console::line(s)),
+            })
+            .await;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let report = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return e.exit_code();
+                }
+            };
+            let catalogue = uma_conformance::catalogue::Catalogue::load(&req.catalogue).unwrap_or_default();
+            print!(
+                "{}",
+                report::console::findings(&report, |id| catalogue.get(id).map(|r| r.url.clone()))
             );
+            println!("{}", report::console::summary(&report));
+            if let Err(e) = uma_conformance::write_reports(&report, &out) {
+                eprintln!("error: failed to write the reports to {}: {e}", out.display());
+                return exit::ERROR;
+            }
+            println!("reports: {}/report.json, {}/junit.xml", out.display(), out.display());
+            uma_conformance::exit_code(&report)
         }
-        let rep = report(&target, checks);
-        if let Some(s) = server {
-            s.shutdown().await;
+        Command::List {
+            requirements,
+            capabilities,
+        } => {
+            let req = RunRequest::default();
+            if capabilities {
+                for (c, what) in uma_conformance::suite::CAPABILITIES {
+                    println!("{c:20} {what}");
+                }
+                return exit::PASS;
+            }
+            match uma_conformance::load(&req) {
+                Err(e) => {
+                    eprintln!("{e}");
+                    e.exit_code()
+                }
+                Ok((cat, scenarios)) => {
+                    if requirements {
+                        for r in cat.iter() {
+                            let note = r
+                                .untestable
+                                .as_deref()
+                                .map(|u| format!(" [untestable: {u}]"))
+                                .unwrap_or_default();
+                            println!(
+                                "{:10} {:11} {:6} {}{note}",
+                                r.id,
+                                format!("{:?}", r.keyword),
+                                r.role.as_str(),
+                                r.summary
+                            );
+                        }
+                    } else {
+                        for s in scenarios {
+                            println!("{:60} {}", s.trial_name, s.title);
+                        }
+                    }
+                    exit::PASS
+                }
+            }
         }
-        if let Err(e) = write_report(&out, &rep) {
-            eprintln!("error: {e}");
-            return ExitCode::from(3);
+        Command::Validate { targets } => {
+            let mut code = exit::PASS;
+            match uma_conformance::load(&RunRequest::default()) {
+                Ok((_, s)) => println!("{} scenarios valid", s.len()),
+                Err(e) => {
+                    eprintln!("{e}");
+                    code = exit::CONFIG;
+                }
+            }
+            for t in targets {
+                match uma_conformance::target::Target::load(&t) {
+                    Ok(_) => println!("{}: valid", t.display()),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        code = exit::CONFIG;
+                    }
+                }
+            }
+            code
         }
-        println!(
-            "{} passed, {} failed, {} errors; report: {}",
-            rep.summary.pass,
-            rep.summary.fail,
-            rep.summary.error,
-            out.join("report.json").display()
-        );
-        if rep.checks.iter().any(|c| c.verdict == Verdict::Error) {
-            ExitCode::from(3)
-        } else if rep.summary.fail > 0 {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
+        Command::Selftest { out, quirks } => {
+            let quirks = match parse_quirks(&quirks) {
+                Ok(q) => q,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::CONFIG;
+                }
+            };
+            match uma_conformance::selftest::run(&RunRequest::default(), &quirks).await {
+                Err(e) => {
+                    eprintln!("{e}");
+                    e.exit_code()
+                }
+                Ok(st) => {
+                    for q in &st.quirks {
+                        println!(
+                            "{:36} breaks {:9} {} {}",
+                            q.quirk,
+                            q.breaks,
+                            if q.detected { "detected" } else { "NOT DETECTED" },
+                            if q.unrelated.is_empty() {
+                                String::new()
+                            } else {
+                                format!("unrelated failures: {}", q.unrelated.join(", "))
+                            }
+                        );
+                    }
+                    if !st.baseline_failures.is_empty() {
+                        println!(
+                            "the reference AS without quirks fails: {:?}",
+                            st.baseline_failures.keys().collect::<Vec<_>>()
+                        );
+                    }
+                    println!("testable AS requirements no quirk breaks: {}", st.uncovered.len());
+                    let _ = std::fs::create_dir_all(&out);
+                    let path = out.join("selftest.json");
+                    if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&st).unwrap_or_default()) {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                        return exit::ERROR;
+                    }
+                    println!(
+                        "selftest {}: {}",
+                        if st.passed { "passed" } else { "FAILED" },
+                        path.display()
+                    );
+                    if st.passed { exit::PASS } else { exit::FAIL }
+                }
+            }
         }
-    })
+        Command::Schemas => {
+            let dir = uma_conformance::repo_root().join("fixtures/schemas");
+            match uma_conformance::schemas::write(&dir) {
+                Ok(()) => {
+                    println!("wrote {}", dir.display());
+                    exit::PASS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::ERROR
+                }
+            }
+        }
+    }
 }

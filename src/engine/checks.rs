@@ -1,0 +1,347 @@
+//! Named checks: computations a data format cannot express, written in Rust and called from
+//! scenario files. Each has a default requirement; an expectation block's `req` overrides it.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::expect::Outcome;
+use super::{Resp, ScenarioCtx, StepError};
+use crate::uma::{entropy, setmath};
+
+/// Every named check with its default requirement.
+pub const NAMES: &[(&str, &str)] = &[
+    ("ticket-rotated", "T-04"),
+    ("no-store", "G-AS-21"),
+    ("bearer-challenge", "R6750-01"),
+    ("issuer-matches", "R8414-01"),
+    ("entropy", "T-07"),
+    ("unpredictable", "T-07"),
+    ("granted", "G-AS-12"),
+    ("iss", "ISS-02"),
+    ("pkce-advertised", "PKCE-07"),
+    ("not-readable-claims", "G-AS-23"),
+    ("location-has-id", "F-AS-10"),
+    ("json-content-type", "R8414-02"),
+    ("client-challenge", "R6749-08"),
+    ("https-issuer", "R8414-03"),
+];
+
+/// The default requirement of a named check, or `None` if there is no such check.
+pub fn default_requirement(name: &str) -> Option<&'static str> {
+    NAMES.iter().find(|(n, _)| *n == name).map(|(_, r)| *r)
+}
+
+fn one(title: &str, ok: Option<bool>, expected: impl Into<String>, actual: impl Into<String>) -> Vec<Outcome> {
+    vec![Outcome {
+        title: title.to_string(),
+        ok,
+        expected: expected.into(),
+        actual: actual.into(),
+    }]
+}
+
+fn arg_str(args: &Value, key: &str) -> Option<String> {
+    args.get(key).map(super::vars::to_text)
+}
+
+/// Runs a named check against a response.
+pub async fn run(ctx: &mut ScenarioCtx<'_>, name: &str, args: &Value, resp: &Resp) -> Result<Vec<Outcome>, StepError> {
+    Ok(match name {
+        "ticket-rotated" => {
+            let from = arg_str(args, "from").ok_or_else(|| StepError("`ticket-rotated` needs `from`".into()))?;
+            let new = resp
+                .body("ticket")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| resp.redirect.as_ref().and_then(|r| r.params.get("ticket").cloned()));
+            match new {
+                None => one(
+                    "a new ticket is issued",
+                    Some(false),
+                    "a `ticket` different from the one presented",
+                    "no ticket",
+                ),
+                Some(t) => one(
+                    "the new ticket differs from the one presented",
+                    Some(t != from),
+                    "a ticket ≠ the presented one",
+                    if t == from {
+                        "the same ticket came back"
+                    } else {
+                        "a different ticket"
+                    },
+                ),
+            }
+        }
+        "no-store" => {
+            let cc = resp.header("cache-control").unwrap_or("");
+            let ok = cc.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store"));
+            one(
+                "Cache-Control: no-store on a response carrying tokens",
+                Some(ok),
+                "no-store",
+                if cc.is_empty() { "(absent)" } else { cc },
+            )
+        }
+        "bearer-challenge" => {
+            let ch = resp.header_all("www-authenticate");
+            let ok = resp.status == 401
+                && ch
+                    .iter()
+                    .any(|c| c.trim_start().to_ascii_lowercase().starts_with("bearer"));
+            one(
+                "401 with a Bearer challenge",
+                Some(ok),
+                "HTTP 401 and WWW-Authenticate: Bearer …",
+                format!(
+                    "HTTP {} {}",
+                    resp.status,
+                    if ch.is_empty() {
+                        "without WWW-Authenticate".to_string()
+                    } else {
+                        ch.join(" | ")
+                    }
+                ),
+            )
+        }
+        "issuer-matches" => {
+            let want = ctx.env.target.issuer().to_string();
+            let got = resp
+                .body("issuer")
+                .and_then(Value::as_str)
+                .unwrap_or("(absent)")
+                .to_string();
+            one(
+                "the issuer in the metadata is the one the URL was built from",
+                Some(got == want),
+                want,
+                got,
+            )
+        }
+        "https-issuer" => {
+            let got = resp.body("issuer").and_then(Value::as_str).unwrap_or("").to_string();
+            if ctx.env.target.profile.allow_http {
+                one(
+                    "issuer is an https URL",
+                    None,
+                    "https (skipped: the profile allows http for a loopback test deployment)",
+                    got,
+                )
+            } else {
+                let ok = url::Url::parse(&got)
+                    .is_ok_and(|u| u.scheme() == "https" && u.query().is_none() && u.fragment().is_none());
+                one(
+                    "issuer is an https URL without query or fragment",
+                    Some(ok),
+                    "https://…",
+                    got,
+                )
+            }
+        }
+        "entropy" => {
+            let v = arg_str(args, "value").ok_or_else(|| StepError("`entropy` needs `value`".into()))?;
+            let min = args.get("min_bits").and_then(Value::as_f64).unwrap_or(128.0);
+            let bits = entropy::estimate_bits(&v);
+            one(
+                "the value is long and random enough to be unguessable",
+                Some(bits >= min),
+                format!("≥ {min} bits"),
+                format!("at most {bits:.0} bits ({} characters)", v.chars().count()),
+            )
+        }
+        "unpredictable" => {
+            let vals: Vec<String> = args
+                .get("values")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(super::vars::to_text).collect())
+                .unwrap_or_default();
+            let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
+            match entropy::predictability(&refs) {
+                None => one(
+                    "values issued in a row show no pattern",
+                    Some(true),
+                    "no pattern",
+                    format!("{} values, no pattern", vals.len()),
+                ),
+                Some(why) => one("values issued in a row show no pattern", Some(false), "no pattern", why),
+            }
+        }
+        "granted" => granted(ctx, args, resp)?,
+        "iss" => {
+            let want = ctx.env.target.issuer().to_string();
+            match &resp.redirect {
+                None => one(
+                    "iss on the redirect back",
+                    Some(false),
+                    format!("iss={want}"),
+                    format!("no redirect back (HTTP {})", resp.status),
+                ),
+                Some(r) => {
+                    let got = r.params.get("iss").cloned();
+                    one(
+                        "iss on the redirect back names the AS",
+                        Some(got.as_deref() == Some(want.as_str())),
+                        want,
+                        got.unwrap_or_else(|| "(absent)".into()),
+                    )
+                }
+            }
+        }
+        "pkce-advertised" => {
+            let methods = ctx
+                .env
+                .metadata
+                .get("code_challenge_methods_supported")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let ok = methods.as_array().is_some_and(|a| a.iter().any(|m| m == "S256"));
+            one(
+                "code_challenge_methods_supported lists S256",
+                Some(ok),
+                "[\"S256\", …]",
+                methods.to_string(),
+            )
+        }
+        "not-readable-claims" => {
+            let v = arg_str(args, "value").ok_or_else(|| StepError("`not-readable-claims` needs `value`".into()))?;
+            let readable = readable_jwt_claims(&v);
+            one(
+                "the PCT does not disclose the requesting party's claims",
+                Some(readable.is_none()),
+                "an opaque handle or an encrypted token",
+                readable
+                    .map(|c| format!("a readable JWT carrying {c}"))
+                    .unwrap_or_else(|| "opaque".into()),
+            )
+        }
+        "location-has-id" => {
+            let loc = resp.header("location").map(str::to_string);
+            let id = resp.body("_id").and_then(Value::as_str).map(str::to_string);
+            let ok = matches!((&loc, &id), (Some(l), Some(i)) if l.contains(i.as_str()));
+            one(
+                "Location header names the new resource",
+                Some(ok),
+                "a Location URL containing the `_id`",
+                loc.unwrap_or_else(|| "(no Location header)".into()),
+            )
+        }
+        "json-content-type" => {
+            let ct = resp.header("content-type").unwrap_or("").to_string();
+            let ok = ct.to_ascii_lowercase().starts_with("application/json") && resp.json.is_some();
+            one(
+                "a JSON body with Content-Type application/json",
+                Some(ok),
+                "application/json",
+                if ct.is_empty() { "(no Content-Type)".into() } else { ct },
+            )
+        }
+        "client-challenge" => {
+            if resp.status != 401 {
+                one(
+                    "invalid_client after Basic is 401 with a challenge",
+                    Some(false),
+                    "HTTP 401 + WWW-Authenticate",
+                    format!("HTTP {}", resp.status),
+                )
+            } else {
+                let ch = resp.header("www-authenticate");
+                one(
+                    "invalid_client after Basic is 401 with a challenge",
+                    Some(ch.is_some()),
+                    "WWW-Authenticate: Basic …",
+                    ch.unwrap_or("(absent)").to_string(),
+                )
+            }
+        }
+        other => return Err(StepError(format!("unknown check `{other}`"))),
+    })
+}
+
+fn readable_jwt_claims(v: &str) -> Option<String> {
+    use base64::Engine;
+    let parts: Vec<&str> = v.split('.').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).ok()?;
+    let json: Value = serde_json::from_slice(&payload).ok()?;
+    let keys: Vec<String> = json
+        .as_object()?
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "iss" | "aud" | "exp" | "iat" | "nbf" | "jti"))
+        .cloned()
+        .collect();
+    if keys.is_empty() { None } else { Some(keys.join(", ")) }
+}
+
+/// `granted`: an introspection response's permissions equal (or, with `subset: true`, are
+/// within) `permissions: { resource_id: [scopes] }`.
+fn granted(ctx: &ScenarioCtx<'_>, args: &Value, resp: &Resp) -> Result<Vec<Outcome>, StepError> {
+    let want: BTreeMap<String, setmath::Scopes> = args
+        .get("permissions")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_array()
+                            .map(|a| a.iter().map(super::vars::to_text).collect())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .ok_or_else(|| StepError("`granted` needs `permissions: {resource_id: [scopes]}`".into()))?;
+    let subset = args.get("subset").and_then(Value::as_bool).unwrap_or(false);
+    let got = permissions_of(resp);
+    let _ = ctx;
+    let show = |m: &BTreeMap<String, setmath::Scopes>| {
+        m.iter()
+            .map(|(k, v)| format!("{k}:[{}]", v.iter().cloned().collect::<Vec<_>>().join(",")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let ok = if subset {
+        got.iter().all(|(r, s)| want.get(r).is_some_and(|w| s.is_subset(w)))
+    } else {
+        let nonempty = |m: &BTreeMap<String, setmath::Scopes>| -> BTreeMap<String, setmath::Scopes> {
+            m.iter()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        nonempty(&got) == nonempty(&want)
+    };
+    Ok(one(
+        if subset {
+            "granted permissions stay within what is allowed"
+        } else {
+            "granted permissions are exactly the expected ones"
+        },
+        Some(ok),
+        show(&want),
+        if resp.json.is_none() {
+            "(no introspection JSON)".to_string()
+        } else {
+            show(&got)
+        },
+    ))
+}
+
+/// The permissions of an introspection response: resource id → scopes (merged if repeated).
+pub fn permissions_of(resp: &Resp) -> BTreeMap<String, setmath::Scopes> {
+    let mut out: BTreeMap<String, setmath::Scopes> = BTreeMap::new();
+    if let Some(arr) = resp.body("permissions").and_then(Value::as_array) {
+        for p in arr {
+            if let Some(r) = p.get("resource_id").and_then(Value::as_str) {
+                let e = out.entry(r.to_string()).or_default();
+                if let Some(s) = p.get("resource_scopes").and_then(Value::as_array) {
+                    e.extend(s.iter().filter_map(|x| x.as_str().map(str::to_string)));
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,224 @@
+//! Sending requests and recording every exchange.
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::{Redirect, Resp, ScenarioCtx, StepError};
+use crate::report::Exchange;
+
+/// Bodies at most this large are kept whole.
+const MAX_BODY: usize = 1 << 20;
+/// Bodies are truncated to this in reports.
+const REPORT_BODY: usize = 16 * 1024;
+
+/// A request body.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// `application/x-www-form-urlencoded`.
+    Form(Vec<(String, String)>),
+    /// `application/json`.
+    Json(Value),
+    /// Raw text with a content type.
+    Raw(String, String),
+}
+
+/// A request to send.
+#[derive(Clone, Debug)]
+pub struct Req {
+    /// Method.
+    pub method: String,
+    /// URL.
+    pub url: String,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Option<Body>,
+}
+
+impl Req {
+    /// A request.
+    pub fn new(method: &str, url: impl Into<String>) -> Self {
+        Self {
+            method: method.to_string(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+    /// Adds a header.
+    pub fn header(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.headers.push((k.to_string(), v.into()));
+        self
+    }
+    /// `Authorization: Bearer`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("Authorization", format!("Bearer {token}"))
+    }
+    /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1).
+    pub fn basic(self, id: &str, secret: &str) -> Self {
+        use base64::Engine;
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let raw = format!("{}:{}", enc(id), enc(secret));
+        self.header(
+            "Authorization",
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw)),
+        )
+    }
+    /// A form body.
+    pub fn form(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.body = Some(Body::Form(pairs));
+        self
+    }
+    /// A JSON body.
+    pub fn json(mut self, v: Value) -> Self {
+        self.body = Some(Body::Json(v));
+        self
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.len() <= REPORT_BODY {
+        return s.to_string();
+    }
+    let mut end = REPORT_BODY;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [{} bytes truncated]", &s[..end], s.len() - end)
+}
+
+/// Parses the query of a URL into parameters, noting repeated names.
+pub fn redirect_of(location: &str) -> Redirect {
+    let mut r = Redirect {
+        location: location.to_string(),
+        ..Redirect::default()
+    };
+    if let Ok(u) = url::Url::parse(location) {
+        for (k, v) in u.query_pairs() {
+            if r.params.contains_key(k.as_ref()) {
+                r.repeated.push(k.to_string());
+            } else {
+                r.params.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    r
+}
+
+impl ScenarioCtx<'_> {
+    /// Sends a request, records the exchange, and returns the response.
+    pub async fn send(&mut self, req: Req) -> Result<Resp, StepError> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| StepError(format!("`{}` is not an HTTP method", req.method)))?;
+        let url = url::Url::parse(&req.url).map_err(|e| StepError(format!("`{}` is not a URL: {e}", req.url)))?;
+        if let Some(host) = url.host_str()
+            && !crate::is_loopback_host(host)
+            && std::env::var("UMA_ALLOW_REMOTE").is_err()
+        {
+            return Err(StepError(format!(
+                "refusing to send a request to {host}: only loopback targets are allowed"
+            )));
+        }
+        let mut rb = self.http.request(method, url);
+        for (k, v) in &req.headers {
+            rb = rb.header(k, v);
+        }
+        let mut headers = req.headers.clone();
+        let body_text = match &req.body {
+            None => None,
+            Some(Body::Form(pairs)) => {
+                let t = serde_urlencoded::to_string(pairs).unwrap_or_default();
+                headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+                rb = rb
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(t.clone());
+                Some(t)
+            }
+            Some(Body::Json(v)) => {
+                let t = v.to_string();
+                headers.push(("content-type".into(), "application/json".into()));
+                rb = rb.header("content-type", "application/json").body(t.clone());
+                Some(t)
+            }
+            Some(Body::Raw(t, ct)) => {
+                headers.push(("content-type".into(), ct.clone()));
+                rb = rb.header("content-type", ct.as_str()).body(t.clone());
+                Some(t.clone())
+            }
+        };
+        let started = Instant::now();
+        let mut ex = Exchange {
+            step: self.step,
+            method: req.method.clone(),
+            url: req.url.clone(),
+            request_headers: headers,
+            request_body: body_text,
+            ..Exchange::default()
+        };
+        let result = rb.send().await;
+        let mut resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    format!("no answer within {} s", self.env.options.request_timeout.as_secs())
+                } else if e.is_connect() {
+                    "cannot connect".to_string()
+                } else {
+                    e.to_string()
+                };
+                ex.transport_error = Some(what.clone());
+                ex.duration_ms = started.elapsed().as_millis() as u64;
+                self.exchanges.push(ex);
+                return Err(StepError(format!("{} {}: {what}", req.method, req.url)));
+            }
+        };
+        let status = resp.status().as_u16();
+        let rheaders: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).to_string(),
+                )
+            })
+            .collect();
+        let mut bytes = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    if bytes.len() + c.len() > MAX_BODY {
+                        ex.transport_error = Some(format!("response body larger than {MAX_BODY} bytes; cut"));
+                        break;
+                    }
+                    bytes.extend_from_slice(&c);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    ex.transport_error = Some(format!("body read failed: {e}"));
+                    break;
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let json = serde_json::from_slice::<Value>(&bytes).ok();
+        ex.status = Some(status);
+        ex.response_headers = rheaders.clone();
+        ex.response_body = if text.is_empty() { None } else { Some(truncate(&text)) };
+        ex.duration_ms = started.elapsed().as_millis() as u64;
+        self.exchanges.push(ex);
+        let redirect = rheaders
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| redirect_of(v));
+        Ok(Resp {
+            status,
+            headers: rheaders,
+            text,
+            json,
+            redirect,
+            exchange: Some(self.exchanges.len() - 1),
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! Console rendering: a line per scenario, and for each failure the scenario file and step,
+//! the requirement, expected and actual (STYLE rule 3).
+
+use std::fmt::Write;
+
+use super::{CheckReport, Report, ScenarioReport, Verdict};
+
+/// One line for a finished scenario.
+pub fn line(s: &ScenarioReport) -> String {
+    let mut l = format!("{:>5}  {}", s.verdict.as_str().to_uppercase(), s.trial);
+    if let Some(r) = &s.reason
+        && s.verdict == Verdict::Skip
+    {
+        let _ = write!(l, " ({r})");
+    }
+    l
+}
+
+/// A failure (or warning, or error) rendered hurl-style.
+pub fn finding(s: &ScenarioReport, c: &CheckReport, spec_url: Option<&str>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}[{}]: {}", c.verdict.as_str(), c.requirement, c.title);
+    let _ = writeln!(out, "  --> {}", c.location);
+    let _ = writeln!(out, "   |  scenario {} (step {})", s.id, c.step + 1);
+    if !c.expected.is_empty() {
+        let _ = writeln!(out, "   |  expected: {}", c.expected);
+    }
+    let _ = writeln!(out, "   |    actual: {}", c.actual);
+    if let Some(u) = spec_url {
+        let _ = writeln!(out, "   = spec: {u}");
+    }
+    out
+}
+
+/// Every finding of a report, failures first, then errors, then warnings.
+pub fn findings(report: &Report, url_of: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    for v in [Verdict::Fail, Verdict::Error, Verdict::Warn] {
+        for s in &report.scenarios {
+            for c in s.checks.iter().filter(|c| c.verdict == v) {
+                out.push_str(&finding(s, c, url_of(&c.requirement).as_deref()));
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The closing summary.
+pub fn summary(report: &Report) -> String {
+    let s = &report.summary;
+    let mut out = format!(
+        "scenarios: {} pass, {} fail, {} warn, {} error, {} skip\nchecks:    {} pass, {} fail, {} warn, {} error, {} skip",
+        s.scenarios.pass,
+        s.scenarios.fail,
+        s.scenarios.warn,
+        s.scenarios.error,
+        s.scenarios.skip,
+        s.checks.pass,
+        s.checks.fail,
+        s.checks.warn,
+        s.checks.error,
+        s.checks.skip
+    );
+    if s.profile_checks.total() > 0 {
+        let p = &s.profile_checks;
+        let _ = write!(
+            out,
+            "\nprofile checks (not UMA conformance): {} pass, {} fail, {} warn, {} skip",
+            p.pass, p.fail, p.warn, p.skip
+        );
+    }
+    for p in &report.preflight.problems {
+        let _ = write!(out, "\npreflight {}: {}\n  fix: {}", p.severity, p.what, p.fix);
+    }
+    out
+}

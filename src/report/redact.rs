@@ -1,0 +1,184 @@
+//! Redaction: secrets (client secrets, tokens, PCTs, claim tokens, tickets) never reach an
+//! output, and [`stabilize`] makes a report deterministic (ports, times, durations) for snapshots.
+
+use super::{Exchange, Report, ScenarioReport};
+use crate::target::Secret;
+
+fn replace_all(text: &mut String, secrets: &[(String, String)]) {
+    for (s, label) in secrets {
+        if text.contains(s.as_str()) {
+            *text = text.replace(s.as_str(), label);
+        }
+        let enc: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+        if enc != *s && text.contains(enc.as_str()) {
+            *text = text.replace(enc.as_str(), label);
+        }
+    }
+}
+
+fn redact_authorization(v: &mut String) {
+    let lower = v.to_ascii_lowercase();
+    if lower.starts_with("basic ") {
+        *v = "Basic [redacted]".into();
+    } else if lower.starts_with("bearer ") && !v.contains("[secret-") {
+        *v = "Bearer [redacted]".into();
+    }
+}
+
+fn exchange_text(e: &Exchange) -> String {
+    let mut t = e.url.clone();
+    for (_, v) in &e.request_headers {
+        t.push_str(v);
+    }
+    t.push_str(e.request_body.as_deref().unwrap_or(""));
+    for (_, v) in &e.response_headers {
+        t.push_str(v);
+    }
+    t.push_str(e.response_body.as_deref().unwrap_or(""));
+    t
+}
+
+/// Replaces every secret of a scenario by `[secret-N]`, numbered by first appearance so the
+/// same value keeps the same label (a rotated ticket shows as a new label).
+pub fn redact_scenario(report: &mut ScenarioReport, seen: &[String], profile: &[Secret]) {
+    let all: String = report.exchanges.iter().map(exchange_text).collect();
+    let mut values: Vec<(usize, String)> = seen
+        .iter()
+        .cloned()
+        .chain(profile.iter().map(|s| s.secret().to_string()))
+        .filter(|s| !s.is_empty())
+        .map(|s| (all.find(s.as_str()).unwrap_or(usize::MAX), s))
+        .collect();
+    values.sort();
+    values.dedup_by(|a, b| a.1 == b.1);
+    // Longer secrets first, so one that contains another is replaced whole.
+    let mut labelled: Vec<(String, String)> = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, s))| (s, format!("[secret-{}]", i + 1)))
+        .collect();
+    labelled.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+    for e in &mut report.exchanges {
+        replace_all(&mut e.url, &labelled);
+        for (k, v) in e.request_headers.iter_mut().chain(e.response_headers.iter_mut()) {
+            replace_all(v, &labelled);
+            if k.eq_ignore_ascii_case("authorization") {
+                redact_authorization(v);
+            }
+        }
+        for b in [&mut e.request_body, &mut e.response_body].into_iter().flatten() {
+            replace_all(b, &labelled);
+        }
+    }
+    for c in &mut report.checks {
+        replace_all(&mut c.expected, &labelled);
+        replace_all(&mut c.actual, &labelled);
+    }
+    if let Some(r) = &mut report.reason {
+        replace_all(r, &labelled);
+    }
+}
+
+/// Replaces `127.0.0.1:<port>` and `[::1]:<port>` by a fixed placeholder.
+pub fn stable_ports(text: &str) -> String {
+    let mut out = text.to_string();
+    for host in ["127.0.0.1:", "[::1]:"] {
+        out = ports_after(&out, host);
+    }
+    out
+}
+
+fn ports_after(text: &str, host: &str) -> String {
+    let mut acc = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(host) {
+        acc.push_str(&rest[..i + host.len()]);
+        let after = &rest[i + host.len()..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 {
+            acc.push_str("PORT");
+        }
+        rest = &after[digits..];
+    }
+    acc.push_str(rest);
+    acc
+}
+
+/// Makes a report deterministic: ports, timestamps, durations, and time-derived values.
+pub fn stabilize(report: &mut Report) {
+    report.run.started_at = "[time]".into();
+    report.run.duration_ms = 0;
+    let target = stable_ports(&report.target.to_string());
+    report.target = serde_json::from_str(&target).unwrap_or_default();
+    report.preflight.discovery_url = stable_ports(&report.preflight.discovery_url);
+    for s in &mut report.scenarios {
+        s.duration_ms = 0;
+        for e in &mut s.exchanges {
+            e.duration_ms = 0;
+            e.url = stable_ports(&e.url);
+            for (k, v) in e.request_headers.iter_mut().chain(e.response_headers.iter_mut()) {
+                *v = stable_ports(v);
+                if k.eq_ignore_ascii_case("date") {
+                    *v = "[date]".into();
+                }
+            }
+            for b in [&mut e.request_body, &mut e.response_body].into_iter().flatten() {
+                *b = stable_numbers(&stable_ports(b));
+            }
+        }
+        for c in &mut s.checks {
+            c.expected = stable_ports(&c.expected);
+            c.actual = stable_ports(&c.actual);
+        }
+    }
+}
+
+/// Replaces JSON members holding times (`exp`, `iat`, `nbf`, `expires_in`...) by 0.
+fn stable_numbers(body: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(mut v) => {
+            fn walk(v: &mut serde_json::Value) {
+                match v {
+                    serde_json::Value::Object(o) => {
+                        for (k, x) in o.iter_mut() {
+                            if matches!(k.as_str(), "exp" | "iat" | "nbf" | "created_at" | "client_id_issued_at")
+                                && x.is_number()
+                            {
+                                *x = serde_json::json!(0);
+                            } else {
+                                walk(x);
+                            }
+                        }
+                    }
+                    serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+                    _ => {}
+                }
+            }
+            walk(&mut v);
+            v.to_string()
+        }
+        Err(_) => body.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ports_are_replaced() {
+        assert_eq!(
+            stable_ports("http://127.0.0.1:8080/x and [::1]:99/"),
+            "http://127.0.0.1:PORT/x and [::1]:PORT/"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn port_stabilisation_is_idempotent(s in ".{0,80}") {
+            let once = stable_ports(&s);
+            prop_assert_eq!(stable_ports(&once), once);
+        }
+    }
+}

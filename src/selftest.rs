@@ -1,0 +1,150 @@
+//! `selftest`: proof that the checks can fail. The AS suite runs against the reference AS once
+//! cleanly and once per quirk; every testable AS requirement must be broken by some quirk whose
+//! run fails a check citing it, and no quirk run may fail checks of unrelated requirements
+//! (collateral a quirk declares aside).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use uma_reference_server::Quirk;
+
+use crate::catalogue::{Catalogue, Role};
+use crate::report::{Report, Verdict};
+use crate::{RunError, RunRequest};
+
+/// One quirk's run.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuirkRun {
+    /// The quirk.
+    pub quirk: String,
+    /// The requirement it breaks.
+    pub breaks: String,
+    /// Declared collateral.
+    pub collateral: Vec<String>,
+    /// Requirements with failed (or warned) checks, with the scenarios.
+    pub failed: BTreeMap<String, Vec<String>>,
+    /// Whether a check citing `breaks` failed.
+    pub detected: bool,
+    /// Failed requirements neither broken nor declared.
+    pub unrelated: Vec<String>,
+    /// Scenarios that ended in `error`.
+    pub errors: Vec<String>,
+}
+
+/// `selftest.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Selftest {
+    /// Whether the selftest passed.
+    pub passed: bool,
+    /// Failed requirements of the run without quirks (must be empty).
+    pub baseline_failures: BTreeMap<String, Vec<String>>,
+    /// One entry per quirk.
+    pub quirks: Vec<QuirkRun>,
+    /// Testable AS requirements no quirk run failed.
+    pub uncovered: Vec<String>,
+    /// Testable AS requirements that no scenario checks at all.
+    pub unchecked: Vec<String>,
+    /// Requirements exempt from the proof, with the reason.
+    pub exempt: BTreeMap<String, String>,
+}
+
+/// Requirements the embedded (plain-http, loopback) reference cannot be shown to break.
+pub fn exempt() -> BTreeMap<String, String> {
+    let why = "needs TLS; the embedded reference AS runs on plain http over loopback";
+    ["F-AS-01", "R8414-03", "R9700-12", "G-ALL-03"]
+        .iter()
+        .map(|r| (r.to_string(), why.to_string()))
+        .collect()
+}
+
+fn failed(report: &Report) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for s in &report.scenarios {
+        if s.verdict == Verdict::Error {
+            errors.push(s.trial.clone());
+        }
+        for c in &s.checks {
+            if matches!(c.verdict, Verdict::Fail | Verdict::Warn) {
+                let e = out.entry(c.requirement.clone()).or_default();
+                if !e.contains(&s.trial) {
+                    e.push(s.trial.clone());
+                }
+            }
+        }
+    }
+    (out, errors)
+}
+
+/// Runs the selftest over `quirks` (all quirks if empty).
+pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunError> {
+    let catalogue = Catalogue::load(&base.catalogue).map_err(|e| RunError::Config(e.to_string()))?;
+    let mut req = base.clone();
+    req.strict = true;
+    req.target = None;
+    req.quirks = Vec::new();
+    let baseline = crate::run(&req).await?;
+    let (baseline_failures, _) = failed(&baseline);
+    let checked: BTreeSet<String> = baseline
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.checks
+                .iter()
+                .filter(|c| c.verdict != Verdict::Error)
+                .map(|c| c.requirement.clone())
+        })
+        .collect();
+    let list: Vec<Quirk> = if quirks.is_empty() {
+        Quirk::ALL.to_vec()
+    } else {
+        quirks.to_vec()
+    };
+    let mut runs = Vec::new();
+    let mut broken = BTreeSet::new();
+    for q in list {
+        let mut r = req.clone();
+        r.quirks = vec![q];
+        let report = crate::run(&r).await?;
+        let (f, errors) = failed(&report);
+        let collateral: Vec<String> = q.collateral().iter().map(|s| s.to_string()).collect();
+        let unrelated: Vec<String> = f
+            .keys()
+            .filter(|k| k.as_str() != q.requirement() && !collateral.contains(k))
+            .cloned()
+            .collect();
+        for k in f.keys() {
+            if k == q.requirement() || collateral.contains(k) {
+                broken.insert(k.clone());
+            }
+        }
+        runs.push(QuirkRun {
+            quirk: q.name().into(),
+            breaks: q.requirement().into(),
+            collateral,
+            detected: f.contains_key(q.requirement()),
+            failed: f,
+            unrelated,
+            errors,
+        });
+    }
+    let exempt = exempt();
+    let testable: Vec<String> = catalogue
+        .iter()
+        .filter(|r| r.role == Role::As && r.is_testable() && !exempt.contains_key(&r.id))
+        .map(|r| r.id.clone())
+        .collect();
+    let uncovered: Vec<String> = testable.iter().filter(|r| !broken.contains(*r)).cloned().collect();
+    let unchecked: Vec<String> = testable.iter().filter(|r| !checked.contains(*r)).cloned().collect();
+    let passed = baseline_failures.is_empty()
+        && uncovered.is_empty()
+        && runs.iter().all(|r| r.detected && r.unrelated.is_empty());
+    Ok(Selftest {
+        passed,
+        baseline_failures,
+        quirks: runs,
+        uncovered,
+        unchecked,
+        exempt,
+    })
+}
