@@ -100,12 +100,27 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
     } else {
         quirks.to_vec()
     };
-    let mut runs = Vec::new();
-    let mut broken = BTreeSet::new();
-    for q in list {
+    let mut set = tokio::task::JoinSet::new();
+    let mut results = Vec::new();
+    for (i, q) in list.iter().copied().enumerate() {
         let mut r = req.clone();
         r.quirks = vec![q];
-        let report = crate::run(&r).await?;
+        set.spawn(async move { (i, q, crate::run(&r).await) });
+        if set.len() >= 4
+            && let Some(j) = set.join_next().await
+        {
+            // bounded: at most four embedded servers at once
+            results.push(j.map_err(|e| RunError::Harness(e.to_string()))?);
+        }
+    }
+    while let Some(j) = set.join_next().await {
+        results.push(j.map_err(|e| RunError::Harness(e.to_string()))?);
+    }
+    results.sort_by_key(|(i, _, _)| *i);
+    let mut runs = Vec::new();
+    let mut broken = BTreeSet::new();
+    for (_, q, report) in results {
+        let report = report?;
         let (f, errors) = failed(&report);
         let collateral: Vec<String> = q.collateral().iter().map(|s| s.to_string()).collect();
         let unrelated: Vec<String> = f

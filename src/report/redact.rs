@@ -104,8 +104,71 @@ fn ports_after(text: &str, host: &str) -> String {
     acc
 }
 
+fn stable_tags(text: &str) -> String {
+    // The per-scenario requesting party: rqp-<8 hex>.
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("rqp-") {
+        out.push_str(&rest[..i + 4]);
+        let after = &rest[i + 4..];
+        let hex = after.chars().take_while(char::is_ascii_hexdigit).count();
+        if hex == 8 {
+            out.push_str("[tag]");
+            rest = &after[8..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn stable_ids(s: &mut ScenarioReport) {
+    let mut ids: Vec<String> = Vec::new();
+    for e in &s.exchanges {
+        if let Some(b) = &e.response_body
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(b)
+            && let Some(id) = v.get("_id").and_then(|x| x.as_str())
+            && !ids.iter().any(|x| x == id)
+        {
+            ids.push(id.to_string());
+        }
+    }
+    let labelled: Vec<(String, String)> = ids
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, format!("[id-{}]", i + 1)))
+        .collect();
+    for e in &mut s.exchanges {
+        replace_all(&mut e.url, &labelled);
+        for (k, v) in e.request_headers.iter_mut().chain(e.response_headers.iter_mut()) {
+            replace_all(v, &labelled);
+            if k.eq_ignore_ascii_case("content-length") {
+                *v = "[n]".into();
+            }
+        }
+        for b in [&mut e.request_body, &mut e.response_body].into_iter().flatten() {
+            replace_all(b, &labelled);
+        }
+    }
+    for c in &mut s.checks {
+        replace_all(&mut c.expected, &labelled);
+        replace_all(&mut c.actual, &labelled);
+    }
+}
+
 /// Makes a report deterministic: ports, timestamps, durations, and time-derived values.
 pub fn stabilize(report: &mut Report) {
+    report.run.suites_hash = "[hash]".into();
+    for s in &mut report.scenarios {
+        stable_ids(s);
+        for e in &mut s.exchanges {
+            e.url = stable_tags(&e.url);
+            for b in [&mut e.request_body, &mut e.response_body].into_iter().flatten() {
+                *b = stable_tags(b);
+            }
+        }
+    }
     report.run.started_at = "[time]".into();
     report.run.duration_ms = 0;
     let target = stable_ports(&report.target.to_string());

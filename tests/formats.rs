@@ -1,0 +1,153 @@
+//! The file formats: the committed schemas are the generated ones, every suite file and target
+//! profile validates against them, and the catalogue is well formed.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml") {
+            out.push(p);
+        }
+    }
+}
+
+fn validator(name: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("fixtures/schemas").join(name)).unwrap();
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+fn as_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_committed_schemas_are_the_generated_ones() {
+    for (name, text) in uma_conformance::schemas::generated() {
+        let committed = std::fs::read_to_string(root().join("fixtures/schemas").join(name)).unwrap_or_default();
+        assert!(
+            committed == text,
+            "fixtures/schemas/{name} is stale: run `cargo run -- schemas` and commit the result"
+        );
+    }
+}
+
+#[test]
+fn every_scenario_and_fragment_validates_against_its_schema() {
+    let scenario = validator("scenario.schema.json");
+    let fragment = validator("fragment.schema.json");
+    let mut files = Vec::new();
+    yaml_files(&root().join("suites"), &mut files);
+    assert!(!files.is_empty());
+    for f in files {
+        let is_fragment = f.components().any(|c| c.as_os_str().to_string_lossy().starts_with('_'));
+        let v = if is_fragment { &fragment } else { &scenario };
+        let json = as_json(&f);
+        let errors: Vec<String> = v
+            .iter_errors(&json)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {}", f.display(), errors.join("; "));
+    }
+}
+
+#[test]
+fn every_target_profile_validates_against_the_target_schema() {
+    let v = validator("target.schema.json");
+    let mut files = Vec::new();
+    yaml_files(&root().join("fixtures/targets"), &mut files);
+    let profiles: Vec<_> = files
+        .into_iter()
+        .filter(|f| !f.ends_with("reference-server.yaml"))
+        .collect();
+    assert!(profiles.len() >= 2);
+    for f in profiles {
+        let json = as_json(&f);
+        let errors: Vec<String> = v
+            .iter_errors(&json)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {}", f.display(), errors.join("; "));
+    }
+}
+
+#[test]
+fn the_catalogue_validates_and_every_scenario_cites_only_known_requirements() {
+    let v = validator("requirements.schema.json");
+    let json = as_json(&root().join("fixtures/requirements.yaml"));
+    assert!(v.is_valid(&json));
+    // Loading every scenario checks each cited ID against the catalogue.
+    let (catalogue, scenarios) = uma_conformance::load(&uma_conformance::RunRequest::default()).unwrap();
+    assert!(catalogue.len() > 150);
+    for s in &scenarios {
+        for r in &s.requirements {
+            assert!(catalogue.get(r).is_some(), "{}: {r}", s.file);
+        }
+    }
+}
+
+#[test]
+fn a_scenario_citing_an_unknown_requirement_does_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("as/x");
+    std::fs::create_dir_all(&area).unwrap();
+    std::fs::write(
+        area.join("bad.yaml"),
+        "id: as/x/bad\ntitle: t\nrequirements: [G-AS-999]\nsteps:\n  - discover: {}\n    expect: { status: 200 }\n",
+    )
+    .unwrap();
+    let req = uma_conformance::RunRequest {
+        suites: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let err = uma_conformance::load(&req).unwrap_err().to_string();
+    assert!(err.contains("G-AS-999") && err.contains("requirements.yaml"), "{err}");
+}
+
+#[test]
+fn a_misspelt_step_key_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("as/x");
+    std::fs::create_dir_all(&area).unwrap();
+    std::fs::write(
+        area.join("bad.yaml"),
+        "id: as/x/bad\ntitle: t\nrequirements: [G-AS-01]\nsteps:\n  - discover: {}\n    expct: { status: 200 }\n",
+    )
+    .unwrap();
+    let req = uma_conformance::RunRequest {
+        suites: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let err = uma_conformance::load(&req).unwrap_err().to_string();
+    assert!(
+        err.contains("expct") && err.contains("bad.yaml") && err.contains('6'),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_set_math_row_whose_expected_outcome_disagrees_does_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("as/x");
+    std::fs::create_dir_all(&area).unwrap();
+    std::fs::write(
+        area.join("bad.yaml"),
+        "id: as/x/bad\ntitle: t\nrequirements: [G-AS-12]\ncases:\n  - name: wrong\n    A: []\n    B: []\n    \
+         resources: { r1: { C: [view], D: [view], F: [] } }\n    expected: { outcome: success, granted: { r1: [view] } }\n\
+         steps:\n  - assess: $case\n",
+    )
+    .unwrap();
+    let req = uma_conformance::RunRequest {
+        suites: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let err = uma_conformance::load(&req).unwrap_err().to_string();
+    assert!(err.contains("disagrees"), "{err}");
+}
