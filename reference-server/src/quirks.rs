@@ -63,19 +63,19 @@ quirks! {
         "a ticket stays usable after it was redeemed for an RPT";
     NeedInfoAs400 => "need-info-as-400", "G-AS-32", [],
         "need_info is sent with HTTP 400 instead of 403";
-    RequestSubmittedWithoutTicket => "request-submitted-without-ticket", "G-AS-34", [],
+    RequestSubmittedWithoutTicket => "request-submitted-without-ticket", "G-AS-34", ["T-04", "G-AS-33"],
         "request_submitted is sent without a new ticket";
-    InvalidGrantAs403 => "invalid-grant-as-403", "G-AS-30", ["T-01", "T-02", "T-03", "T-05", "T-06", "G-AS-51", "G-AS-52"],
+    InvalidGrantAs403 => "invalid-grant-as-403", "G-AS-30", ["T-01", "T-02", "T-03", "T-05", "T-06", "G-AS-51", "G-AS-52", "PKCE-04"],
         "invalid_grant for an unknown, used or expired ticket is sent with HTTP 403 instead of 400";
-    ClientScopesWithoutRegistration => "client-scopes-without-registration", "G-AS-13", ["G-AS-12"],
+    ClientScopesWithoutRegistration => "client-scopes-without-registration", "G-AS-13", ["G-AS-12", "G-AS-20"],
         "scopes the client requested are granted even if it never pre-registered them (A ignored)";
-    ScopesBeyondPolicy => "scopes-beyond-policy", "G-AS-12", [],
+    ScopesBeyondPolicy => "scopes-beyond-policy", "G-AS-12", ["G-AS-33", "R6749-07"],
         "scopes the owner's policy denies are granted anyway (F ignored)";
-    IntrospectionWithoutPermissions => "introspection-without-permissions", "F-AS-32", [],
+    IntrospectionWithoutPermissions => "introspection-without-permissions", "F-AS-32", ["G-AS-12", "G-AS-13", "G-AS-20", "G-AS-28", "G-AS-61"],
         "an active introspection response has no permissions member";
     IntrospectionWithScope => "introspection-with-scope", "F-AS-32", [],
         "an active introspection response carries a scope member";
-    ExpiredRptActive => "expired-rpt-active", "R7662-02", ["G-RS-06"],
+    ExpiredRptActive => "expired-rpt-active", "R7662-02", ["G-RS-06", "F-AS-33"],
         "an expired RPT is introspected as active";
     CreateWithoutLocation => "create-without-location", "F-AS-10", [],
         "resource creation answers 201 without a Location header";
@@ -85,21 +85,21 @@ quirks! {
         "the permission endpoint accepts a scope the resource was not registered with";
     PermissionArrayRejected => "permission-array-rejected", "F-AS-21", [],
         "the permission endpoint rejects the array form of the request body";
-    ProtectionWithoutPat => "protection-without-pat", "F-AS-02", ["F-AS-03"],
+    ProtectionWithoutPat => "protection-without-pat", "F-AS-02", ["F-AS-03", "R7662-01"],
         "the protection API serves requests that carry no PAT";
-    ClaimsRedirectUnregistered => "claims-redirect-unregistered", "G-AS-42", ["G-AS-41", "G-AS-44"],
+    ClaimsRedirectUnregistered => "claims-redirect-unregistered", "G-AS-42", ["G-AS-41", "G-AS-44", "G-AS-40", "R9700-01", "R9700-02"],
         "the claims interaction endpoint redirects to any absolute URI, registered or not";
     StateNotEchoed => "state-not-echoed", "G-AS-46", [],
         "the redirect back from claims gathering drops the client's state";
     RedirectReusesTicket => "redirect-reuses-ticket", "T-04", ["G-AS-46"],
         "the redirect back from claims gathering carries the incoming ticket instead of a new one";
-    PkceNotEnforced => "pkce-not-enforced", "PKCE-04", [],
+    PkceNotEnforced => "pkce-not-enforced", "PKCE-04", ["PKCE-02", "R7636-04", "R7636-06", "R7636-07"],
         "a ticket bound to a PKCE challenge is redeemed without checking code_verifier";
     PkceDowngradeAccepted => "pkce-downgrade-accepted", "PKCE-06", [],
         "a code_verifier sent with a ticket that has no bound challenge is accepted";
-    IssMissing => "iss-missing", "ISS-02", [],
+    IssMissing => "iss-missing", "ISS-02", ["R9207-01", "R9207-02"],
         "the redirect back from claims gathering carries no iss";
-    IssWrong => "iss-wrong", "ISS-02", [],
+    IssWrong => "iss-wrong", "ISS-02", ["R9207-02"],
         "the redirect back from claims gathering carries an iss that is not the issuer";
     NoCacheControl => "no-cache-control", "G-AS-21", [],
         "token responses carry no Cache-Control: no-store";

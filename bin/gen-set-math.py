@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Generates suites/as/assessment/generated.yaml: set-math rows over two resources (r1, r2).
+
+Deterministic (fixed seed). `expected` is computed here with an implementation of digest §4.3
+that is independent of the harness's Rust one (src/uma/setmath.rs); the harness recomputes every
+row when it loads the file and refuses it if the two disagree.
+
+    E(r) = C(r) ∪ ((A ∩ B) ∩ D(r))
+    F(r) = satisfied(r) ∩ D(r)
+    G(r) = E(r) ∩ F(r)
+    outcome = invalid-scope  if some scope of B is in no D(r)
+              success        if G(r) = E(r) for every r
+              partial        otherwise
+
+Row constraints: C(r) ⊆ D(r) (FedAuthz §4.1); A ⊆ {view, download, print, edit}, never empty;
+E(r) never empty outside invalid-scope rows (a zero-scope request on a resource needs a
+resource-wide policy, which the `assess` step does not set).
+
+Usage: python3 bin/gen-set-math.py            (writes the file)
+       python3 bin/gen-set-math.py --check    (exit 1 if the file is out of date)
+"""
+
+import random
+import sys
+from pathlib import Path
+
+SEED = 20240611
+ROWS = 36
+REGISTRABLE = ["view", "download", "print", "edit"]  # the client's A is drawn from these
+RESOURCE_SCOPES = ["view", "download", "print", "edit", "resize"]  # D(r) is drawn from these
+FOREIGN = ["share", "delete"]  # scopes no resource ever registers (for invalid-scope rows)
+# How many rows of each outcome, so the table is not dominated by one of them.
+QUOTA = {"success": 13, "partial": 13, "invalid-scope": 10}
+
+OUT = Path(__file__).resolve().parent.parent / "suites" / "as" / "assessment" / "generated.yaml"
+
+
+def subset(rng, universe, lo=0, hi=None):
+    hi = len(universe) if hi is None else hi
+    k = rng.randint(lo, hi)
+    return sorted(rng.sample(universe, k))
+
+
+def evaluate(a, b, resources):
+    """Digest §4.3 per resource; returns (outcome, {r: G(r)}, {r: E(r)})."""
+    a_and_b = [s for s in b if s in a]
+    e, g = {}, {}
+    for name, r in resources.items():
+        d = r["D"]
+        er = set(r["C"])
+        for s in a_and_b:
+            if s in d:
+                er.add(s)
+        fr = {s for s in r["F"] if s in d}
+        e[name] = er
+        g[name] = {s for s in er if s in fr}
+    offered = set()
+    for r in resources.values():
+        offered |= set(r["D"])
+    if any(s not in offered for s in b):
+        return "invalid-scope", g, e
+    if all(g[n] == e[n] for n in resources):
+        return "success", g, e
+    return "partial", g, e
+
+
+def draw(rng, want):
+    """Draws one row aiming at outcome `want`."""
+    a = subset(rng, REGISTRABLE, 1)
+    resources = {}
+    for name in ("r1", "r2"):
+        d = subset(rng, RESOURCE_SCOPES, 1)
+        c = subset(rng, d, 0)
+        if want == "success":
+            f = sorted(set(d) - set(rng.sample(d, rng.randint(0, max(0, len(d) - 1)))) | set(c))
+        else:
+            f = subset(rng, d, 0)
+        resources[name] = {"C": c, "D": d, "F": f}
+    pool = REGISTRABLE + (FOREIGN if want == "invalid-scope" else [])
+    b = subset(rng, pool, 0, 3)
+    if want == "invalid-scope":
+        if rng.random() < 0.5:
+            # Digest §4.5 item 2: a registered scope (in A) that no ticket resource offers.
+            x = rng.choice(a)
+            for r in resources.values():
+                for k in ("C", "D", "F"):
+                    r[k] = [s for s in r[k] if s != x]
+                if not r["D"]:
+                    r["D"] = [rng.choice([s for s in RESOURCE_SCOPES if s != x])]
+            b = sorted(set(b) | {x})
+        elif not any(s in FOREIGN for s in b):
+            b = sorted(set(b) | {rng.choice(FOREIGN)})
+    if want == "success":
+        # Widen F(r) to cover E(r) now that B is known.
+        _, _, e = evaluate(a, b, resources)
+        for name, r in resources.items():
+            r["F"] = sorted(set(r["F"]) | e[name])
+    return a, b, resources
+
+
+def rows():
+    rng = random.Random(SEED)
+    left = dict(QUOTA)
+    seen = set()
+    out = []
+    while any(left.values()):
+        want = rng.choice([k for k, v in left.items() if v > 0])
+        a, b, res = draw(rng, want)
+        outcome, g, e = evaluate(a, b, res)
+        if outcome != want:
+            continue
+        if outcome != "invalid-scope" and any(not e[n] for n in res):
+            continue
+        key = repr((a, b, sorted((n, r["C"], r["D"], r["F"]) for n, r in res.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        left[want] -= 1
+        n = len(out) + 1
+        tags = [outcome]
+        if any(s not in a for s in b):
+            tags.append("unregistered")
+        row = {"name": f"g{n:02d}-{'-'.join(tags)}", "A": a, "B": b, "resources": res, "outcome": outcome}
+        row["granted"] = {k: sorted(v) for k, v in g.items()}
+        out.append(row)
+    return out
+
+
+def flow(xs):
+    return "[" + ", ".join(xs) + "]"
+
+
+def render():
+    lines = [
+        "# yaml-language-server: $schema=../../../fixtures/schemas/scenario.schema.json",
+        "# GENERATED by bin/gen-set-math.py (seed %d); do not edit by hand, rerun the script." % SEED,
+        "id: as/assessment/generated",
+        "title: Generated set-math rows over two resources (digest §4.3)",
+        "description: >",
+        "  Rows drawn by bin/gen-set-math.py with a fixed seed; each `expected` was computed by the",
+        "  script's own implementation of digest §4.3 and is checked again by the harness on load.",
+        "  Success rows must yield exactly G(r); partial rows (O5) accept a partial RPT, need_info,",
+        "  request_denied or request_submitted; rows whose B holds a scope outside A (O3) accept",
+        "  invalid_scope or the scope ignored; anything granted must stay within E(r) ∩ F(r).",
+        "requirements: [G-AS-12, G-AS-20, G-AS-31, T-04]",
+        "needs: [dcr]",
+        "cases:",
+    ]
+    for r in rows():
+        lines.append(f"  - name: {r['name']}")
+        lines.append(f"    A: {flow(r['A'])}")
+        lines.append(f"    B: {flow(r['B'])}")
+        lines.append("    resources:")
+        for name, res in r["resources"].items():
+            lines.append(
+                f"      {name}: {{ C: {flow(res['C'])}, D: {flow(res['D'])}, F: {flow(res['F'])} }}"
+            )
+        if r["outcome"] == "invalid-scope":
+            lines.append("    expected: { outcome: invalid-scope }")
+        else:
+            g = ", ".join(f"{k}: {flow(v)}" for k, v in r["granted"].items())
+            lines.append(f"    expected: {{ outcome: {r['outcome']}, granted: {{ {g} }} }}")
+    lines += ["steps:", "  - assess: $case", ""]
+    return "\n".join(lines)
+
+
+def main():
+    text = render()
+    if "--check" in sys.argv[1:]:
+        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
+        if current != text:
+            print(f"{OUT} is out of date; run bin/gen-set-math.py", file=sys.stderr)
+            sys.exit(1)
+        return
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT} ({text.count('  - name: ')} rows)")
+
+
+if __name__ == "__main__":
+    main()
