@@ -125,18 +125,10 @@ pub fn profile(issuer: &str) -> TargetProfile {
         allow_http: true,
         clients,
         pat: PatProfile::default(),
-        capabilities: [
-            "claims-pushing",
-            "pct",
-            "rpt-upgrade",
-            "refresh",
-            "request-submitted",
-            "jwt-rpt",
-        ]
-        .iter()
-        .filter(|c| **c != "jwt-rpt")
-        .map(|s| s.to_string())
-        .collect(),
+        capabilities: ["claims-pushing", "pct", "rpt-upgrade", "refresh", "request-submitted"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         policy: PolicyAdapter::Reference,
         claims: Some(ClaimsDriver {
             driver: "form".into(),

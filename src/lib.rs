@@ -149,6 +149,36 @@ pub fn suites_hash(dir: &std::path::Path) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+async fn start_embedded(idp: &uma::idp::TestIdp, req: &RunRequest) -> Result<(Target, embedded::Embedded), RunError> {
+    let e = embedded::start(idp, &req.quirks).await.map_err(RunError::Harness)?;
+    let t = Target::from_profile(e.profile.clone(), "embedded").map_err(|e| RunError::Config(e.to_string()))?;
+    Ok((t, e))
+}
+
+fn make_env(
+    req: &RunRequest,
+    target: Target,
+    catalogue: Catalogue,
+    idp: uma::idp::TestIdp,
+    metadata: serde_json::Value,
+    capabilities: std::collections::BTreeSet<String>,
+    request_timeout: Duration,
+) -> Env {
+    Env {
+        target,
+        catalogue,
+        metadata,
+        capabilities,
+        idp: Arc::new(idp),
+        options: RunOptions {
+            strict: req.strict,
+            jobs: req.jobs,
+            request_timeout,
+            ..RunOptions::default()
+        },
+    }
+}
+
 /// Runs the suites and returns the report; `progress` sees each scenario as it finishes.
 pub async fn run_with(
     req: &RunRequest,
@@ -157,30 +187,20 @@ pub async fn run_with(
     let started = Instant::now();
     let started_at = jiff::Timestamp::now().to_string();
     let (catalogue, scenarios) = load(req)?;
-    let mut embedded = None;
-    let idp_port;
-    let target = match &req.target {
-        Some(path) => {
-            let t = Target::load(path).map_err(|e| RunError::Config(e.to_string()))?;
-            idp_port = t.profile.idp.port;
-            t
-        }
-        None => {
-            idp_port = 0;
-            Target::from_profile(embedded::profile("http://127.0.0.1:1"), "embedded")
-                .map_err(|e| RunError::Config(e.to_string()))?
-        }
+    let loaded = match &req.target {
+        Some(path) => Some(Target::load(path).map_err(|e| RunError::Config(e.to_string()))?),
+        None => None,
     };
+    let idp_port = loaded.as_ref().map_or(0, |t| t.profile.idp.port);
     let idp = uma::idp::TestIdp::start(idp_port)
         .await
         .map_err(|e| RunError::Harness(e.to_string()))?;
-    let target = if req.target.is_none() {
-        let e = embedded::start(&idp, &req.quirks).await.map_err(RunError::Harness)?;
-        let t = Target::from_profile(e.profile.clone(), "embedded").map_err(|e| RunError::Config(e.to_string()))?;
-        embedded = Some(e);
-        t
-    } else {
-        target
+    let (target, embedded) = match loaded {
+        Some(t) => (t, None),
+        None => {
+            let (t, e) = start_embedded(&idp, req).await?;
+            (t, Some(e))
+        }
     };
     let timeout = Duration::from_secs(target.profile.request_timeout_seconds.unwrap_or(10));
     let (preflight, metadata, capabilities) = target::preflight::run(&target, timeout).await;
@@ -231,19 +251,7 @@ pub async fn run_with(
             })
             .collect();
     } else {
-        let env = Arc::new(Env {
-            target,
-            catalogue,
-            metadata,
-            capabilities,
-            idp: Arc::new(idp),
-            options: RunOptions {
-                strict: req.strict,
-                jobs: req.jobs,
-                request_timeout: timeout,
-                ..RunOptions::default()
-            },
-        });
+        let env = Arc::new(make_env(req, target, catalogue, idp, metadata, capabilities, timeout));
         report.scenarios = engine::run_all(env, selected, progress).await;
     }
     if let Some(e) = embedded {
@@ -301,26 +309,13 @@ pub async fn embedded_env(req: &RunRequest) -> Result<EmbeddedEnv, RunError> {
     let idp = uma::idp::TestIdp::start(0)
         .await
         .map_err(|e| RunError::Harness(e.to_string()))?;
-    let e = embedded::start(&idp, &req.quirks).await.map_err(RunError::Harness)?;
-    let target = Target::from_profile(e.profile.clone(), "embedded").map_err(|e| RunError::Config(e.to_string()))?;
+    let (target, e) = start_embedded(&idp, req).await?;
     let timeout = Duration::from_secs(10);
     let (preflight, metadata, capabilities) = target::preflight::run(&target, timeout).await;
     if let Some(p) = preflight.problems.iter().find(|p| p.severity == "error") {
         return Err(RunError::Harness(format!("{} ({})", p.what, p.fix)));
     }
-    let env = Arc::new(Env {
-        target,
-        catalogue,
-        metadata,
-        capabilities,
-        idp: Arc::new(idp),
-        options: RunOptions {
-            strict: req.strict,
-            jobs: req.jobs,
-            request_timeout: timeout,
-            ..RunOptions::default()
-        },
-    });
+    let env = Arc::new(make_env(req, target, catalogue, idp, metadata, capabilities, timeout));
     let scenarios = scenarios
         .into_iter()
         .filter(|s| s.role == catalogue::Role::As)

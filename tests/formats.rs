@@ -28,6 +28,19 @@ fn as_json(path: &Path) -> serde_json::Value {
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Loads a suite made of one scenario file `as/x/bad.yaml` and returns the load error.
+fn load_error(yaml: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("as/x");
+    std::fs::create_dir_all(&area).unwrap();
+    std::fs::write(area.join("bad.yaml"), yaml).unwrap();
+    let req = uma_conformance::RunRequest {
+        suites: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    uma_conformance::load(&req).unwrap_err().to_string()
+}
+
 #[test]
 fn the_committed_schemas_are_the_generated_ones() {
     for (name, text) in uma_conformance::schemas::generated() {
@@ -95,37 +108,17 @@ fn the_catalogue_validates_and_every_scenario_cites_only_known_requirements() {
 
 #[test]
 fn a_scenario_citing_an_unknown_requirement_does_not_load() {
-    let dir = tempfile::tempdir().unwrap();
-    let area = dir.path().join("as/x");
-    std::fs::create_dir_all(&area).unwrap();
-    std::fs::write(
-        area.join("bad.yaml"),
+    let err = load_error(
         "id: as/x/bad\ntitle: t\nrequirements: [G-AS-999]\nsteps:\n  - discover: {}\n    expect: { status: 200 }\n",
-    )
-    .unwrap();
-    let req = uma_conformance::RunRequest {
-        suites: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    let err = uma_conformance::load(&req).unwrap_err().to_string();
+    );
     assert!(err.contains("G-AS-999") && err.contains("requirements.yaml"), "{err}");
 }
 
 #[test]
 fn a_misspelt_step_key_is_reported_with_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let area = dir.path().join("as/x");
-    std::fs::create_dir_all(&area).unwrap();
-    std::fs::write(
-        area.join("bad.yaml"),
+    let err = load_error(
         "id: as/x/bad\ntitle: t\nrequirements: [G-AS-01]\nsteps:\n  - discover: {}\n    expct: { status: 200 }\n",
-    )
-    .unwrap();
-    let req = uma_conformance::RunRequest {
-        suites: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    let err = uma_conformance::load(&req).unwrap_err().to_string();
+    );
     assert!(
         err.contains("expct") && err.contains("bad.yaml") && err.contains('6'),
         "{err}"
@@ -134,20 +127,10 @@ fn a_misspelt_step_key_is_reported_with_its_line() {
 
 #[test]
 fn a_set_math_row_whose_expected_outcome_disagrees_does_not_load() {
-    let dir = tempfile::tempdir().unwrap();
-    let area = dir.path().join("as/x");
-    std::fs::create_dir_all(&area).unwrap();
-    std::fs::write(
-        area.join("bad.yaml"),
+    let err = load_error(
         "id: as/x/bad\ntitle: t\nrequirements: [G-AS-12]\ncases:\n  - name: wrong\n    A: []\n    B: []\n    \
          resources: { r1: { C: [view], D: [view], F: [] } }\n    expected: { outcome: success, granted: { r1: [view] } }\n\
          steps:\n  - assess: $case\n",
-    )
-    .unwrap();
-    let req = uma_conformance::RunRequest {
-        suites: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    let err = uma_conformance::load(&req).unwrap_err().to_string();
+    );
     assert!(err.contains("disagrees"), "{err}");
 }

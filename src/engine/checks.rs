@@ -167,7 +167,7 @@ pub async fn run(ctx: &mut ScenarioCtx<'_>, name: &str, args: &Value, resp: &Res
                 Some(why) => one("values issued in a row show no pattern", Some(false), "no pattern", why),
             }
         }
-        "granted" => granted(ctx, args, resp)?,
+        "granted" => granted(args, resp)?,
         "iss" => {
             let want = ctx.env.target.issuer().to_string();
             match &resp.redirect {
@@ -277,7 +277,7 @@ fn readable_jwt_claims(v: &str) -> Option<String> {
 
 /// `granted`: an introspection response's permissions equal (or, with `subset: true`, are
 /// within) `permissions: { resource_id: [scopes] }`.
-fn granted(ctx: &ScenarioCtx<'_>, args: &Value, resp: &Resp) -> Result<Vec<Outcome>, StepError> {
+fn granted(args: &Value, resp: &Resp) -> Result<Vec<Outcome>, StepError> {
     let want: BTreeMap<String, setmath::Scopes> = args
         .get("permissions")
         .and_then(Value::as_object)
@@ -296,7 +296,6 @@ fn granted(ctx: &ScenarioCtx<'_>, args: &Value, resp: &Resp) -> Result<Vec<Outco
         .ok_or_else(|| StepError("`granted` needs `permissions: {resource_id: [scopes]}`".into()))?;
     let subset = args.get("subset").and_then(Value::as_bool).unwrap_or(false);
     let got = permissions_of(resp);
-    let _ = ctx;
     let show = |m: &BTreeMap<String, setmath::Scopes>| {
         m.iter()
             .map(|(k, v)| format!("{k}:[{}]", v.iter().cloned().collect::<Vec<_>>().join(",")))

@@ -466,7 +466,16 @@ pub async fn run_all(
     let sem = Arc::new(tokio::sync::Semaphore::new(env.options.jobs.max(1)));
     let progress = Arc::new(progress);
     let mut handles = Vec::new();
+    let mut names = Vec::new();
     for s in scenarios {
+        names.push((
+            s.id.clone(),
+            s.trial_name.clone(),
+            s.role,
+            s.area.clone(),
+            s.title.clone(),
+            s.file.clone(),
+        ));
         let env = env.clone();
         let sem = sem.clone();
         let progress = progress.clone();
@@ -478,9 +487,25 @@ pub async fn run_all(
         }));
     }
     let mut out = Vec::new();
-    for h in handles {
-        if let Ok(r) = h.await {
-            out.push(r);
+    for (h, (id, trial, role, area, title, file)) in handles.into_iter().zip(names) {
+        match h.await {
+            Ok(r) => out.push(r),
+            // A harness bug must show up as an error of that scenario, never as a missing one.
+            Err(e) => out.push(ScenarioReport {
+                id,
+                trial,
+                role: role.as_str().to_string(),
+                area,
+                title,
+                file,
+                requirements: Vec::new(),
+                verdict: Verdict::Error,
+                reason: Some(format!("the harness failed while running the scenario: {e}")),
+                duration_ms: 0,
+                choices: BTreeMap::new(),
+                checks: Vec::new(),
+                exchanges: Vec::new(),
+            }),
         }
     }
     out.sort_by(|a, b| a.trial.cmp(&b.trial));

@@ -588,6 +588,32 @@ fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
+/// Follows redirects within the AS (at most [`MAX_HOPS`]) until one points back at the client.
+async fn follow(
+    ctx: &mut ScenarioCtx<'_>,
+    mut resp: Resp,
+    mut url: String,
+    arrived: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<(Resp, String), StepError> {
+    for _ in 0..MAX_HOPS {
+        if !is_redirect(resp.status) {
+            break;
+        }
+        let Some(loc) = resp.header("location").map(str::to_string) else {
+            break;
+        };
+        if arrived(&loc) {
+            break;
+        }
+        url = url::Url::parse(&url)
+            .and_then(|b| b.join(&loc))
+            .map(|u| u.to_string())
+            .unwrap_or(loc);
+        resp = ctx.send(Req::new("GET", url.clone())).await?;
+    }
+    Ok((resp, url))
+}
+
 async fn claims(ctx: &mut ScenarioCtx<'_>, s: &ClaimsStep, explicit: bool) -> Result<Resp, StepError> {
     let actor = ctx.actor(s.client.as_deref())?;
     let endpoint = match tv(&s.endpoint) {
@@ -646,20 +672,8 @@ async fn claims(ctx: &mut ScenarioCtx<'_>, s: &ClaimsStep, explicit: bool) -> Re
     let arrived = |loc: &str| !back.is_empty() && loc.starts_with(back.split('?').next().unwrap_or(&back));
     let mut url = with_query(&endpoint, &params)?;
     let mut resp = ctx.send(Req::new("GET", url.clone())).await?;
-    let mut hops = 0;
-    while is_redirect(resp.status) && hops < MAX_HOPS {
-        let Some(loc) = resp.header("location").map(str::to_string) else {
-            break;
-        };
-        if arrived(&loc) || s.first_only.unwrap_or(false) {
-            break;
-        }
-        url = url::Url::parse(&url)
-            .and_then(|b| b.join(&loc))
-            .map(|u| u.to_string())
-            .unwrap_or(loc);
-        resp = ctx.send(Req::new("GET", url.clone())).await?;
-        hops += 1;
+    if !s.first_only.unwrap_or(false) {
+        (resp, url) = follow(ctx, resp, url, &arrived).await?;
     }
     if resp.status == 200 && !s.first_only.unwrap_or(false) {
         let forms = crate::uma::forms::parse_forms(&resp.text);
@@ -706,22 +720,7 @@ async fn claims(ctx: &mut ScenarioCtx<'_>, s: &ClaimsStep, explicit: bool) -> Re
         } else {
             ctx.send(Req::new("POST", action.clone()).form(body)).await?
         };
-        url = action;
-        let mut hops = 0;
-        while is_redirect(resp.status) && hops < MAX_HOPS {
-            let Some(loc) = resp.header("location").map(str::to_string) else {
-                break;
-            };
-            if arrived(&loc) {
-                break;
-            }
-            url = url::Url::parse(&url)
-                .and_then(|b| b.join(&loc))
-                .map(|u| u.to_string())
-                .unwrap_or(loc);
-            resp = ctx.send(Req::new("GET", url.clone())).await?;
-            hops += 1;
-        }
+        (resp, _) = follow(ctx, resp, action, &arrived).await?;
     }
     let back_redirect = resp
         .header("location")

@@ -316,8 +316,8 @@ pub fn load_file(root: &SuiteRoot, path: &Path, catalogue: &Catalogue) -> Result
         }
     }
     for r in &file.requirements {
-        match catalogue.get(r) {
-            None => errors.push(err(
+        if catalogue.get(r).is_none() {
+            errors.push(err(
                 &display,
                 format!(
                     "requirement `{r}` is not in fixtures/requirements.yaml{}",
@@ -326,9 +326,7 @@ pub fn load_file(root: &SuiteRoot, path: &Path, catalogue: &Catalogue) -> Result
                         .map(|s| format!(" (did you mean `{s}`?)"))
                         .unwrap_or_default()
                 ),
-            )),
-            Some(req) if req.role != role && !req.is_profile() => {}
-            Some(_) => {}
+            ));
         }
     }
     if file.requirements.is_empty() {
