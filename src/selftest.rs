@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use uma_reference_server::Quirk;
 
-use crate::catalogue::{Catalogue, Role};
+use crate::catalogue::{Catalogue, Keyword, Role};
 use crate::report::{Report, Verdict};
 use crate::{RunError, RunRequest};
 
@@ -48,7 +48,8 @@ pub struct Selftest {
     pub exempt: BTreeMap<String, String>,
 }
 
-/// Requirements the embedded (plain-http, loopback) reference cannot be shown to break.
+/// Requirements the embedded (plain-http, loopback) reference cannot be shown to break. MAY
+/// requirements are added by [`run`] from the catalogue.
 pub fn exempt() -> BTreeMap<String, String> {
     let why = "needs TLS; the embedded reference AS runs on plain http over loopback";
     ["F-AS-01", "R8414-03", "R9700-12", "G-ALL-03"]
@@ -143,7 +144,16 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
             errors,
         });
     }
-    let exempt = exempt();
+    let mut exempt = exempt();
+    for r in catalogue
+        .iter()
+        .filter(|r| r.role == Role::As && r.keyword == Keyword::May)
+    {
+        exempt.insert(
+            r.id.clone(),
+            "MAY: a permission, not an obligation; nothing can violate it (scenarios record the choice)".into(),
+        );
+    }
     let testable: Vec<String> = catalogue
         .iter()
         .filter(|r| r.role == Role::As && r.is_testable() && !exempt.contains_key(&r.id))

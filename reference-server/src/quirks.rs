@@ -107,6 +107,140 @@ quirks! {
         "a pushed ID token is accepted whatever its audience";
     PctCrossClient => "pct-cross-client", "G-AS-70", [],
         "a PCT issued to one client is honoured when another client presents it";
+
+    // --- discovery (core/discovery.rs) ---
+    DiscoveryIssuerMismatch => "discovery-issuer-mismatch", "R8414-01", ["G-AS-03"],
+        "the discovery document's issuer is not the issuer its URL was built from";
+    DiscoveryNotJson => "discovery-not-json", "R8414-02", ["G-AS-01", "G-AS-02"],
+        "the discovery document is not served as an application/json object";
+    NoResponseTypes => "no-response-types", "R8414-04", ["G-AS-07"],
+        "response_types_supported is missing from the discovery document";
+    IntrospectionUnadvertised => "introspection-unadvertised", "F-AS-04", ["F-AS-30"],
+        "introspection_endpoint is missing from the discovery document although introspection is served";
+    IssNotAdvertised => "iss-not-advertised", "R9207-03", [],
+        "authorization_response_iss_parameter_supported is missing although iss is sent";
+    PkceNotAdvertised => "pkce-not-advertised", "R8414-05", ["R9700-08", "PKCE-07"],
+        "code_challenge_methods_supported is missing from the discovery document although PKCE is served";
+    S256NotAdvertised => "s256-not-advertised", "R7636-02", [],
+        "code_challenge_methods_supported lists plain but not S256";
+    UmaProfilesNotArray => "uma-profiles-not-array", "G-AS-05", [],
+        "uma_profiles_supported is published as one space-separated string instead of an array of URIs";
+    ClaimsEndpointRelative => "claims-endpoint-relative", "G-AS-04", [],
+        "claims_interaction_endpoint is published as a relative path instead of an absolute URI";
+    // --- dynamic client registration (core/clients.rs) ---
+    DcrDropsClaimsRedirectUris => "dcr-drops-claims-redirect-uris", "G-AS-06", [],
+        "dynamic registration accepts claims_redirect_uris but neither keeps nor echoes them";
+    DcrPartialEcho => "dcr-partial-echo", "R7591-01", [],
+        "the registration response leaves out metadata the client registered";
+    DcrNoSecretExpiry => "dcr-no-secret-expiry", "R7591-02", [],
+        "a registration response with a client_secret has no client_secret_expires_at";
+    DcrWrongErrorCode => "dcr-wrong-error-code", "R7591-03", [],
+        "invalid client metadata is refused with invalid_request instead of invalid_client_metadata";
+    DcrRejectsUnknownMetadata => "dcr-rejects-unknown-metadata", "R7591-04", ["G-ALL-02"],
+        "dynamic registration refuses metadata it does not understand";
+    // --- protection API (core/protection.rs, http) ---
+    ResourceWithoutId => "resource-without-id", "F-AS-11", [],
+        "resource create and update responses carry no _id";
+    DeletedResourceStillProtected => "deleted-resource-still-protected", "F-AS-13", [],
+        "a deleted resource still gets permission tickets";
+    ListAllOwners => "list-all-owners", "F-AS-14", [],
+        "the resource list holds every owner's resources, not only the PAT owner's";
+    PermissionCrossOwner => "permission-cross-owner", "F-AS-20", [],
+        "a permission request may name another owner's resource";
+    TicketPerPermission => "ticket-per-permission", "F-AS-22", [],
+        "a permission request with several permissions gets one ticket per permission";
+    ProtectionErrorPlainText => "protection-error-plain-text", "F-AS-40", [],
+        "protection API errors are plain text instead of a JSON object with error";
+    NoBearerChallenge => "no-bearer-challenge", "R6750-01", [],
+        "a protection API request without a PAT gets 401 without a WWW-Authenticate Bearer challenge";
+    InvalidPatNoErrorCode => "invalid-pat-no-error-code", "R6750-02", [],
+        "an invalid PAT gets a Bearer challenge without error=\"invalid_token\"";
+    WrongScopeAs401 => "wrong-scope-as-401", "R6750-03", [],
+        "a token without uma_protection gets 401 invalid_token instead of 403 insufficient_scope";
+    BareChallengeWithError => "bare-challenge-with-error", "R6750-04", [],
+        "a request with no credentials at all gets a Bearer challenge with an error code";
+    SequentialTickets => "sequential-tickets", "G-AS-53", ["T-07"],
+        "permission tickets are a counter with a fixed prefix";
+    IntrospectionBogusPatAccepted => "introspection-bogus-pat-accepted", "R7662-04", [],
+        "introspection answers a caller whose PAT is invalid instead of refusing it with 401";
+    IntrospectionAnyOwner => "introspection-any-owner", "R9700-10", [],
+        "introspection shows an RPT's permissions to a resource server that owns none of its resources";
+    InactiveWithReason => "inactive-with-reason", "R7662-03", [],
+        "an inactive introspection answer says why the token is inactive";
+    // --- token endpoint (core/grant.rs, http) ---
+    ParamNamesCaseInsensitive => "param-names-case-insensitive", "G-ALL-01", [],
+        "token request parameter names are matched without regard to case";
+    ScopeRequired => "scope-required", "G-AS-10", [],
+        "the uma-ticket grant is refused unless the optional scope parameter is sent";
+    ClientAuthSkipped => "client-auth-skipped", "G-AS-11", ["R9700-11"],
+        "the uma-ticket grant is served without authenticating the client";
+    RptResponseWithScope => "rpt-response-with-scope", "G-AS-25", [],
+        "the RPT response carries a scope member";
+    BasicAuthUnsupported => "basic-auth-unsupported", "R6749-01", [],
+        "clients with a secret cannot authenticate with HTTP Basic";
+    TokenGetAccepted => "token-get-accepted", "R6749-02", [],
+        "the token endpoint issues tokens on GET with query parameters";
+    EmptyParamSignificant => "empty-param-significant", "R6749-03", [],
+        "a token request parameter with an empty value is not treated as absent";
+    UnknownParamRejected => "unknown-param-rejected", "R6749-04", [],
+        "a token request with a parameter the AS does not know is refused";
+    RepeatedParamAccepted => "repeated-param-accepted", "R6749-05", [],
+        "a token request that repeats a parameter is served (the last value wins)";
+    TokenResponseIncomplete => "token-response-incomplete", "R6749-06", [],
+        "the token response has no token_type";
+    InvalidClientWithoutChallenge => "invalid-client-without-challenge", "R6749-08", [],
+        "invalid_client after a Basic attempt is 400 without a WWW-Authenticate challenge";
+    UnknownGrantAsInvalidRequest => "unknown-grant-as-invalid-request", "R6749-09", ["G-AS-35"],
+        "an unsupported grant type gets invalid_request instead of unsupported_grant_type";
+    TwoAuthMethodsAccepted => "two-auth-methods-accepted", "R6749-10", ["G-AS-35"],
+        "a token request with Basic credentials and client_secret in the body is served";
+    // --- tickets and assessment (core/grant.rs, core/assessment.rs) ---
+    InvalidScopeIgnored => "invalid-scope-ignored", "G-AS-31", [],
+        "a requested scope matching none of the ticket's scopes is dropped instead of refused with invalid_scope";
+    DefaultPermit => "default-permit", "G-AS-73", [],
+        "a resource without any policy is granted to every requesting party";
+    ExpiredTicketAccepted => "expired-ticket-accepted", "T-06", [],
+        "a ticket is redeemable after its lifetime has ended";
+    TicketCrossClient => "ticket-cross-client", "T-08", [],
+        "a ticket handed to one client in need_info is redeemable by another client";
+    TicketRace => "ticket-race", "T-05", [],
+        "redemption looks a ticket up, pauses, and consumes it without a lock, so concurrent requests all succeed";
+    SubmittedTicketShortLived => "submitted-ticket-short-lived", "G-AS-55", [],
+        "the ticket sent with request_submitted expires at once, before the client can poll";
+    // --- upgrade, refresh, revocation (core/grant.rs) ---
+    UpgradeFlagMissing => "upgrade-flag-missing", "G-AS-24", [],
+        "an upgraded RPT response does not set upgraded to true";
+    UpgradeKeepsOldRpt => "upgrade-keeps-old-rpt", "G-AS-29", [],
+        "the RPT the client sent stays active after an upgrade issued a new one";
+    RefreshWidensScope => "refresh-widens-scope", "R6749-11", [],
+        "a refresh that names scopes beyond the original grant gets them";
+    RevocationIgnoresPct => "revocation-ignores-pct", "G-AS-62", [],
+        "revoking a PCT answers 200 but the PCT stays usable";
+    RevocationNoop => "revocation-noop", "R7009-01", [],
+        "revocation answers 200 but the RPT stays active";
+    RevokeUnknown400 => "revoke-unknown-400", "R7009-02", [],
+        "revoking an unknown token is refused with 400";
+    RevokeAnyClientsToken => "revoke-any-clients-token", "R7009-03", [],
+        "a client can revoke a token issued to another client";
+    RevocationWithoutClientAuth => "revocation-without-client-auth", "R7009-04", [],
+        "the revocation endpoint serves requests with bad client credentials";
+    // --- claims interaction and PKCE (core/interaction.rs) ---
+    ClaimsRedirectFragmentAccepted => "claims-redirect-fragment-accepted", "G-AS-43", [],
+        "a claims_redirect_uri with a fragment is accepted";
+    CancelWithoutError => "cancel-without-error", "G-AS-45", [],
+        "a cancelled claims interaction redirects back without an error code";
+    RedirectLeaksClaims => "redirect-leaks-claims", "G-AS-47", [],
+        "the redirect back from claims gathering carries the gathered claims";
+    CsrfNotChecked => "csrf-not-checked", "G-AS-49", [],
+        "the claims form is accepted without its anti-CSRF token";
+    PkceMissingWrongError => "pkce-missing-wrong-error", "R7636-05", ["PKCE-05"],
+        "a claims interaction request without code_challenge, where PKCE is required, gets access_denied instead of invalid_request";
+    PlainMethodAccepted => "plain-method-accepted", "R7636-09", [],
+        "code_challenge_method=plain is accepted although only S256 is advertised";
+    VerifierFormatUnchecked => "verifier-format-unchecked", "PKCE-07", [],
+        "a code_verifier outside 43-128 unreserved characters is accepted when it matches";
+    PctReadableJwt => "pct-readable-jwt", "G-AS-23", [],
+        "PCTs are unsigned JWTs that carry the requesting party's claims in clear";
 }
 
 impl fmt::Display for Quirk {
