@@ -126,6 +126,17 @@ fn a_misspelt_step_key_is_reported_with_its_line() {
 }
 
 #[test]
+fn a_parallel_step_outside_its_bounds_is_reported_with_its_line() {
+    let err = load_error(
+        "id: as/x/bad\ntitle: t\nrequirements: [T-05]\nsteps:\n  - discover: {}\n  - parallel: { count: 50, token: {} }\n",
+    );
+    assert!(
+        err.contains("parallel.count") && err.contains("bad.yaml") && err.contains(":6"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_set_math_row_whose_expected_outcome_disagrees_does_not_load() {
     let err = load_error(
         "id: as/x/bad\ntitle: t\nrequirements: [G-AS-12]\ncases:\n  - name: wrong\n    A: []\n    B: []\n    \

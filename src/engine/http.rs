@@ -109,116 +109,172 @@ pub fn redirect_of(location: &str) -> Redirect {
 impl ScenarioCtx<'_> {
     /// Sends a request, records the exchange, and returns the response.
     pub async fn send(&mut self, req: Req) -> Result<Resp, StepError> {
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|_| StepError(format!("`{}` is not an HTTP method", req.method)))?;
-        let url = url::Url::parse(&req.url).map_err(|e| StepError(format!("`{}` is not a URL: {e}", req.url)))?;
-        if let Some(host) = url.host_str()
-            && !crate::is_loopback_host(host)
-            && std::env::var("UMA_ALLOW_REMOTE").is_err()
-        {
-            return Err(StepError(format!(
-                "refusing to send a request to {host}: only loopback targets are allowed"
-            )));
+        let (ex, resp) = transmit(&self.http, self.env.options.request_timeout, self.step, req).await;
+        self.exchanges.push(ex);
+        let mut resp = resp?;
+        resp.exchange = Some(self.exchanges.len() - 1);
+        Ok(resp)
+    }
+
+    /// Sends requests all at once and records their exchanges in the order given. A request that
+    /// gets no answer ends the step with its error once all of them are back.
+    pub async fn send_all(&mut self, reqs: Vec<Req>) -> Result<Vec<Resp>, StepError> {
+        let (http, timeout, step) = (self.http.clone(), self.env.options.request_timeout, self.step);
+        let mut set = tokio::task::JoinSet::new();
+        for (i, req) in reqs.into_iter().enumerate() {
+            let http = http.clone();
+            set.spawn(async move { (i, transmit(&http, timeout, step, req).await) });
         }
-        let mut rb = self.http.request(method, url);
-        for (k, v) in &req.headers {
-            rb = rb.header(k, v);
+        let mut done = Vec::new();
+        while let Some(j) = set.join_next().await {
+            done.push(j.map_err(|e| StepError(format!("a parallel request failed to run: {e}")))?);
         }
-        let mut headers = req.headers.clone();
-        let body_text = match &req.body {
-            None => None,
-            Some(Body::Form(pairs)) => {
-                let t = serde_urlencoded::to_string(pairs).unwrap_or_default();
-                headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
-                rb = rb
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(t.clone());
-                Some(t)
-            }
-            Some(Body::Json(v)) => {
-                let t = v.to_string();
-                headers.push(("content-type".into(), "application/json".into()));
-                rb = rb.header("content-type", "application/json").body(t.clone());
-                Some(t)
-            }
-            Some(Body::Raw(t, ct)) => {
-                headers.push(("content-type".into(), ct.clone()));
-                rb = rb.header("content-type", ct.as_str()).body(t.clone());
-                Some(t.clone())
-            }
-        };
-        let started = Instant::now();
-        let mut ex = Exchange {
-            step: self.step,
-            method: req.method.clone(),
-            url: req.url.clone(),
-            request_headers: headers,
-            request_body: body_text,
-            ..Exchange::default()
-        };
-        let result = rb.send().await;
-        let mut resp = match result {
-            Ok(r) => r,
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    format!("no answer within {} s", self.env.options.request_timeout.as_secs())
-                } else if e.is_connect() {
-                    "cannot connect".to_string()
-                } else {
-                    e.to_string()
-                };
-                ex.transport_error = Some(what.clone());
-                ex.duration_ms = started.elapsed().as_millis() as u64;
-                self.exchanges.push(ex);
-                return Err(StepError(format!("{} {}: {what}", req.method, req.url)));
-            }
-        };
-        let status = resp.status().as_u16();
-        let rheaders: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).to_string(),
-                )
-            })
-            .collect();
-        let mut bytes = Vec::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(c)) => {
-                    if bytes.len() + c.len() > MAX_BODY {
-                        ex.transport_error = Some(format!("response body larger than {MAX_BODY} bytes; cut"));
-                        break;
-                    }
-                    bytes.extend_from_slice(&c);
+        done.sort_by_key(|(i, _)| *i);
+        let mut out = Vec::new();
+        let mut first_err = None;
+        for (_, (ex, resp)) in done {
+            self.exchanges.push(ex);
+            match resp {
+                Ok(mut r) => {
+                    r.exchange = Some(self.exchanges.len() - 1);
+                    out.push(r);
                 }
-                Ok(None) => break,
                 Err(e) => {
-                    ex.transport_error = Some(format!("body read failed: {e}"));
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+}
+
+/// Sends one request; returns the exchange to record and the response (or why there is none).
+async fn transmit(
+    http: &reqwest::Client,
+    timeout: std::time::Duration,
+    step: usize,
+    req: Req,
+) -> (Exchange, Result<Resp, StepError>) {
+    let mut ex = Exchange {
+        step,
+        method: req.method.clone(),
+        url: req.url.clone(),
+        ..Exchange::default()
+    };
+    let method = match reqwest::Method::from_bytes(req.method.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return (ex, Err(StepError(format!("`{}` is not an HTTP method", req.method)))),
+    };
+    let url = match url::Url::parse(&req.url) {
+        Ok(u) => u,
+        Err(e) => return (ex, Err(StepError(format!("`{}` is not a URL: {e}", req.url)))),
+    };
+    if let Some(host) = url.host_str()
+        && !crate::is_loopback_host(host)
+        && std::env::var("UMA_ALLOW_REMOTE").is_err()
+    {
+        return (
+            ex,
+            Err(StepError(format!(
+                "refusing to send a request to {host}: only loopback targets are allowed"
+            ))),
+        );
+    }
+    let mut rb = http.request(method, url);
+    for (k, v) in &req.headers {
+        rb = rb.header(k, v);
+    }
+    let mut headers = req.headers.clone();
+    let body_text = match &req.body {
+        None => None,
+        Some(Body::Form(pairs)) => {
+            let t = serde_urlencoded::to_string(pairs).unwrap_or_default();
+            headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+            rb = rb
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(t.clone());
+            Some(t)
+        }
+        Some(Body::Json(v)) => {
+            let t = v.to_string();
+            headers.push(("content-type".into(), "application/json".into()));
+            rb = rb.header("content-type", "application/json").body(t.clone());
+            Some(t)
+        }
+        Some(Body::Raw(t, ct)) => {
+            headers.push(("content-type".into(), ct.clone()));
+            rb = rb.header("content-type", ct.as_str()).body(t.clone());
+            Some(t.clone())
+        }
+    };
+    ex.request_headers = headers;
+    ex.request_body = body_text;
+    let started = Instant::now();
+    let mut resp = match rb.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let what = if e.is_timeout() {
+                format!("no answer within {} s", timeout.as_secs())
+            } else if e.is_connect() {
+                "cannot connect".to_string()
+            } else {
+                e.to_string()
+            };
+            ex.transport_error = Some(what.clone());
+            ex.duration_ms = started.elapsed().as_millis() as u64;
+            return (ex, Err(StepError(format!("{} {}: {what}", req.method, req.url))));
+        }
+    };
+    let status = resp.status().as_u16();
+    let rheaders: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).to_string(),
+            )
+        })
+        .collect();
+    let mut bytes = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                if bytes.len() + c.len() > MAX_BODY {
+                    ex.transport_error = Some(format!("response body larger than {MAX_BODY} bytes; cut"));
                     break;
                 }
+                bytes.extend_from_slice(&c);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                ex.transport_error = Some(format!("body read failed: {e}"));
+                break;
             }
         }
-        let text = String::from_utf8_lossy(&bytes).to_string();
-        let json = serde_json::from_slice::<Value>(&bytes).ok();
-        ex.status = Some(status);
-        ex.response_headers = rheaders.clone();
-        ex.response_body = if text.is_empty() { None } else { Some(truncate(&text)) };
-        ex.duration_ms = started.elapsed().as_millis() as u64;
-        self.exchanges.push(ex);
-        let redirect = rheaders
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
-            .map(|(_, v)| redirect_of(v));
+    }
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let json = serde_json::from_slice::<Value>(&bytes).ok();
+    ex.status = Some(status);
+    ex.response_headers = rheaders.clone();
+    ex.response_body = if text.is_empty() { None } else { Some(truncate(&text)) };
+    ex.duration_ms = started.elapsed().as_millis() as u64;
+    let redirect = rheaders
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| redirect_of(v));
+    (
+        ex,
         Ok(Resp {
             status,
             headers: rheaders,
             text,
             json,
             redirect,
-            exchange: Some(self.exchanges.len() - 1),
-        })
-    }
+            exchange: None,
+        }),
+    )
 }

@@ -233,6 +233,9 @@ pub async fn execute(ctx: &mut ScenarioCtx<'_>, step: &Step) -> Result<Resp, Ste
     if let Some(s) = &step.http {
         return http(ctx, s).await;
     }
+    if let Some(s) = &step.parallel {
+        return parallel(ctx, s).await;
+    }
     if step.assert.is_some() {
         return Ok(Resp {
             json: Some(Value::Object(ctx.vars.clone().into_iter().collect())),
@@ -455,7 +458,8 @@ async fn permission(ctx: &mut ScenarioCtx<'_>, s: &PermissionStep, explicit: boo
     Ok(resp)
 }
 
-async fn token(ctx: &mut ScenarioCtx<'_>, s: &TokenStep, explicit: bool) -> Result<Resp, StepError> {
+/// The token request a `token` step describes.
+fn token_request(ctx: &ScenarioCtx<'_>, s: &TokenStep) -> Result<Req, StepError> {
     let actor = ctx.actor(s.client.as_deref())?;
     let grant = s.grant_type.clone().unwrap_or_else(|| UMA_GRANT.into());
     let mut form: Vec<(String, String)> = vec![("grant_type".into(), grant.clone())];
@@ -487,6 +491,11 @@ async fn token(ctx: &mut ScenarioCtx<'_>, s: &TokenStep, explicit: bool) -> Resu
     if let Some(m) = &s.method {
         req.method = m.clone();
     }
+    Ok(req)
+}
+
+async fn token(ctx: &mut ScenarioCtx<'_>, s: &TokenStep, explicit: bool) -> Result<Resp, StepError> {
+    let req = token_request(ctx, s)?;
     let resp = ctx.send(req).await?;
     let ok = resp.status == 200 && resp.body("access_token").is_some();
     ctx.setup(explicit, ok, "G-AS-20", "obtaining a token", &resp)?;
@@ -499,6 +508,42 @@ async fn token(ctx: &mut ScenarioCtx<'_>, s: &TokenStep, explicit: bool) -> Resu
         ctx.save_str("ticket", resp.body("ticket"));
     }
     Ok(resp)
+}
+
+/// `parallel`: the copies go out at once; the expectations see a summary of the answers.
+async fn parallel(ctx: &mut ScenarioCtx<'_>, s: &ParallelStep) -> Result<Resp, StepError> {
+    if !(2..=crate::suite::MAX_PARALLEL).contains(&s.count) {
+        return Err(StepError(format!(
+            "`parallel.count` must be between 2 and {}",
+            crate::suite::MAX_PARALLEL
+        )));
+    }
+    let req = token_request(ctx, &s.token)?;
+    let resps = ctx.send_all(vec![req; usize::from(s.count)]).await?;
+    let errors: Vec<Value> = resps
+        .iter()
+        .map(|r| r.body("error").cloned().unwrap_or(Value::Null))
+        .collect();
+    let succeeded = resps
+        .iter()
+        .filter(|r| r.status == 200 && r.body("access_token").is_some())
+        .count();
+    let not_invalid_grant = resps
+        .iter()
+        .filter(|r| !(r.status == 400 && r.body("error") == Some(&json!("invalid_grant"))))
+        .count();
+    let summary = json!({
+        "count": resps.len(),
+        "statuses": resps.iter().map(|r| r.status).collect::<Vec<_>>(),
+        "errors": errors,
+        "succeeded": succeeded,
+        "not_invalid_grant": not_invalid_grant,
+    });
+    Ok(Resp {
+        text: summary.to_string(),
+        json: Some(summary),
+        ..Resp::default()
+    })
 }
 
 async fn introspect(ctx: &mut ScenarioCtx<'_>, s: &IntrospectStep, explicit: bool) -> Result<Resp, StepError> {

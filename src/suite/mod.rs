@@ -384,6 +384,9 @@ pub fn load_file(root: &SuiteRoot, path: &Path, catalogue: &Catalogue) -> Result
         .collect())
 }
 
+/// The most copies a `parallel` step may send at once.
+pub const MAX_PARALLEL: u8 = 8;
+
 /// The action keys of a step that are set.
 pub fn actions(step: &Step) -> Vec<&'static str> {
     let mut a = Vec::new();
@@ -393,7 +396,8 @@ pub fn actions(step: &Step) -> Vec<&'static str> {
     has!(discover => "discover", pat => "pat", register => "register", resource => "resource",
          policy => "policy", permission => "permission", token => "token", introspect => "introspect",
          revoke => "revoke", claims => "claims", approve => "approve", id_token => "id_token",
-         assess => "assess", wait => "wait", http => "http", assert => "assert");
+         assess => "assess", wait => "wait", http => "http", assert => "assert",
+         parallel => "parallel");
     a
 }
 
@@ -404,12 +408,23 @@ fn validate_step(s: &StepAt, requirements: &[String], errors: &mut Vec<SuiteErro
             s.location(),
             format!(
                 "a step has exactly one action (discover, pat, register, resource, policy, permission, token, \
-                 introspect, revoke, claims, approve, id_token, assess, wait, http, assert); found {}",
+                 introspect, revoke, claims, approve, id_token, assess, wait, http, assert, parallel); found {}",
                 if acts.is_empty() {
                     "none".to_string()
                 } else {
                     acts.join(", ")
                 }
+            ),
+        ));
+    }
+    if let Some(p) = &s.step.parallel
+        && !(2..=MAX_PARALLEL).contains(&p.count)
+    {
+        errors.push(err(
+            s.location(),
+            format!(
+                "`parallel.count` must be between 2 and {MAX_PARALLEL}; found {}",
+                p.count
             ),
         ));
     }

@@ -145,6 +145,9 @@ pub struct Step {
     /// No request: run the expectations against saved variables (`vars` paths).
     #[serde(default)]
     pub assert: Option<AssertStep>,
+    /// The same token request sent several times at once (races such as double redemption).
+    #[serde(default)]
+    pub parallel: Option<ParallelStep>,
     /// What the response must look like. Without it, a step has a default set-up expectation
     /// (e.g. 201 and `_id` for a resource creation) whose failure makes the scenario `error`.
     #[serde(default)]
@@ -373,6 +376,19 @@ pub struct TokenStep {
     /// Save `access_token` here (default `rpt` when the response is 200).
     #[serde(default, rename = "as")]
     pub save_as: Option<String>,
+}
+
+/// `parallel`: `count` copies of one token request, sent at the same moment. The expectations
+/// look at a summary object: `count`, `statuses` (one per request, in sending order), `errors`
+/// (each response's `error` or null), `succeeded` (how many got 200 with an `access_token`) and
+/// `not_invalid_grant` (how many got anything but 400 `invalid_grant`). Every exchange is recorded.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParallelStep {
+    /// How many copies, 2 to 8.
+    pub count: u8,
+    /// The token request (as in a `token` step; nothing is saved from it).
+    pub token: TokenStep,
 }
 
 /// `introspect`.
