@@ -439,18 +439,21 @@ fn header_path(path: &str) -> String {
 
 fn condition_holds(c: &crate::suite::model::Condition, vars: &BTreeMap<String, Value>) -> bool {
     let v = vars::lookup(vars, &c.var).ok();
+    // `is` and `is_not` may name variables too; one that is not set compares as absent.
+    let resolve = |x: &Option<Value>| x.as_ref().map(|x| vars::subst(x, vars).ok());
+    let (is, is_not) = (resolve(&c.is), resolve(&c.is_not));
     if let Some(set) = c.set
         && set != v.is_some()
     {
         return false;
     }
-    if let Some(is) = &c.is
-        && v.as_ref() != Some(is)
+    if let Some(is) = is
+        && v != is
     {
         return false;
     }
-    if let Some(not) = &c.is_not
-        && v.as_ref() == Some(not)
+    if let Some(not) = is_not
+        && v == not
     {
         return false;
     }

@@ -821,7 +821,7 @@ async fn http(ctx: &mut ScenarioCtx<'_>, s: &HttpStep) -> Result<Resp, StepError
             .map(|(_, v)| super::vars::to_text(&v.0))
             .unwrap_or_else(|| "text/plain".into());
         req.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
-        req.body = Some(Body::Raw(b.clone(), ct));
+        req.body = Some(Body::Raw(ctx.text(&Value::String(b.clone()))?, ct));
     }
     ctx.send(req).await
 }

@@ -164,10 +164,10 @@ pub struct Step {
 pub struct Condition {
     /// The variable name (without `$`).
     pub var: String,
-    /// The variable must equal this value.
+    /// The variable must equal this value (which may be a `$variable`).
     #[serde(default)]
     pub is: Option<Value>,
-    /// The variable must differ from this value.
+    /// The variable must differ from this value (which may be a `$variable`).
     #[serde(default)]
     pub is_not: Option<Value>,
     /// The variable must be set (true) or unset (false).
@@ -538,7 +538,7 @@ pub struct HttpStep {
     /// A JSON body.
     #[serde(default)]
     pub json: Option<Tpl>,
-    /// A raw body.
+    /// A raw body (`$x` and `${x}` are substituted, as they are: not URL-encoded).
     #[serde(default)]
     pub body: Option<String>,
     /// `Authorization: Bearer` with this token.
