@@ -699,7 +699,10 @@ async fn claims(ctx: &mut ScenarioCtx<'_>, s: &ClaimsStep, explicit: bool) -> Re
     match pkce {
         PkceMode::None => {}
         PkceMode::S256 | PkceMode::Plain => {
-            let verifier = crate::uma::pkce::generate_verifier();
+            let verifier = match &s.code_verifier {
+                Some(v) => ctx.text(&v.0)?,
+                None => crate::uma::pkce::generate_verifier(),
+            };
             let (challenge, method) = match pkce {
                 PkceMode::S256 => (crate::uma::pkce::s256_challenge(&verifier), "S256"),
                 _ => (verifier.clone(), "plain"),

@@ -458,6 +458,11 @@ pub struct ClaimsStep {
     /// PKCE (default `s256` when the target claims the ICG+PKCE profile, else `none`).
     #[serde(default)]
     pub pkce: Option<PkceMode>,
+    /// The PKCE code_verifier to derive the challenge from, instead of a fresh random one (to
+    /// test how the target treats verifiers of the wrong length or alphabet); saved as
+    /// `code_verifier` either way.
+    #[serde(default)]
+    pub code_verifier: Option<Tpl>,
     /// Form values to fill in (e.g. `email`). Default: the requesting party's email.
     #[serde(default)]
     pub fill: BTreeMap<String, Tpl>,
