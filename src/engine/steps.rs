@@ -717,7 +717,10 @@ async fn claims(ctx: &mut ScenarioCtx<'_>, s: &ClaimsStep, explicit: bool) -> Re
         .clone()
         .or_else(|| actor.claims_redirect_uris.first().cloned())
         .unwrap_or_default();
-    let arrived = |loc: &str| !back.is_empty() && loc.starts_with(back.split('?').next().unwrap_or(&back));
+    // Arrived back: the Location is the claims redirection URI, whatever query or fragment the
+    // target put on it (a fragment, rightly or wrongly placed, must not hide the arrival).
+    let back_base = back.split(['?', '#']).next().unwrap_or(&back).to_string();
+    let arrived = |loc: &str| !back_base.is_empty() && loc.starts_with(&back_base);
     let mut url = with_query(&endpoint, &params)?;
     let mut resp = ctx.send(Req::new("GET", url.clone())).await?;
     if !s.first_only.unwrap_or(false) {
