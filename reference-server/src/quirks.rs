@@ -225,22 +225,22 @@ quirks! {
     RevocationWithoutClientAuth => "revocation-without-client-auth", "R7009-04", [],
         "the revocation endpoint serves requests with bad client credentials";
     // --- claims interaction and PKCE (core/interaction.rs) ---
-    ClaimsRedirectFragmentAccepted => "claims-redirect-fragment-accepted", "G-AS-43", [],
-        "a claims_redirect_uri with a fragment is accepted";
+    ClaimsRedirectFragmentAccepted => "claims-redirect-fragment-accepted", "G-AS-43", ["G-AS-44"],
+        "a claims_redirect_uri with a fragment is matched without it and redirected to as sent, the parameters appended after the fragment";
     CancelWithoutError => "cancel-without-error", "G-AS-45", [],
-        "a cancelled claims interaction redirects back without an error code";
+        "a declined claims interaction redirects back with the state but without an error code";
     RedirectLeaksClaims => "redirect-leaks-claims", "G-AS-47", [],
-        "the redirect back from claims gathering carries the gathered claims";
+        "the redirect back from claims gathering carries the gathered claims as query parameters";
     CsrfNotChecked => "csrf-not-checked", "G-AS-49", [],
-        "the claims form is accepted without its anti-CSRF token";
+        "the claims form is accepted on the session cookie alone: its anti-CSRF token is not checked";
     PkceMissingWrongError => "pkce-missing-wrong-error", "R7636-05", ["PKCE-05"],
         "a claims interaction request without code_challenge, where PKCE is required, gets access_denied instead of invalid_request";
-    PlainMethodAccepted => "plain-method-accepted", "R7636-09", [],
-        "code_challenge_method=plain is accepted although only S256 is advertised";
+    PlainMethodAccepted => "plain-method-accepted", "R7636-09", ["R7636-04"],
+        "code_challenge_method=plain is accepted (only S256 is advertised) and the ticket returned on the redirect back carries the challenge in clear";
     VerifierFormatUnchecked => "verifier-format-unchecked", "PKCE-07", [],
-        "a code_verifier outside 43-128 unreserved characters is accepted when it matches";
+        "a code_verifier outside 43-128 unreserved characters is accepted at the token endpoint when it matches the bound challenge";
     PctReadableJwt => "pct-readable-jwt", "G-AS-23", [],
-        "PCTs are unsigned JWTs that carry the requesting party's claims in clear";
+        "PCTs are signed but unencrypted JWTs that carry the requesting party's claims in clear";
 }
 
 impl fmt::Display for Quirk {

@@ -289,3 +289,24 @@ impl ClaimVerifier {
             .collect())
     }
 }
+
+/// A self-contained PCT, as the `pct-readable-jwt` quirk issues it: a JWT the AS signs but does
+/// not encrypt, carrying the requesting party's claims where any holder can read them. It still
+/// works because the AS also keeps it by reference, like an opaque PCT.
+pub fn readable_pct(
+    ctx: &crate::core::Ctx,
+    client_id: &str,
+    claims: &[Claim],
+    now: i64,
+) -> Result<String, ProtocolError> {
+    let mut body = serde_json::Map::new();
+    for c in claims {
+        body.insert(c.name.clone(), c.value.clone());
+    }
+    body.insert("iss".into(), serde_json::json!(ctx.issuer));
+    body.insert("client_id".into(), serde_json::json!(client_id));
+    body.insert("iat".into(), serde_json::json!(now));
+    body.insert("exp".into(), serde_json::json!(now + ctx.config.lifetimes.pct));
+    body.insert("jti".into(), serde_json::json!(crate::crypto::random_token()));
+    ctx.signer.sign("JWT", &serde_json::Value::Object(body))
+}

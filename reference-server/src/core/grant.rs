@@ -406,6 +406,7 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
     let verifier = params.get("code_verifier").map(|v| CodeVerifier::new(v.as_str()));
     if let Some(v) = &verifier
         && !is_pkce_value(v.secret())
+        && !ctx.quirk(Quirk::VerifierFormatUnchecked)
     {
         return Err(ProtocolError::invalid_request(
             "code_verifier must be 43 to 128 unreserved characters",
@@ -612,7 +613,11 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             ctx.store.put_token(&hash_secret(rt.secret()), &rt_rec).await?;
             body["refresh_token"] = json!(rt.secret());
             if !claims.is_empty() {
-                let pct = Pct::new(random_token());
+                let pct = Pct::new(if ctx.quirk(Quirk::PctReadableJwt) {
+                    crate::core::claims::readable_pct(ctx, &client.client_id, &claims, now)?
+                } else {
+                    random_token()
+                });
                 let pct_rec = TokenRecord {
                     kind: TokenKind::Pct,
                     client_id: client.client_id.clone(),

@@ -12,7 +12,7 @@ use crate::core::discovery::paths;
 use crate::core::model::{Claim, ClaimsInteraction, LoginInteraction, TokenKind, TokenRecord};
 use crate::core::protection::issue_ticket;
 use crate::core::{Ctx, ProtocolError};
-use crate::crypto::{ct_eq, hash_secret, is_pkce_value, random_id, random_token};
+use crate::crypto::{ct_eq, hash_secret, is_pkce_value, pkce_s256, random_id, random_token};
 use crate::quirks::Quirk;
 use crate::types::AuthorizationCode;
 
@@ -94,6 +94,16 @@ pub fn append_query(uri: &str, params: &[(&str, &str)]) -> String {
     }
 }
 
+/// Appends query parameters by string concatenation, as the `claims-redirect-fragment-accepted`
+/// quirk does: after a fragment, they end up inside it.
+fn concat_query(uri: &str, params: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{sep}{query}")
+}
+
 fn iss_param(ctx: &Ctx) -> Option<&str> {
     if !ctx.config.icg_iss || ctx.quirk(Quirk::IssMissing) {
         None
@@ -122,9 +132,12 @@ fn claims_redirect(
         params.push(("iss", iss.to_owned()));
     }
     let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    WebResponse::Redirect {
-        location: append_query(uri, &refs),
-    }
+    let location = if ctx.quirk(Quirk::ClaimsRedirectFragmentAccepted) {
+        concat_query(uri, &refs)
+    } else {
+        append_query(uri, &refs)
+    };
+    WebResponse::Redirect { location }
 }
 
 fn error_redirect(ctx: &Ctx, uri: &str, error: &str, description: &str, state: Option<&str>) -> WebResponse {
@@ -169,6 +182,15 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
     };
     let redirect_uri = match q.get("claims_redirect_uri") {
         Some(uri) if client.claims_redirect_uris.iter().any(|r| r == uri) => uri.clone(),
+        // The quirk compares the URI without its fragment, then uses it as sent.
+        Some(uri)
+            if ctx.quirk(Quirk::ClaimsRedirectFragmentAccepted)
+                && uri
+                    .split_once('#')
+                    .is_some_and(|(base, _)| client.claims_redirect_uris.iter().any(|r| r == base)) =>
+        {
+            uri.clone()
+        }
         Some(uri)
             if ctx.quirk(Quirk::ClaimsRedirectUnregistered)
                 && crate::core::clients::validate_redirect_uri(uri).is_ok() =>
@@ -222,11 +244,16 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
         ));
     }
     // PKCE profile (digest §10.1, rules 1 and 5).
-    let challenge = match (
-        q.get("code_challenge"),
-        q.get("code_challenge_method").map(String::as_str),
-    ) {
+    let method = q.get("code_challenge_method").map(String::as_str);
+    // The quirk takes plain, binds it as the S256 of the challenge (so the verifier must equal
+    // it) and hands the challenge back in clear inside the next ticket.
+    let quirk_plain_challenge = q
+        .get("code_challenge")
+        .filter(|ch| ctx.quirk(Quirk::PlainMethodAccepted) && method == Some("plain") && is_pkce_value(ch))
+        .cloned();
+    let challenge = match (q.get("code_challenge"), method) {
         (Some(ch), Some("S256")) if is_pkce_value(ch) => Some(ch.clone()),
+        (Some(_), Some("plain")) if quirk_plain_challenge.is_some() => quirk_plain_challenge.as_deref().map(pkce_s256),
         (Some(_), Some("S256")) => {
             return Ok(error_redirect(
                 ctx,
@@ -246,10 +273,15 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
             ));
         }
         (None, _) if ctx.config.icg_pkce == crate::config::PkceMode::Required => {
+            let code = if ctx.quirk(Quirk::PkceMissingWrongError) {
+                "access_denied"
+            } else {
+                "invalid_request"
+            };
             return Ok(error_redirect(
                 ctx,
                 &redirect_uri,
-                "invalid_request",
+                code,
                 "code challenge required",
                 state,
             ));
@@ -266,6 +298,7 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
         claims_redirect_uri: redirect_uri,
         state: state.map(str::to_owned),
         code_challenge: challenge,
+        quirk_plain_challenge,
         cookie_hash: hash_secret(&cookie),
         csrf_hash: hash_secret(&csrf),
         expires_at: now + ctx.config.lifetimes.interaction,
@@ -323,8 +356,10 @@ pub async fn claims_submit(
     };
     let cookie = cookies.get(&format!("{CLAIMS_COOKIE}_{id}"));
     let csrf = form.get("csrf_token");
+    // The quirk trusts the session cookie alone and never looks at the form's token.
     let bound = cookie.is_some_and(|c| ct_eq(hash_secret(c).as_bytes(), record.cookie_hash.as_bytes()))
-        && csrf.is_some_and(|c| ct_eq(hash_secret(c).as_bytes(), record.csrf_hash.as_bytes()));
+        && (ctx.quirk(Quirk::CsrfNotChecked)
+            || csrf.is_some_and(|c| ct_eq(hash_secret(c).as_bytes(), record.csrf_hash.as_bytes())));
     if !bound {
         return Ok(error_page(
             403,
@@ -342,6 +377,16 @@ pub async fn claims_submit(
     let state = record.state.as_deref();
     if form.get("action").map(String::as_str) == Some("cancel") {
         ctx.store.take_interaction(id).await?;
+        if ctx.quirk(Quirk::CancelWithoutError) {
+            // Back to the client as if nothing happened: no ticket, no error code.
+            return Ok(claims_redirect(
+                ctx,
+                &record.claims_redirect_uri,
+                Vec::new(),
+                state,
+                false,
+            ));
+        }
         return Ok(error_redirect(
             ctx,
             &record.claims_redirect_uri,
@@ -381,22 +426,32 @@ pub async fn claims_submit(
     if next.code_challenge.is_none() {
         next.code_challenge = record.code_challenge.clone();
     }
-    let ticket = match &record.quirk_ticket_value {
-        Some(old) => {
+    let ticket = match (&record.quirk_ticket_value, &record.quirk_plain_challenge) {
+        (Some(old), _) => {
             ctx.store
                 .put_ticket(&hash_secret(old), &next, now + ctx.config.lifetimes.ticket)
                 .await?;
             old.clone()
         }
-        None => issue_ticket(ctx, &next).await?.into_secret(),
+        // A "stateless" ticket that carries the plain challenge in clear.
+        (None, Some(plain)) => {
+            let value = format!("{}.{plain}", random_token());
+            ctx.store
+                .put_ticket(&hash_secret(&value), &next, now + ctx.config.lifetimes.ticket)
+                .await?;
+            value
+        }
+        (None, None) => issue_ticket(ctx, &next).await?.into_secret(),
     };
-    Ok(claims_redirect(
-        ctx,
-        &record.claims_redirect_uri,
-        vec![("ticket", ticket)],
-        state,
-        true,
-    ))
+    let mut params = vec![("ticket", ticket)];
+    if ctx.quirk(Quirk::RedirectLeaksClaims) {
+        // Hands the gathered claims to the client along with the ticket.
+        for c in &next.claims {
+            let value = c.value.as_str().map_or_else(|| c.value.to_string(), str::to_owned);
+            params.push((c.name.as_str(), value));
+        }
+    }
+    Ok(claims_redirect(ctx, &record.claims_redirect_uri, params, state, true))
 }
 
 // ---- login for PATs by authorization code ----
@@ -592,6 +647,18 @@ mod tests {
     fn an_existing_query_is_kept_when_parameters_are_added() {
         let u = append_query("https://c.example/cb?x=1", &[("ticket", "t"), ("state", "a b")]);
         assert_eq!(u, "https://c.example/cb?x=1&ticket=t&state=a+b");
+    }
+
+    #[test]
+    fn concatenated_parameters_land_after_a_fragment() {
+        assert_eq!(
+            concat_query("https://c.example/cb#f", &[("ticket", "t"), ("state", "a b")]),
+            "https://c.example/cb#f?ticket=t&state=a+b"
+        );
+        assert_eq!(
+            concat_query("https://c.example/cb?x=1", &[("ticket", "t")]),
+            "https://c.example/cb?x=1&ticket=t"
+        );
     }
 
     #[test]

@@ -246,6 +246,9 @@ pub struct ClaimsInteraction {
     pub state: Option<String>,
     /// The PKCE challenge, if one was sent.
     pub code_challenge: Option<String>,
+    /// A `plain` challenge as sent, kept only under the `plain-method-accepted` quirk.
+    #[serde(default)]
+    pub quirk_plain_challenge: Option<String>,
     /// SHA-256 of the cookie bound to this browser.
     pub cookie_hash: String,
     /// SHA-256 of the CSRF token embedded in the form.
