@@ -109,30 +109,30 @@ quirks! {
         "a PCT issued to one client is honoured when another client presents it";
 
     // --- discovery (core/discovery.rs) ---
-    DiscoveryIssuerMismatch => "discovery-issuer-mismatch", "R8414-01", ["G-AS-03"],
-        "the discovery document's issuer is not the issuer its URL was built from";
-    DiscoveryNotJson => "discovery-not-json", "R8414-02", ["G-AS-01", "G-AS-02"],
-        "the discovery document is not served as an application/json object";
-    NoResponseTypes => "no-response-types", "R8414-04", ["G-AS-07"],
+    DiscoveryIssuerMismatch => "discovery-issuer-mismatch", "R8414-01", ["G-AS-03", "R9207-02"],
+        "the discovery document's issuer carries a trailing slash, so it is not the issuer its URL was built from (nor the iss the AS sends)";
+    DiscoveryNotJson => "discovery-not-json", "R8414-02", ["G-AS-01"],
+        "the discovery document (JSON text) is served as application/octet-stream instead of application/json";
+    NoResponseTypes => "no-response-types", "R8414-04", ["G-AS-07", "G-AS-02"],
         "response_types_supported is missing from the discovery document";
     IntrospectionUnadvertised => "introspection-unadvertised", "F-AS-04", ["F-AS-30"],
-        "introspection_endpoint is missing from the discovery document although introspection is served";
-    IssNotAdvertised => "iss-not-advertised", "R9207-03", [],
+        "introspection_endpoint is missing from the UMA discovery document although introspection is served (the RFC 8414 document lists it)";
+    IssNotAdvertised => "iss-not-advertised", "R9207-03", ["ISS-02", "R9207-02"],
         "authorization_response_iss_parameter_supported is missing although iss is sent";
-    PkceNotAdvertised => "pkce-not-advertised", "R8414-05", ["R9700-08", "PKCE-07"],
+    PkceNotAdvertised => "pkce-not-advertised", "R8414-05", ["R9700-08", "PKCE-07", "R7636-02"],
         "code_challenge_methods_supported is missing from the discovery document although PKCE is served";
-    S256NotAdvertised => "s256-not-advertised", "R7636-02", [],
-        "code_challenge_methods_supported lists plain but not S256";
-    UmaProfilesNotArray => "uma-profiles-not-array", "G-AS-05", [],
-        "uma_profiles_supported is published as one space-separated string instead of an array of URIs";
+    S256NotAdvertised => "s256-not-advertised", "R7636-02", ["PKCE-07", "R9700-08"],
+        "code_challenge_methods_supported lists plain but not S256, so the metadata says S256 is not implemented";
+    UmaProfileNotUri => "uma-profile-not-uri", "G-AS-05", [],
+        "uma_profiles_supported names the ID token claim format by a short name (id_token) instead of a URI";
     ClaimsEndpointRelative => "claims-endpoint-relative", "G-AS-04", [],
         "claims_interaction_endpoint is published as a relative path instead of an absolute URI";
     // --- dynamic client registration (core/clients.rs) ---
     DcrDropsClaimsRedirectUris => "dcr-drops-claims-redirect-uris", "G-AS-06", [],
-        "dynamic registration accepts claims_redirect_uris but neither keeps nor echoes them";
+        "dynamic registration echoes claims_redirect_uris but does not keep them, so claims gathering refuses them";
     DcrPartialEcho => "dcr-partial-echo", "R7591-01", [],
-        "the registration response leaves out metadata the client registered";
-    DcrNoSecretExpiry => "dcr-no-secret-expiry", "R7591-02", [],
+        "the registration response leaves out client_name, which the client registered";
+    DcrNoSecretExpiry => "dcr-no-secret-expiry", "R7591-02", ["R7591-01"],
         "a registration response with a client_secret has no client_secret_expires_at";
     DcrWrongErrorCode => "dcr-wrong-error-code", "R7591-03", [],
         "invalid client metadata is refused with invalid_request instead of invalid_client_metadata";

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::core::model::{AuthMethod, ClientRecord};
 use crate::core::{Ctx, ProtocolError};
 use crate::crypto::{ct_eq, hash_secret, random_id, random_token};
+use crate::quirks::Quirk;
 use crate::types::{ClientId, ClientSecret};
 
 /// The grant type URI of the UMA grant.
@@ -198,11 +199,53 @@ fn opt_string(meta: &serde_json::Map<String, Value>, key: &str) -> Result<Option
     }
 }
 
+/// The client metadata members the AS knows: RFC 7591 §2 and UMA Grant §2.
+const KNOWN_METADATA: &[&str] = &[
+    "redirect_uris",
+    "token_endpoint_auth_method",
+    "grant_types",
+    "response_types",
+    "client_name",
+    "client_uri",
+    "logo_uri",
+    "scope",
+    "contacts",
+    "tos_uri",
+    "policy_uri",
+    "jwks_uri",
+    "jwks",
+    "software_id",
+    "software_version",
+    "software_statement",
+    "claims_redirect_uris",
+];
+
 /// RFC 7591 registration, with UMA's `claims_redirect_uris` (UMA Grant §2).
 pub async fn register(ctx: &Ctx, body: &Value) -> Result<Registered, ProtocolError> {
+    register_checked(ctx, body).await.map_err(|e| {
+        if ctx.quirk(Quirk::DcrWrongErrorCode) && e.error == "invalid_client_metadata" {
+            // One generic error code for every refused request.
+            ProtocolError {
+                error: "invalid_request".into(),
+                ..e
+            }
+        } else {
+            e
+        }
+    })
+}
+
+async fn register_checked(ctx: &Ctx, body: &Value) -> Result<Registered, ProtocolError> {
     let meta = body
         .as_object()
         .ok_or_else(|| ProtocolError::invalid_client_metadata("the body must be a JSON object"))?;
+    if ctx.quirk(Quirk::DcrRejectsUnknownMetadata)
+        && let Some(unknown) = meta.keys().find(|k| !KNOWN_METADATA.contains(&k.as_str()))
+    {
+        return Err(ProtocolError::invalid_client_metadata(format!(
+            "unknown client metadata `{unknown}`"
+        )));
+    }
     let redirect_uris = string_array(meta, "redirect_uris")?;
     let claims_redirect_uris = string_array(meta, "claims_redirect_uris")?;
     for uri in redirect_uris.iter().chain(&claims_redirect_uris) {
@@ -244,12 +287,22 @@ pub async fn register(ctx: &Ctx, body: &Value) -> Result<Registered, ProtocolErr
         is_static: false,
         issued_at: ctx.clock.now(),
     };
-    ctx.store.put_client(&client).await?;
+    if ctx.quirk(Quirk::DcrDropsClaimsRedirectUris) {
+        // The stored record loses claims_redirect_uris; the response is built from the
+        // validated request, so it still shows them.
+        let stored = ClientRecord {
+            claims_redirect_uris: Vec::new(),
+            ..client.clone()
+        };
+        ctx.store.put_client(&stored).await?;
+    } else {
+        ctx.store.put_client(&client).await?;
+    }
     Ok(Registered { client, secret })
 }
 
 /// The RFC 7591 §3.2.1 response body.
-pub fn registration_response(r: &Registered) -> Value {
+pub fn registration_response(ctx: &Ctx, r: &Registered) -> Value {
     let c = &r.client;
     let mut v = json!({
         "client_id": c.client_id,
@@ -267,12 +320,17 @@ pub fn registration_response(r: &Registered) -> Value {
     if !c.scopes.is_empty() {
         v["scope"] = json!(c.scopes.join(" "));
     }
-    if let Some(name) = &c.client_name {
+    // The partial-echo quirk leaves out the display metadata the AS does not act on.
+    if let Some(name) = &c.client_name
+        && !ctx.quirk(Quirk::DcrPartialEcho)
+    {
         v["client_name"] = json!(name);
     }
     if let Some(s) = &r.secret {
         v["client_secret"] = json!(s.secret());
-        v["client_secret_expires_at"] = json!(0);
+        if !ctx.quirk(Quirk::DcrNoSecretExpiry) {
+            v["client_secret_expires_at"] = json!(0);
+        }
     }
     v
 }

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::core::Ctx;
 use crate::core::clients::{UMA_PROTECTION, UMA_TICKET_GRANT};
+use crate::quirks::Quirk;
 
 /// URI naming the harness profile that binds the ticket returned by claims gathering to a PKCE
 /// challenge (digest §10.1).
@@ -43,14 +44,24 @@ pub mod paths {
     pub const APPROVALS: &str = "/approvals";
 }
 
-/// The metadata document, served at both well-known locations.
-pub fn metadata(ctx: &Ctx) -> Value {
+/// Which well-known location a metadata request came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// `{issuer}/.well-known/uma2-configuration` (UMA Grant §2).
+    Uma,
+    /// `/.well-known/oauth-authorization-server` (RFC 8414 §3).
+    Oauth,
+}
+
+/// The metadata document; both well-known locations serve the same one (unless a quirk says
+/// otherwise).
+pub fn metadata(ctx: &Ctx, form: Form) -> Value {
     let mut profiles = vec![PROFILE_ID_TOKEN_CLAIMS];
     if ctx.config.icg_iss {
         profiles.push(PROFILE_ICG_ISS);
     }
     profiles.push(PROFILE_ICG_PKCE);
-    json!({
+    let mut doc = json!({
         "issuer": ctx.issuer,
         "authorization_endpoint": ctx.url(paths::AUTHORIZE),
         "token_endpoint": ctx.url(paths::TOKEN),
@@ -70,5 +81,50 @@ pub fn metadata(ctx: &Ctx) -> Value {
         "uma_profiles_supported": profiles,
         "permission_endpoint": ctx.url(paths::PERMISSION),
         "resource_registration_endpoint": ctx.url(paths::RESOURCE_SET),
-    })
+    });
+    apply_quirks(ctx, form, &mut doc);
+    doc
+}
+
+/// The deliberate mistakes of the discovery document (see [`Quirk`]); none when no quirk is on.
+fn apply_quirks(ctx: &Ctx, form: Form, doc: &mut Value) {
+    let Some(m) = doc.as_object_mut() else {
+        return;
+    };
+    if ctx.quirk(Quirk::DiscoveryIssuerMismatch) {
+        // The issuer written with a trailing slash: the endpoint URLs are unchanged, but the
+        // value is not the identifier the discovery URL was built from (RFC 8414 §3.3).
+        m.insert("issuer".into(), json!(format!("{}/", ctx.issuer)));
+    }
+    if ctx.quirk(Quirk::NoResponseTypes) {
+        // As if the member were optional because UMA's own grant needs no authorization
+        // endpoint; RFC 8414 §2 makes it REQUIRED all the same.
+        m.remove("response_types_supported");
+    }
+    if ctx.quirk(Quirk::IntrospectionUnadvertised) && form == Form::Uma {
+        // As if the UMA document were assembled apart from the OAuth one and forgot a member.
+        m.remove("introspection_endpoint");
+    }
+    if ctx.quirk(Quirk::IssNotAdvertised) {
+        m.remove("authorization_response_iss_parameter_supported");
+    }
+    if ctx.quirk(Quirk::PkceNotAdvertised) {
+        m.remove("code_challenge_methods_supported");
+    }
+    if ctx.quirk(Quirk::S256NotAdvertised) {
+        m.insert("code_challenge_methods_supported".into(), json!(["plain"]));
+    }
+    if ctx.quirk(Quirk::UmaProfileNotUri)
+        && let Some(Value::Array(profiles)) = m.get_mut("uma_profiles_supported")
+    {
+        // The ID token claim token format listed by a short name instead of its URI.
+        for p in profiles.iter_mut() {
+            if p == PROFILE_ID_TOKEN_CLAIMS {
+                *p = json!("id_token");
+            }
+        }
+    }
+    if ctx.quirk(Quirk::ClaimsEndpointRelative) {
+        m.insert("claims_interaction_endpoint".into(), json!(paths::CLAIMS));
+    }
 }

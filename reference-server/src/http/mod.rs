@@ -28,8 +28,8 @@ use crate::types::ClientSecret;
 pub fn app(ctx: SharedCtx) -> Router {
     let limit = ctx.config.max_body_bytes;
     Router::new()
-        .route(paths::UMA_CONFIG, get(metadata))
-        .route(paths::OAUTH_CONFIG, get(metadata))
+        .route(paths::UMA_CONFIG, get(uma_metadata))
+        .route(paths::OAUTH_CONFIG, get(oauth_metadata))
         .route(paths::JWKS, get(jwks))
         .route(paths::REGISTER, post(register))
         .route(paths::TOKEN, post(token))
@@ -174,8 +174,25 @@ fn web(r: WebResponse) -> Response {
     }
 }
 
-async fn metadata(State(ctx): State<SharedCtx>) -> Response {
-    Json(discovery::metadata(&ctx)).into_response()
+async fn uma_metadata(State(ctx): State<SharedCtx>) -> Response {
+    metadata(&ctx, discovery::Form::Uma)
+}
+
+async fn oauth_metadata(State(ctx): State<SharedCtx>) -> Response {
+    metadata(&ctx, discovery::Form::Oauth)
+}
+
+fn metadata(ctx: &SharedCtx, form: discovery::Form) -> Response {
+    let mut resp = Json(discovery::metadata(ctx, form)).into_response();
+    if ctx.quirk(Quirk::DiscoveryNotJson) {
+        // Like a static file without an extension behind a web server: the JSON text goes out
+        // as application/octet-stream.
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+    }
+    resp
 }
 
 async fn jwks(State(ctx): State<SharedCtx>) -> Response {
@@ -196,7 +213,7 @@ async fn register(State(ctx): State<SharedCtx>, body: Bytes) -> Response {
     }
     .await;
     match result {
-        Ok(r) => json_response(StatusCode::CREATED, clients::registration_response(&r)),
+        Ok(r) => json_response(StatusCode::CREATED, clients::registration_response(&ctx, &r)),
         Err(e) => error_response(e, true),
     }
 }
