@@ -117,7 +117,7 @@ quirks! {
         "response_types_supported is missing from the discovery document";
     IntrospectionUnadvertised => "introspection-unadvertised", "F-AS-04", ["F-AS-30"],
         "introspection_endpoint is missing from the UMA discovery document although introspection is served (the RFC 8414 document lists it)";
-    IssNotAdvertised => "iss-not-advertised", "R9207-03", ["ISS-02", "R9207-02"],
+    IssNotAdvertised => "iss-not-advertised", "R9207-03", ["ISS-02"],
         "authorization_response_iss_parameter_supported is missing although iss is sent";
     PkceNotAdvertised => "pkce-not-advertised", "R8414-05", ["R9700-08", "PKCE-07", "R7636-02"],
         "code_challenge_methods_supported is missing from the discovery document although PKCE is served";
