@@ -170,26 +170,26 @@ quirks! {
     // --- token endpoint (core/grant.rs, http) ---
     ParamNamesCaseInsensitive => "param-names-case-insensitive", "G-ALL-01", [],
         "token request parameter names are matched without regard to case";
-    ScopeRequired => "scope-required", "G-AS-10", [],
-        "the uma-ticket grant is refused unless the optional scope parameter is sent";
-    ClientAuthSkipped => "client-auth-skipped", "G-AS-11", ["R9700-11"],
-        "the uma-ticket grant is served without authenticating the client";
+    PctWithClaimTokenRefused => "pct-with-claim-token-refused", "G-AS-10", [],
+        "an uma-ticket request carrying both a pct and a pushed claim token is refused with invalid_request";
+    ClientAuthSkipped => "client-auth-skipped", "G-AS-11", ["R9700-11", "G-AS-35"],
+        "an uma-ticket request naming a confidential client by client_id alone is served without its secret";
     RptResponseWithScope => "rpt-response-with-scope", "G-AS-25", [],
         "the RPT response carries a scope member";
-    BasicAuthUnsupported => "basic-auth-unsupported", "R6749-01", [],
-        "clients with a secret cannot authenticate with HTTP Basic";
-    TokenGetAccepted => "token-get-accepted", "R6749-02", [],
+    BasicWithClientIdRefused => "basic-with-client-id-refused", "R6749-01", [],
+        "HTTP Basic is refused when the body also names the client_id (counted as a second method)";
+    TokenGetAccepted => "token-get-accepted", "R6749-02", ["G-ALL-03"],
         "the token endpoint issues tokens on GET with query parameters";
-    EmptyParamSignificant => "empty-param-significant", "R6749-03", [],
+    EmptyParamSignificant => "empty-param-significant", "R6749-03", ["G-ALL-03"],
         "a token request parameter with an empty value is not treated as absent";
-    UnknownParamRejected => "unknown-param-rejected", "R6749-04", [],
+    UnknownParamRejected => "unknown-param-rejected", "R6749-04", ["G-ALL-03"],
         "a token request with a parameter the AS does not know is refused";
-    RepeatedParamAccepted => "repeated-param-accepted", "R6749-05", [],
-        "a token request that repeats a parameter is served (the last value wins)";
-    TokenResponseIncomplete => "token-response-incomplete", "R6749-06", [],
-        "the token response has no token_type";
+    RepeatedParamAccepted => "repeated-param-accepted", "R6749-05", ["G-ALL-03"],
+        "a token request that repeats a parameter with the same value is served";
+    TokenResponseIncomplete => "token-response-incomplete", "R6749-06", ["G-AS-20"],
+        "the RPT response has no token_type";
     InvalidClientWithoutChallenge => "invalid-client-without-challenge", "R6749-08", [],
-        "invalid_client after a Basic attempt is 400 without a WWW-Authenticate challenge";
+        "invalid_client at the token endpoint is 400 without a WWW-Authenticate challenge, even after a Basic attempt";
     UnknownGrantAsInvalidRequest => "unknown-grant-as-invalid-request", "R6749-09", ["G-AS-35"],
         "an unsupported grant type gets invalid_request instead of unsupported_grant_type";
     TwoAuthMethodsAccepted => "two-auth-methods-accepted", "R6749-10", ["G-AS-35"],

@@ -43,6 +43,52 @@ pub fn parse_form(body: &[u8]) -> Result<Params, ProtocolError> {
     Ok(out)
 }
 
+/// Parses the body of a token request: [`parse_form`], except where a quirk bends the rules
+/// (names matched case-insensitively, empty values kept, a parameter repeated with the same
+/// value tolerated).
+pub fn parse_token_form(ctx: &Ctx, body: &[u8]) -> Result<Params, ProtocolError> {
+    let lowercase = ctx.quirk(Quirk::ParamNamesCaseInsensitive);
+    let keep_empty = ctx.quirk(Quirk::EmptyParamSignificant);
+    let same_repeats = ctx.quirk(Quirk::RepeatedParamAccepted);
+    if !(lowercase || keep_empty || same_repeats) {
+        return parse_form(body);
+    }
+    let mut out = Params::new();
+    let mut seen = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        let k = if lowercase {
+            k.to_ascii_lowercase()
+        } else {
+            k.into_owned()
+        };
+        if let Some(first) = seen.insert(k.clone(), v.to_string())
+            && !(same_repeats && first == v)
+        {
+            return Err(ProtocolError::invalid_request(format!("parameter `{k}` is repeated")));
+        }
+        if keep_empty || !v.is_empty() {
+            out.insert(k, v.into_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// The token request parameters the AS knows (RFC 6749, UMA Grant §3.3.1, RFC 7636).
+const KNOWN_TOKEN_PARAMS: &[&str] = &[
+    "grant_type",
+    "client_id",
+    "ticket",
+    "claim_token",
+    "claim_token_format",
+    "pct",
+    "rpt",
+    "scope",
+    "code_verifier",
+    "code",
+    "redirect_uri",
+    "refresh_token",
+];
+
 fn split_scope(s: Option<&String>) -> BTreeSet<String> {
     s.map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default()
@@ -58,7 +104,17 @@ pub async fn token(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<
         UMA_TICKET_GRANT | "client_credentials" | "authorization_code" | "refresh_token"
     );
     if !known {
+        if ctx.quirk(Quirk::UnknownGrantAsInvalidRequest) {
+            return Err(ProtocolError::invalid_request(format!(
+                "unknown grant_type `{grant_type}`"
+            )));
+        }
         return Err(ProtocolError::unsupported_grant_type(grant_type));
+    }
+    if ctx.quirk(Quirk::UnknownParamRejected)
+        && let Some(k) = params.keys().find(|k| !KNOWN_TOKEN_PARAMS.contains(&k.as_str()))
+    {
+        return Err(ProtocolError::invalid_request(format!("unknown parameter `{k}`")));
     }
     if !client.allows_grant(grant_type) {
         return Err(ProtocolError::unauthorized_client(format!(
@@ -403,6 +459,11 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             "claim_token and claim_token_format must be sent together",
         ));
     }
+    if ctx.quirk(Quirk::PctWithClaimTokenRefused) && claim_token.is_some() && params.contains_key("pct") {
+        return Err(ProtocolError::invalid_request(
+            "send either a pct or a claim_token, not both",
+        ));
+    }
     let verifier = params.get("code_verifier").map(|v| CodeVerifier::new(v.as_str()));
     if let Some(v) = &verifier
         && !is_pkce_value(v.secret())
@@ -603,6 +664,18 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 "token_type": "Bearer",
                 "expires_in": ctx.config.lifetimes.rpt,
             });
+            if ctx.quirk(Quirk::TokenResponseIncomplete)
+                && let Some(o) = body.as_object_mut()
+            {
+                o.remove("token_type");
+            }
+            if ctx.quirk(Quirk::RptResponseWithScope) {
+                let scopes: BTreeSet<&str> = all
+                    .iter()
+                    .flat_map(|p| p.resource_scopes.iter().map(String::as_str))
+                    .collect();
+                body["scope"] = json!(scopes.into_iter().collect::<Vec<_>>().join(" "));
+            }
             let rt = RefreshToken::new(random_token());
             let rt_rec = TokenRecord {
                 kind: TokenKind::Refresh,

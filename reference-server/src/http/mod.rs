@@ -32,7 +32,14 @@ pub fn app(ctx: SharedCtx) -> Router {
         .route(paths::OAUTH_CONFIG, get(oauth_metadata))
         .route(paths::JWKS, get(jwks))
         .route(paths::REGISTER, post(register))
-        .route(paths::TOKEN, post(token))
+        .route(
+            paths::TOKEN,
+            if ctx.quirk(Quirk::TokenGetAccepted) {
+                post(token).get(token_get)
+            } else {
+                post(token)
+            },
+        )
         .route(paths::REVOKE, post(revoke))
         .route(paths::INTROSPECT, post(introspect))
         .route(paths::RESOURCE_SET, any(resource_collection))
@@ -229,12 +236,28 @@ fn credentials(headers: &HeaderMap, params: &mut Params) -> PresentedCredentials
 async fn token(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         require_form(&headers)?;
-        let mut params = grant::parse_form(&body)?;
-        let creds = credentials(&headers, &mut params);
-        let client = clients::authenticate(&ctx, &creds).await?;
-        grant::token(&ctx, &client, &params).await
+        token_request(&ctx, &headers, &body).await
     }
     .await;
+    token_response(&ctx, result)
+}
+
+/// Quirk `token-get-accepted`: the query string of a GET is taken as the token request.
+async fn token_get(State(ctx): State<SharedCtx>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let query = uri.query().unwrap_or_default().to_owned();
+    let result = token_request(&ctx, &headers, query.as_bytes()).await;
+    token_response(&ctx, result)
+}
+
+async fn token_request(ctx: &SharedCtx, headers: &HeaderMap, body: &[u8]) -> Result<Value, ProtocolError> {
+    let mut params = grant::parse_token_form(ctx, body)?;
+    let creds = credentials(headers, &mut params);
+    let grant_type = params.get("grant_type").map(String::as_str);
+    let client = clients::authenticate_token_request(ctx, &creds, grant_type).await?;
+    grant::token(ctx, &client, &params).await
+}
+
+fn token_response(ctx: &SharedCtx, result: Result<Value, ProtocolError>) -> Response {
     let no_store = !ctx.quirk(Quirk::NoCacheControl);
     match result {
         Ok(v) => {
