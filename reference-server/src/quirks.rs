@@ -140,33 +140,33 @@ quirks! {
         "dynamic registration refuses metadata it does not understand";
     // --- protection API (core/protection.rs, http) ---
     ResourceWithoutId => "resource-without-id", "F-AS-11", [],
-        "resource create and update responses carry no _id";
+        "a resource update answers 200 without _id (the id is in the path)";
     DeletedResourceStillProtected => "deleted-resource-still-protected", "F-AS-13", [],
-        "a deleted resource still gets permission tickets";
+        "DELETE only marks a resource deleted and the permission endpoint still issues tickets for it";
     ListAllOwners => "list-all-owners", "F-AS-14", [],
-        "the resource list holds every owner's resources, not only the PAT owner's";
+        "the resource list holds every registered resource, not only the PAT owner's";
     PermissionCrossOwner => "permission-cross-owner", "F-AS-20", [],
         "a permission request may name another owner's resource";
     TicketPerPermission => "ticket-per-permission", "F-AS-22", [],
-        "a permission request with several permissions gets one ticket per permission";
-    ProtectionErrorPlainText => "protection-error-plain-text", "F-AS-40", [],
-        "protection API errors are plain text instead of a JSON object with error";
-    NoBearerChallenge => "no-bearer-challenge", "R6750-01", [],
+        "a permission request for several resources gets one ticket per resource, as an array";
+    ProtectionErrorPlainText => "protection-error-plain-text", "F-AS-40", ["F-AS-23"],
+        "errors of authenticated permission requests are a line of plain text instead of a JSON object with error";
+    NoBearerChallenge => "no-bearer-challenge", "R6750-01", ["F-AS-03"],
         "a protection API request without a PAT gets 401 without a WWW-Authenticate Bearer challenge";
     InvalidPatNoErrorCode => "invalid-pat-no-error-code", "R6750-02", [],
         "an invalid PAT gets a Bearer challenge without error=\"invalid_token\"";
     WrongScopeAs401 => "wrong-scope-as-401", "R6750-03", [],
         "a token without uma_protection gets 401 invalid_token instead of 403 insufficient_scope";
     BareChallengeWithError => "bare-challenge-with-error", "R6750-04", [],
-        "a request with no credentials at all gets a Bearer challenge with an error code";
+        "a request with no credentials at all gets error=\"invalid_token\" in the Bearer challenge and the body";
     SequentialTickets => "sequential-tickets", "G-AS-53", ["T-07"],
         "permission tickets are a counter with a fixed prefix";
     IntrospectionBogusPatAccepted => "introspection-bogus-pat-accepted", "R7662-04", [],
-        "introspection answers a caller whose PAT is invalid instead of refusing it with 401";
+        "introspection serves a caller whose PAT was revoked or has expired instead of refusing it with 401";
     IntrospectionAnyOwner => "introspection-any-owner", "R9700-10", [],
         "introspection shows an RPT's permissions to a resource server that owns none of its resources";
     InactiveWithReason => "inactive-with-reason", "R7662-03", [],
-        "an inactive introspection answer says why the token is inactive";
+        "an inactive introspection answer says why the token is inactive (a reason member)";
     // --- token endpoint (core/grant.rs, http) ---
     ParamNamesCaseInsensitive => "param-names-case-insensitive", "G-ALL-01", [],
         "token request parameter names are matched without regard to case";

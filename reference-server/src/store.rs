@@ -494,6 +494,21 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }
 
+    /// The ids of every registered resource, whoever registered it, oldest first. (Only the
+    /// quirk `list-all-owners` lists this way.)
+    pub async fn list_all_resources(&self) -> StoreResult<Vec<String>> {
+        if let Some(mem) = &self.mem {
+            let map = read(&mem.resources);
+            let mut v: Vec<(i64, &String)> = map.values().map(|(r, c)| (*c, &r.id)).collect();
+            v.sort();
+            return Ok(v.into_iter().map(|(_, id)| id.clone()).collect());
+        }
+        let rows = sqlx::query("SELECT id FROM resources ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
     // ---- policies ----
 
     /// Sets a resource's policy.

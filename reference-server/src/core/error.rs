@@ -74,16 +74,27 @@ impl ProtocolError {
         )
     }
 
-    /// RFC 6750 §3.1 `invalid_token` (401) with a `Bearer` challenge. With no token at all the
-    /// challenge carries no error code (RFC 6750 §3).
-    pub fn invalid_token(token_sent: bool) -> Self {
+    /// RFC 6750 §3.1 `invalid_token` (401) with a `Bearer` challenge naming the error: a bearer
+    /// token was sent and is unknown, expired, revoked or malformed.
+    pub fn invalid_token() -> Self {
         let mut e = Self::new(401, "invalid_token", Some("a valid PAT is required".to_owned()));
-        e.www_authenticate = Some(if token_sent {
-            "Bearer realm=\"uma\", error=\"invalid_token\"".to_owned()
-        } else {
-            "Bearer realm=\"uma\"".to_owned()
-        });
+        e.www_authenticate = Some("Bearer realm=\"uma\", error=\"invalid_token\"".to_owned());
         e
+    }
+
+    /// RFC 6750 §3 / §3.1: 401 with a bare `Bearer` challenge for a request that carried no
+    /// authentication information at all (no `Authorization` header, or one of another scheme).
+    /// Such an answer SHOULD NOT include an error code or other error information, so the code
+    /// is empty and the response has no body (see [`ProtocolError::has_code`]).
+    pub fn no_credentials() -> Self {
+        let mut e = Self::new(401, "", None);
+        e.www_authenticate = Some("Bearer realm=\"uma\"".to_owned());
+        e
+    }
+
+    /// Whether the error has an `error` code; without one the response carries no body.
+    pub fn has_code(&self) -> bool {
+        !self.error.is_empty()
     }
 
     /// RFC 6750 §3.1 `insufficient_scope` (403).
@@ -148,7 +159,8 @@ impl ProtocolError {
         Self::new(500, "server_error", Some("internal error".to_owned()))
     }
 
-    /// The JSON body: `error`, `error_description` and the extra members.
+    /// The JSON body: `error`, `error_description` and the extra members. Meaningful only for
+    /// an error that [`has a code`](ProtocolError::has_code).
     pub fn body(&self) -> Value {
         let mut m = self.extra.clone();
         m.insert("error".into(), json!(self.error));
@@ -168,7 +180,11 @@ impl From<StoreError> for ProtocolError {
 
 impl std::fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.error)?;
+        if self.has_code() {
+            write!(f, "{} {}", self.status, self.error)?;
+        } else {
+            write!(f, "{} (no error code)", self.status)?;
+        }
         if let Some(d) = &self.description {
             write!(f, ": {d}")?;
         }

@@ -3,6 +3,8 @@
 //! authorised by the resource owner's PAT too.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
@@ -34,8 +36,31 @@ pub fn bearer_token(authorization: Option<&str>) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Whether an `Authorization` header uses the `Bearer` scheme (RFC 6750 §2.1; scheme names are
+/// case-insensitive), whatever follows it.
+fn is_bearer_scheme(authorization: &str) -> bool {
+    let h = authorization.trim();
+    let scheme = h.split_once(' ').map_or(h, |(s, _)| s);
+    scheme.eq_ignore_ascii_case("bearer")
+}
+
 /// Checks the PAT of a protection API request (FedAuthz §1.3, RFC 6750 §3.1).
 pub async fn authorize_pat(ctx: &Ctx, authorization: Option<&str>) -> Result<PatContext, ProtocolError> {
+    check_pat(ctx, authorization, false).await
+}
+
+/// Checks the PAT of an introspection call (FedAuthz §5, RFC 7662 §2.1 and §2.3): the same
+/// check as [`authorize_pat`].
+pub async fn authorize_introspection_caller(
+    ctx: &Ctx,
+    authorization: Option<&str>,
+) -> Result<PatContext, ProtocolError> {
+    // Quirk: the introspection endpoint looks the PAT up but forgets to check that it is still
+    // valid, so a revoked or expired PAT is served.
+    check_pat(ctx, authorization, ctx.quirk(Quirk::IntrospectionBogusPatAccepted)).await
+}
+
+async fn check_pat(ctx: &Ctx, authorization: Option<&str>, ignore_validity: bool) -> Result<PatContext, ProtocolError> {
     let Some(token) = bearer_token(authorization) else {
         if authorization.is_none() && ctx.quirk(Quirk::ProtectionWithoutPat) {
             return Ok(PatContext {
@@ -43,27 +68,73 @@ pub async fn authorize_pat(ctx: &Ctx, authorization: Option<&str>) -> Result<Pat
                 rs_client: "anonymous".into(),
             });
         }
-        return Err(ProtocolError::invalid_token(authorization.is_some()));
+        return Err(match authorization {
+            // `Bearer` with no token: a malformed token was sent.
+            Some(h) if is_bearer_scheme(h) => invalid_token(ctx),
+            // No credentials at all, or another scheme (RFC 6750 §3.1: "lacks any authentication
+            // information", e.g. "an unsupported authentication method"): a bare challenge.
+            _ => no_credentials(ctx),
+        });
     };
     let now = ctx.clock.now();
     match ctx.store.token(&hash_secret(token)).await? {
-        Some(t) if !t.revoked && t.expires_at > now && matches!(t.kind, TokenKind::Pat | TokenKind::Rpt) => {
+        Some(t)
+            if (ignore_validity || (!t.revoked && t.expires_at > now))
+                && matches!(t.kind, TokenKind::Pat | TokenKind::Rpt) =>
+        {
             if t.kind == TokenKind::Pat && t.scopes.iter().any(|s| s == UMA_PROTECTION) {
                 Ok(PatContext {
                     owner: t.owner.unwrap_or_default(),
                     rs_client: t.client_id,
                 })
+            } else if ctx.quirk(Quirk::WrongScopeAs401) {
+                // Quirk: a valid token without `uma_protection` is treated as an invalid one.
+                Err(invalid_token(ctx))
             } else {
                 Err(ProtocolError::insufficient_scope(UMA_PROTECTION))
             }
         }
-        _ => Err(ProtocolError::invalid_token(true)),
+        _ => Err(invalid_token(ctx)),
     }
+}
+
+/// 401 for a request without any credentials (RFC 6750 §3: a bare `Bearer` challenge).
+fn no_credentials(ctx: &Ctx) -> ProtocolError {
+    if ctx.quirk(Quirk::BareChallengeWithError) {
+        // Quirk: a missing token is answered like an invalid one, error code included.
+        return ProtocolError::invalid_token();
+    }
+    let mut e = ProtocolError::no_credentials();
+    if ctx.quirk(Quirk::NoBearerChallenge) {
+        // Quirk: 401 with no challenge at all.
+        e.www_authenticate = None;
+    }
+    e
+}
+
+/// 401 `invalid_token` for a bearer token that is unknown, expired, revoked or malformed.
+fn invalid_token(ctx: &Ctx) -> ProtocolError {
+    let mut e = ProtocolError::invalid_token();
+    if ctx.quirk(Quirk::InvalidPatNoErrorCode) {
+        // Quirk: the challenge is the fixed one of a request without a token.
+        e.www_authenticate = ProtocolError::no_credentials().www_authenticate;
+    }
+    e
 }
 
 // ---- resource registration (FedAuthz §3) ----
 
-fn validate_description(body: &Value) -> Result<Map<String, Value>, ProtocolError> {
+/// Under the quirk `deleted-resource-still-protected`, DELETE only marks the record with this
+/// member ("soft delete"); reads, updates, deletes and lists skip marked records, the permission
+/// endpoint does not.
+const SOFT_DELETED: &str = "_deleted";
+
+/// Whether `rec` was soft-deleted (only ever true under the quirk `deleted-resource-still-protected`).
+fn soft_deleted(ctx: &Ctx, rec: &ResourceRecord) -> bool {
+    ctx.quirk(Quirk::DeletedResourceStillProtected) && rec.description.contains_key(SOFT_DELETED)
+}
+
+fn validate_description(ctx: &Ctx, body: &Value) -> Result<Map<String, Value>, ProtocolError> {
     let Value::Object(map) = body else {
         return Err(ProtocolError::invalid_request(
             "the resource description must be a JSON object",
@@ -71,6 +142,9 @@ fn validate_description(body: &Value) -> Result<Map<String, Value>, ProtocolErro
     };
     let mut map = map.clone();
     map.remove("_id");
+    if ctx.quirk(Quirk::DeletedResourceStillProtected) {
+        map.remove(SOFT_DELETED);
+    }
     match map.get("resource_scopes") {
         Some(Value::Array(items)) => {
             let mut seen = BTreeSet::new();
@@ -119,7 +193,7 @@ fn policy_uri(ctx: &Ctx, id: &str) -> String {
 
 /// Create (FedAuthz §3.2.1): returns the new `_id` and the response body.
 pub async fn create_resource(ctx: &Ctx, pat: &PatContext, body: &Value) -> Result<(String, Value), ProtocolError> {
-    let description = validate_description(body)?;
+    let description = validate_description(ctx, body)?;
     let id = random_id();
     let rec = ResourceRecord {
         id: id.clone(),
@@ -136,7 +210,7 @@ pub async fn create_resource(ctx: &Ctx, pat: &PatContext, body: &Value) -> Resul
 
 async fn owned_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<ResourceRecord, ProtocolError> {
     match ctx.store.resource(id).await? {
-        Some(r) if r.owner == pat.owner && r.rs_client == pat.rs_client => Ok(r),
+        Some(r) if r.owner == pat.owner && r.rs_client == pat.rs_client && !soft_deleted(ctx, &r) => Ok(r),
         _ => Err(ProtocolError::not_found(format!("resource `{id}` not found"))),
     }
 }
@@ -163,29 +237,56 @@ pub async fn update_resource(ctx: &Ctx, pat: &PatContext, id: &str, body: &Value
             "_id in the body does not match the resource in the path",
         ));
     }
-    let description = validate_description(body)?;
+    let description = validate_description(ctx, body)?;
     let mut rec = owned_resource(ctx, pat, id).await?;
     rec.description = description;
     ctx.store.put_resource(&rec, ctx.clock.now()).await?;
+    if ctx.quirk(Quirk::ResourceWithoutId) {
+        // Quirk: the id is in the path, so the update answer leaves `_id` out.
+        return Ok(json!({ "user_access_policy_uri": policy_uri(ctx, id) }));
+    }
     Ok(json!({ "_id": id, "user_access_policy_uri": policy_uri(ctx, id) }))
 }
 
 /// Delete (FedAuthz §3.2.4).
 pub async fn delete_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<(), ProtocolError> {
-    owned_resource(ctx, pat, id).await?;
+    let mut rec = owned_resource(ctx, pat, id).await?;
+    if ctx.quirk(Quirk::DeletedResourceStillProtected) {
+        // Quirk: a soft delete, which the permission endpoint does not know about.
+        rec.description.insert(SOFT_DELETED.into(), Value::Bool(true));
+        ctx.store.put_resource(&rec, ctx.clock.now()).await?;
+        return Ok(());
+    }
     ctx.store.delete_resource(id).await?;
     Ok(())
 }
 
 /// List (FedAuthz §3.2.5): the ids registered by this RS for this owner.
 pub async fn list_resources(ctx: &Ctx, pat: &PatContext) -> Result<Value, ProtocolError> {
-    Ok(json!(ctx.store.list_resources(&pat.owner, &pat.rs_client).await?))
+    let ids = if ctx.quirk(Quirk::ListAllOwners) {
+        // Quirk: the list forgets to filter by owner (and resource server).
+        ctx.store.list_all_resources().await?
+    } else {
+        ctx.store.list_resources(&pat.owner, &pat.rs_client).await?
+    };
+    if !ctx.quirk(Quirk::DeletedResourceStillProtected) {
+        return Ok(json!(ids));
+    }
+    let mut live = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = ctx.store.resource(&id).await?
+            && !soft_deleted(ctx, &r)
+        {
+            live.push(id);
+        }
+    }
+    Ok(json!(live))
 }
 
 // ---- permission endpoint (FedAuthz §4) ----
 
-/// Requests permissions and returns the ticket (FedAuthz §4.1–4.3).
-pub async fn request_permissions(ctx: &Ctx, pat: &PatContext, body: &Value) -> Result<PermissionTicket, ProtocolError> {
+/// Requests permissions and returns the response body, `{"ticket": …}` (FedAuthz §4.1–4.3).
+pub async fn request_permissions(ctx: &Ctx, pat: &PatContext, body: &Value) -> Result<Value, ProtocolError> {
     let items: Vec<&Value> = match body {
         Value::Object(_) => vec![body],
         Value::Array(a) if ctx.quirk(Quirk::PermissionArrayRejected) => {
@@ -224,7 +325,11 @@ pub async fn request_permissions(ctx: &Ctx, pat: &PatContext, body: &Value) -> R
             Some(_) => return Err(ProtocolError::invalid_request("resource_scopes must be an array")),
             None => return Err(ProtocolError::invalid_request("resource_scopes is required")),
         };
+        // (Under the quirk `deleted-resource-still-protected`, a soft-deleted record is found
+        // here like any other: the bug that quirk commits.)
         let rec = match ctx.store.resource(&id).await? {
+            // Quirk permission-cross-owner: any registered resource will do, whoever owns it.
+            Some(r) if ctx.quirk(Quirk::PermissionCrossOwner) => r,
             Some(r) if r.owner == pat.owner && r.rs_client == pat.rs_client => r,
             _ => return Err(ProtocolError::invalid_resource_id(&id)),
         };
@@ -238,28 +343,55 @@ pub async fn request_permissions(ctx: &Ctx, pat: &PatContext, body: &Value) -> R
         }
         merged.entry(id).or_default().extend(scopes);
     }
-    let data = TicketData {
+    let permissions: Vec<Permission> = merged
+        .into_iter()
+        .map(|(resource_id, s)| Permission {
+            resource_id,
+            resource_scopes: s.into_iter().collect(),
+        })
+        .collect();
+    let data = |permissions: Vec<Permission>| TicketData {
         process_id: random_id(),
         owner: pat.owner.clone(),
         rs_client: pat.rs_client.clone(),
-        permissions: merged
-            .into_iter()
-            .map(|(resource_id, s)| Permission {
-                resource_id,
-                resource_scopes: s.into_iter().collect(),
-            })
-            .collect(),
+        permissions,
         client_id: None,
         claims: Vec::new(),
         code_challenge: None,
         approval_id: None,
     };
-    issue_ticket(ctx, &data).await
+    if ctx.quirk(Quirk::TicketPerPermission) && permissions.len() > 1 {
+        // Quirk: one ticket per permission, answered as an array of tickets.
+        let mut tickets = Vec::with_capacity(permissions.len());
+        for p in permissions {
+            tickets.push(issue_ticket(ctx, &data(vec![p])).await?.into_secret());
+        }
+        return Ok(json!({ "ticket": tickets }));
+    }
+    let ticket = issue_ticket(ctx, &data(permissions)).await?;
+    Ok(json!({ "ticket": ticket.secret() }))
+}
+
+/// A ticket under the quirk `sequential-tickets`: a fixed prefix and a counter (seeded with the
+/// time of the first one, in milliseconds, so that a restarted server does not reuse values).
+fn sequential_ticket() -> String {
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    let next = NEXT.get_or_init(|| {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 2));
+        AtomicU64::new(ms)
+    });
+    format!("tkt-{}", next.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Stores a fresh ticket for `data` and returns its value.
 pub async fn issue_ticket(ctx: &Ctx, data: &TicketData) -> Result<PermissionTicket, ProtocolError> {
-    let ticket = PermissionTicket::new(random_token());
+    let ticket = PermissionTicket::new(if ctx.quirk(Quirk::SequentialTickets) {
+        sequential_ticket()
+    } else {
+        random_token()
+    });
     ctx.store
         .put_ticket(
             &hash_secret(ticket.secret()),
@@ -274,14 +406,32 @@ pub async fn issue_ticket(ctx: &Ctx, data: &TicketData) -> Result<PermissionTick
 
 /// Introspects a token for the RS holding `pat`.
 pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Value, ProtocolError> {
-    let inactive = json!({ "active": false });
+    // RFC 7662 §2.2: nothing but `active`, not even why (the quirk `inactive-with-reason` adds it).
+    let inactive = |reason: &str| -> Result<Value, ProtocolError> {
+        let mut v = json!({ "active": false });
+        if ctx.quirk(Quirk::InactiveWithReason) {
+            v["reason"] = json!(reason);
+        }
+        Ok(v)
+    };
+    // Quirk introspection-any-owner: no audience check, any RS sees any RPT's permissions.
+    let any_owner = ctx.quirk(Quirk::IntrospectionAnyOwner);
     let Some(t) = ctx.store.token(&hash_secret(token)).await? else {
-        return Ok(inactive);
+        return inactive("unknown token");
     };
     let now = ctx.clock.now();
     let expired = t.expires_at <= now && !ctx.quirk(Quirk::ExpiredRptActive);
-    if t.kind != TokenKind::Rpt || t.revoked || expired || t.owner.as_deref() != Some(pat.owner.as_str()) {
-        return Ok(inactive);
+    if t.kind != TokenKind::Rpt {
+        return inactive("not an RPT");
+    }
+    if t.revoked {
+        return inactive("revoked");
+    }
+    if expired {
+        return inactive("expired");
+    }
+    if !any_owner && t.owner.as_deref() != Some(pat.owner.as_str()) {
+        return inactive("issued for another resource owner");
     }
     let mut permissions = Vec::new();
     let mut all_scopes = BTreeSet::new();
@@ -290,7 +440,7 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
         // sees only resources it registered itself (FedAuthz §5.1.1: scopes "registered by this
         // RS"), not those another RS of the same owner registered.
         match ctx.store.resource_registrar(&p.resource_id).await? {
-            Some((owner, rs)) if owner == pat.owner && rs == pat.rs_client => {}
+            Some((owner, rs)) if any_owner || (owner == pat.owner && rs == pat.rs_client) => {}
             _ => continue,
         }
         all_scopes.extend(p.resource_scopes.iter().cloned());
@@ -303,7 +453,7 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
     if permissions.is_empty() && !t.permissions.is_empty() {
         // Nothing in this RPT is this RS's to see (or everything was deregistered since): the
         // caller may not introspect it (RFC 7662 §2.2).
-        return Ok(inactive);
+        return inactive("no permission for this resource server");
     }
     let mut body = json!({
         "active": true,

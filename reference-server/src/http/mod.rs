@@ -65,10 +65,15 @@ pub fn app(ctx: SharedCtx) -> Router {
         .with_state(ctx)
 }
 
-/// Renders a [`ProtocolError`] as an OAuth JSON error response.
+/// Renders a [`ProtocolError`] as an OAuth JSON error response; an error without a code (a
+/// request without credentials, RFC 6750 §3.1) has no body.
 fn error_response(e: ProtocolError, no_store: bool) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = (status, Json(e.body())).into_response();
+    let mut resp = if e.has_code() {
+        (status, Json(e.body())).into_response()
+    } else {
+        status.into_response()
+    };
     if let Some(challenge) = &e.www_authenticate
         && let Ok(v) = HeaderValue::from_str(challenge)
     {
@@ -292,7 +297,7 @@ async fn pat(ctx: &SharedCtx, headers: &HeaderMap) -> Result<PatContext, Protoco
 
 async fn introspect(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        let pat = pat(&ctx, &headers).await?;
+        let pat = protection::authorize_introspection_caller(&ctx, authorization(&headers)).await?;
         require_form(&headers)?;
         let params = grant::parse_form(&body)?;
         let token = params
@@ -371,17 +376,29 @@ async fn resource_item(
 }
 
 async fn permission(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+    let pat = match pat(&ctx, &headers).await {
+        Ok(p) => p,
+        Err(e) => return error_response(e, true),
+    };
     let result = async {
-        let pat = pat(&ctx, &headers).await?;
         let v = parse_json(&body)?;
-        let ticket = protection::request_permissions(&ctx, &pat, &v).await?;
-        Ok::<_, ProtocolError>(json_response(
-            StatusCode::CREATED,
-            serde_json::json!({ "ticket": ticket.secret() }),
-        ))
+        protection::request_permissions(&ctx, &pat, &v).await
     }
     .await;
-    result.unwrap_or_else(|e| error_response(e, true))
+    match result {
+        Ok(v) => json_response(StatusCode::CREATED, v),
+        Err(e) if ctx.quirk(Quirk::ProtectionErrorPlainText) => plain_text_error(e),
+        Err(e) => error_response(e, true),
+    }
+}
+
+/// The quirk `protection-error-plain-text`: an error of an authenticated permission request as a
+/// line of plain text instead of a JSON object.
+fn plain_text_error(e: ProtocolError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, e.to_string()).into_response();
+    set_no_store(&mut resp);
+    resp
 }
 
 async fn claims_get(State(ctx): State<SharedCtx>, Query(q): Query<Vec<(String, String)>>) -> Response {
