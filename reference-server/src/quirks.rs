@@ -195,35 +195,35 @@ quirks! {
     TwoAuthMethodsAccepted => "two-auth-methods-accepted", "R6749-10", ["G-AS-35"],
         "a token request with Basic credentials and client_secret in the body is served";
     // --- tickets and assessment (core/grant.rs, core/assessment.rs) ---
-    InvalidScopeIgnored => "invalid-scope-ignored", "G-AS-31", [],
+    InvalidScopeIgnored => "invalid-scope-ignored", "G-AS-31", ["R6749-07"],
         "a requested scope matching none of the ticket's scopes is dropped instead of refused with invalid_scope";
     DefaultPermit => "default-permit", "G-AS-73", [],
         "a resource without any policy is granted to every requesting party";
-    ExpiredTicketAccepted => "expired-ticket-accepted", "T-06", [],
-        "a ticket is redeemable after its lifetime has ended";
+    ExpiredTicketAccepted => "expired-ticket-accepted", "T-06", ["G-AS-30", "G-AS-52"],
+        "redemption does not check a ticket's expiry, so an expired ticket stays redeemable until the periodic sweep removes it";
     TicketCrossClient => "ticket-cross-client", "T-08", [],
-        "a ticket handed to one client in need_info is redeemable by another client";
+        "a ticket handed to one client in need_info or request_submitted is redeemable by another client";
     TicketRace => "ticket-race", "T-05", [],
         "redemption looks a ticket up, pauses, and consumes it without a lock, so concurrent requests all succeed";
-    SubmittedTicketShortLived => "submitted-ticket-short-lived", "G-AS-55", [],
-        "the ticket sent with request_submitted expires at once, before the client can poll";
+    SubmittedTicketShortLived => "submitted-ticket-short-lived", "G-AS-55", ["G-AS-34", "T-04"],
+        "the ticket sent with request_submitted lives only the poll interval, so it has expired when the client polls";
     // --- upgrade, refresh, revocation (core/grant.rs) ---
     UpgradeFlagMissing => "upgrade-flag-missing", "G-AS-24", [],
-        "an upgraded RPT response does not set upgraded to true";
+        "an upgraded RPT response carries no upgraded member";
     UpgradeKeepsOldRpt => "upgrade-keeps-old-rpt", "G-AS-29", [],
         "the RPT the client sent stays active after an upgrade issued a new one";
     RefreshWidensScope => "refresh-widens-scope", "R6749-11", [],
-        "a refresh that names scopes beyond the original grant gets them";
+        "a refresh that names scopes beyond the original grant gets them if the resource is registered with them";
     RevocationIgnoresPct => "revocation-ignores-pct", "G-AS-62", [],
         "revoking a PCT answers 200 but the PCT stays usable";
-    RevocationNoop => "revocation-noop", "R7009-01", [],
-        "revocation answers 200 but the RPT stays active";
+    RevocationNoop => "revocation-noop", "R7009-01", ["G-AS-62"],
+        "revoking an RPT answers 200 but the RPT stays active";
     RevokeUnknown400 => "revoke-unknown-400", "R7009-02", [],
-        "revoking an unknown token is refused with 400";
+        "revoking an unknown token is refused with 400 invalid_request";
     RevokeAnyClientsToken => "revoke-any-clients-token", "R7009-03", [],
         "a client can revoke a token issued to another client";
     RevocationWithoutClientAuth => "revocation-without-client-auth", "R7009-04", [],
-        "the revocation endpoint serves requests with bad client credentials";
+        "the revocation endpoint serves requests with bad client credentials, identifying the client by its client_id";
     // --- claims interaction and PKCE (core/interaction.rs) ---
     ClaimsRedirectFragmentAccepted => "claims-redirect-fragment-accepted", "G-AS-43", ["G-AS-44"],
         "a claims_redirect_uri with a fragment is matched without it and redirected to as sent, the parameters appended after the fragment";

@@ -588,6 +588,20 @@ impl Store {
         Ok(())
     }
 
+    /// Looks a ticket up without consuming it (only the `ticket-race` quirk redeems this way;
+    /// redemption proper uses [`Store::take_ticket`]).
+    pub async fn ticket(&self, hash: &str) -> StoreResult<Option<(TicketData, i64)>> {
+        if let Some(mem) = &self.mem {
+            return Ok(lock(&mem.tickets).get(hash).cloned());
+        }
+        let row = sqlx::query("SELECT data, expires_at FROM tickets WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((from_row(&r, "data")?, r.try_get("expires_at")?)))
+            .transpose()
+    }
+
     /// Removes a ticket and returns it with its expiry, atomically: of several concurrent
     /// callers with the same hash, at most one gets `Some`.
     pub async fn take_ticket(&self, hash: &str) -> StoreResult<Option<(TicketData, i64)>> {

@@ -55,6 +55,8 @@ pub enum Outcome {
 pub struct AssessmentQuirks {
     /// Ignore A: requested scopes count even when not pre-registered.
     pub ignore_registered: bool,
+    /// Skip O2: a requested scope no ticket resource offers is dropped instead of refused.
+    pub drop_unmatched: bool,
 }
 
 /// E(r) = C(r) ∪ ((A ∩ B) ∩ D(r)).
@@ -91,7 +93,9 @@ pub fn assess(
         .filter_map(|r| r.registered_scopes.as_ref())
         .flatten()
         .collect();
-    if let Some(s) = requested.iter().find(|s| !available.contains(s)) {
+    if let Some(s) = requested.iter().find(|s| !available.contains(s))
+        && !quirks.drop_unmatched
+    {
         return Outcome::InvalidScope { scope: s.clone() };
     }
 
@@ -308,6 +312,30 @@ mod tests {
     }
 
     #[test]
+    fn vector_2_under_the_quirk_the_unmatched_scope_is_dropped() {
+        let r = [res("r1", &["view"], &["view"])];
+        let q = AssessmentQuirks {
+            drop_unmatched: true,
+            ..AssessmentQuirks::default()
+        };
+        let out = assess(
+            &set(&["x"]),
+            &set(&["x"]),
+            &r,
+            PartialOutcome::Error,
+            q,
+            grants(&[("r1", "view")]),
+        );
+        assert_eq!(
+            out,
+            Outcome::Grant {
+                permissions: vec![perm("r1", &["view"])],
+                partial: false
+            }
+        );
+    }
+
+    #[test]
     fn vector_3_a_scope_the_client_never_registered_is_ignored() {
         let r = [res("r1", &["view"], &["view", "y"])];
         let out = assess(
@@ -332,6 +360,7 @@ mod tests {
         let r = [res("r1", &["view"], &["view", "y"])];
         let q = AssessmentQuirks {
             ignore_registered: true,
+            ..AssessmentQuirks::default()
         };
         let out = assess(
             &set(&[]),

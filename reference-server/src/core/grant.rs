@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::config::RptFormat;
 use crate::core::assessment::{AssessmentQuirks, Outcome, ResourceSets, assess};
 use crate::core::claims::{ClaimContext, ClaimTokenError};
-use crate::core::clients::{UMA_PROTECTION, UMA_TICKET_GRANT};
+use crate::core::clients::{self, PresentedCredentials, UMA_PROTECTION, UMA_TICKET_GRANT};
 use crate::core::discovery::paths;
 use crate::core::model::{
     ApprovalRecord, ApprovalStatus, Claim, ClientRecord, Permission, TicketData, TokenKind, TokenRecord,
@@ -283,16 +283,25 @@ async fn refresh(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Va
             // parameter may only narrow what the RPT already held (§3.6 MAY). A scope it never
             // held is `invalid_scope` (RFC 6749 §6, as for PATs above), and a resource narrowed
             // to no scope is dropped rather than kept as a zero-scope permission.
+            let mut held = rec.permissions.clone();
+            if ctx.quirk(Quirk::RefreshWidensScope) && !narrowing.is_empty() {
+                // Quirk: named scopes are checked against the resources' registrations instead
+                // of against what the RPT held.
+                for p in &mut held {
+                    if let Some(r) = ctx.store.resource(&p.resource_id).await? {
+                        p.resource_scopes = r.scopes();
+                    }
+                }
+            }
             if narrowing
                 .iter()
-                .any(|s| !rec.permissions.iter().any(|p| p.resource_scopes.contains(s)))
+                .any(|s| !held.iter().any(|p| p.resource_scopes.contains(s)))
             {
                 return Err(ProtocolError::invalid_scope(
                     "refresh may only narrow the scopes the RPT held",
                 ));
             }
-            let permissions: Vec<Permission> = rec
-                .permissions
+            let permissions: Vec<Permission> = held
                 .iter()
                 .map(|p| Permission {
                     resource_id: p.resource_id.clone(),
@@ -447,6 +456,23 @@ fn ticket_error(ctx: &Ctx, why: &str) -> ProtocolError {
     e
 }
 
+/// Removes the ticket `value` from the store and returns it, atomically (UMA Grant §5.5: of
+/// concurrent redemptions at most one gets it). Under the `ticket-race` quirk the ticket is
+/// looked up, the request pauses, and the ticket is deleted without checking this request was
+/// the one that removed it, so concurrent redemptions all get it.
+async fn redeem_ticket(ctx: &Ctx, value: &str) -> Result<Option<(TicketData, i64)>, ProtocolError> {
+    let hash = hash_secret(value);
+    if !ctx.quirk(Quirk::TicketRace) {
+        return Ok(ctx.store.take_ticket(&hash).await?);
+    }
+    let found = ctx.store.ticket(&hash).await?;
+    if found.is_some() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let _ = ctx.store.take_ticket(&hash).await?;
+    }
+    Ok(found)
+}
+
 async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
     // Parse everything first: a malformed request does not consume the ticket (digest P-11).
     let ticket = params
@@ -477,7 +503,7 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
     let now = ctx.clock.now();
 
     // Single use: the ticket is gone from here on, whatever the outcome (UMA Grant §5.5).
-    let Some((data, expires_at)) = ctx.store.take_ticket(&hash_secret(ticket)).await? else {
+    let Some((data, expires_at)) = redeem_ticket(ctx, ticket).await? else {
         return Err(ticket_error(ctx, "unknown, used or expired ticket"));
     };
     let consumed = Consumed {
@@ -485,10 +511,13 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         data,
         expires_at,
     };
-    if consumed.expires_at <= now {
+    // Quirk expired-ticket-accepted: expiry is left to the periodic sweep.
+    if consumed.expires_at <= now && !ctx.quirk(Quirk::ExpiredTicketAccepted) {
         return Err(ticket_error(ctx, "the ticket has expired"));
     }
-    if consumed.data.client_id.as_ref().is_some_and(|c| c != &client.client_id) {
+    // Quirk ticket-cross-client: the client a ticket was handed to is not compared.
+    if consumed.data.client_id.as_ref().is_some_and(|c| c != &client.client_id) && !ctx.quirk(Quirk::TicketCrossClient)
+    {
         return Err(ProtocolError::invalid_grant("the ticket belongs to another client"));
     }
     // PKCE profile (digest §10.1, rules 3, 4 and 6).
@@ -583,8 +612,10 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
     let registered: BTreeSet<String> = client.scopes.iter().cloned().collect();
     let quirks = AssessmentQuirks {
         ignore_registered: ctx.quirk(Quirk::ClientScopesWithoutRegistration),
+        drop_unmatched: ctx.quirk(Quirk::InvalidScopeIgnored),
     };
     let beyond_policy = ctx.quirk(Quirk::ScopesBeyondPolicy);
+    let default_permit = ctx.quirk(Quirk::DefaultPermit);
     let outcome = assess(
         &registered,
         &requested,
@@ -609,6 +640,10 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             };
             if beyond_policy && matches!(policy, Some(ScopePolicy::Deny)) {
                 // Quirk: a scope the owner's policy denies is granted anyway (F ignored).
+                return Decision::Granted;
+            }
+            if default_permit && matches!(policies.get(r), Some(None)) {
+                // Quirk: a resource the owner never set a policy for counts as unprotected.
                 return Decision::Granted;
             }
             evaluate(policy, &claims, state)
@@ -654,7 +689,9 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 None => (permissions, false),
             };
             let (rpt, rec) = store_rpt(ctx, client, &consumed.data.owner, &all, &grant_id).await?;
-            if let Some((_, old)) = &old_rpt {
+            if let Some((_, old)) = &old_rpt
+                && !ctx.quirk(Quirk::UpgradeKeepsOldRpt)
+            {
                 // The upgraded RPT is a new string: revoke the old one, and the refresh token
                 // issued with it, which would otherwise mint it again (UMA Grant §3.3.5.1).
                 ctx.store.revoke_grant(&old.grant_id).await?;
@@ -709,7 +746,7 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 ctx.store.put_token(&hash_secret(pct.secret()), &pct_rec).await?;
                 body["pct"] = json!(pct.secret());
             }
-            if params.contains_key("rpt") {
+            if params.contains_key("rpt") && !ctx.quirk(Quirk::UpgradeFlagMissing) {
                 body["upgraded"] = json!(upgraded);
             }
             if ctx.quirk(Quirk::TicketReusable) {
@@ -751,7 +788,14 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             )
             .with("interval", json!(ctx.config.poll_interval));
             if !ctx.quirk(Quirk::RequestSubmittedWithoutTicket) {
-                let t = consumed.rotate(ctx, next(Some(approval_id)), true).await?;
+                let data = next(Some(approval_id));
+                let t = consumed.rotate(ctx, data.clone(), true).await?;
+                if ctx.quirk(Quirk::SubmittedTicketShortLived) {
+                    // Quirk: the new ticket lives only the poll interval, so it has expired by
+                    // the time the client may poll.
+                    let exp = now.saturating_add(i64::try_from(ctx.config.poll_interval).unwrap_or(i64::MAX));
+                    ctx.store.put_ticket(&hash_secret(t.secret()), &data, exp).await?;
+                }
                 err = err.with("ticket", json!(t.secret()));
             }
             Err(err)
@@ -790,6 +834,29 @@ async fn need_info(
 
 // ---- revocation (RFC 7009, UMA Grant §3.7) ----
 
+/// Authenticates the client of a revocation request as at the token endpoint (RFC 7009 §2.1).
+/// Under the `revocation-without-client-auth` quirk a client whose authentication fails is
+/// served anyway, identified by the client_id it presented.
+pub async fn revocation_client(ctx: &Ctx, creds: &PresentedCredentials) -> Result<ClientRecord, ProtocolError> {
+    let err = match clients::authenticate(ctx, creds).await {
+        Ok(c) => return Ok(c),
+        Err(e) => e,
+    };
+    if !ctx.quirk(Quirk::RevocationWithoutClientAuth) {
+        return Err(err);
+    }
+    let id = creds
+        .authorization
+        .as_deref()
+        .and_then(clients::parse_basic)
+        .map(|(id, _)| id.as_str().to_owned())
+        .or_else(|| creds.body_client_id.clone());
+    match id {
+        Some(id) => ctx.store.client(&id).await?.ok_or(err),
+        None => Err(err),
+    }
+}
+
 /// Revokes a token issued to `client`. Unknown tokens and other clients' tokens are ignored
 /// (RFC 7009 §2.2: the answer is 200 either way).
 pub async fn revoke(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<(), ProtocolError> {
@@ -797,14 +864,21 @@ pub async fn revoke(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         .get("token")
         .ok_or_else(|| ProtocolError::invalid_request("token is required"))?;
     let hash = hash_secret(token);
-    if let Some(t) = ctx.store.token(&hash).await?
-        && t.client_id == client.client_id
-    {
-        match t.kind {
+    match ctx.store.token(&hash).await? {
+        // Quirk revoke-any-clients-token: the token's client is not compared.
+        Some(t) if t.client_id == client.client_id || ctx.quirk(Quirk::RevokeAnyClientsToken) => match t.kind {
             TokenKind::Refresh => ctx.store.revoke_grant(&t.grant_id).await?,
             TokenKind::Code => {}
+            // Quirks: RPTs (revocation-noop) or PCTs (revocation-ignores-pct) are answered 200
+            // without being revoked.
+            TokenKind::Rpt if ctx.quirk(Quirk::RevocationNoop) => {}
+            TokenKind::Pct if ctx.quirk(Quirk::RevocationIgnoresPct) => {}
             TokenKind::Pat | TokenKind::Rpt | TokenKind::Pct => ctx.store.revoke_token(&hash).await?,
+        },
+        None if ctx.quirk(Quirk::RevokeUnknown400) => {
+            return Err(ProtocolError::invalid_request("unknown token"));
         }
+        _ => {}
     }
     Ok(())
 }

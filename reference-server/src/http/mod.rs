@@ -281,7 +281,7 @@ async fn revoke(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -
         require_form(&headers)?;
         let mut params = grant::parse_form(&body)?;
         let creds = credentials(&headers, &mut params);
-        let client = clients::authenticate(&ctx, &creds).await?;
+        let client = grant::revocation_client(&ctx, &creds).await?;
         grant::revoke(&ctx, &client, &params).await
     }
     .await;
