@@ -12,11 +12,6 @@ use uma_reference_server::core::discovery::PROFILE_ICG_PKCE;
 const UMA_DOC: &str = "/.well-known/uma2-configuration";
 const OAUTH_DOC: &str = "/.well-known/oauth-authorization-server";
 
-/// The same AS with `quirk` and without it.
-async fn with_and_without(quirk: Quirk) -> [TestAs; 2] {
-    [TestAs::with_quirks(&[quirk]).await, TestAs::new().await]
-}
-
 async fn uma_doc(as_: &TestAs) -> Value {
     let r = as_.get(UMA_DOC, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -53,7 +48,7 @@ fn metadata() -> Value {
 #[tokio::test]
 async fn quirk_discovery_issuer_mismatch_adds_a_trailing_slash_to_the_issuer_only() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::DiscoveryIssuerMismatch).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::DiscoveryIssuerMismatch).await;
 
     // Act
     let (q, p) = (uma_doc(&quirky).await, uma_doc(&plain).await);
@@ -67,7 +62,7 @@ async fn quirk_discovery_issuer_mismatch_adds_a_trailing_slash_to_the_issuer_onl
 #[tokio::test]
 async fn quirk_discovery_not_json_serves_the_same_json_as_octet_stream() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::DiscoveryNotJson).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::DiscoveryNotJson).await;
 
     // Act
     let q = quirky.get(UMA_DOC, None).await;
@@ -95,7 +90,7 @@ async fn quirks_that_drop_a_member_drop_only_that_member() {
         (Quirk::PkceNotAdvertised, "code_challenge_methods_supported"),
     ] {
         // Arrange
-        let [quirky, plain] = with_and_without(quirk).await;
+        let [quirky, plain] = TestAs::with_and_without(quirk).await;
 
         // Act
         let (q, p) = (uma_doc(&quirky).await, uma_doc(&plain).await);
@@ -128,7 +123,7 @@ async fn quirk_introspection_unadvertised_drops_the_member_from_the_uma_document
 #[tokio::test]
 async fn quirk_s256_not_advertised_lists_plain_instead() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::S256NotAdvertised).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::S256NotAdvertised).await;
 
     // Act
     let (q, p) = (uma_doc(&quirky).await, uma_doc(&plain).await);
@@ -142,7 +137,7 @@ async fn quirk_s256_not_advertised_lists_plain_instead() {
 #[tokio::test]
 async fn quirk_uma_profile_not_uri_names_the_id_token_format_by_a_short_name() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::UmaProfileNotUri).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::UmaProfileNotUri).await;
 
     // Act
     let (q, p) = (uma_doc(&quirky).await, uma_doc(&plain).await);
@@ -164,7 +159,7 @@ async fn quirk_uma_profile_not_uri_names_the_id_token_format_by_a_short_name() {
 #[tokio::test]
 async fn quirk_claims_endpoint_relative_publishes_the_path() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::ClaimsEndpointRelative).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::ClaimsEndpointRelative).await;
 
     // Act
     let (q, p) = (uma_doc(&quirky).await, uma_doc(&plain).await);
@@ -180,7 +175,7 @@ async fn quirk_claims_endpoint_relative_publishes_the_path() {
 #[tokio::test]
 async fn quirk_dcr_drops_claims_redirect_uris_echoes_them_but_does_not_keep_them() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::DcrDropsClaimsRedirectUris).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::DcrDropsClaimsRedirectUris).await;
     let mut kept = Vec::new();
 
     // Act
@@ -209,7 +204,7 @@ async fn quirk_dcr_drops_claims_redirect_uris_echoes_them_but_does_not_keep_them
 #[tokio::test]
 async fn quirk_dcr_partial_echo_leaves_out_client_name() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::DcrPartialEcho).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::DcrPartialEcho).await;
 
     // Act
     let q = register(&quirky, metadata()).await.json();
@@ -224,7 +219,7 @@ async fn quirk_dcr_partial_echo_leaves_out_client_name() {
 #[tokio::test]
 async fn quirk_dcr_no_secret_expiry_drops_client_secret_expires_at() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::DcrNoSecretExpiry).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::DcrNoSecretExpiry).await;
 
     // Act
     let q = register(&quirky, metadata()).await.json();
@@ -239,7 +234,7 @@ async fn quirk_dcr_no_secret_expiry_drops_client_secret_expires_at() {
 #[tokio::test]
 async fn quirk_dcr_wrong_error_code_answers_invalid_request_for_bad_metadata_only() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::DcrWrongErrorCode).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::DcrWrongErrorCode).await;
     let bad_metadata = json!({"claims_redirect_uris": "https://client.example/not-an-array"});
     let bad_uri = json!({"redirect_uris": ["https://client.example/cb#fragment"]});
 
@@ -258,7 +253,7 @@ async fn quirk_dcr_wrong_error_code_answers_invalid_request_for_bad_metadata_onl
 #[tokio::test]
 async fn quirk_dcr_rejects_unknown_metadata_refuses_an_unknown_member() {
     // Arrange
-    let [quirky, plain] = with_and_without(Quirk::DcrRejectsUnknownMetadata).await;
+    let [quirky, plain] = TestAs::with_and_without(Quirk::DcrRejectsUnknownMetadata).await;
     let mut with_unknown = metadata();
     with_unknown["x_extension"] = json!("ignored");
 

@@ -14,11 +14,6 @@ use uma_reference_server::Quirk;
 /// The email the claims policies of these tests require.
 const BOB: &str = "bob@example.com";
 
-/// A conformant AS and one with `quirk` on.
-async fn pair(quirk: Quirk) -> (TestAs, TestAs) {
-    (TestAs::new().await, TestAs::with_quirks(&[quirk]).await)
-}
-
 /// Registers a second UMA client (RFC 7591) for `view` and returns its credentials.
 async fn other_client(as_: &TestAs) -> (String, String) {
     let r = as_
@@ -117,7 +112,7 @@ async fn race(as_: TestAs) -> Vec<Resp> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quirk_ticket_race_lets_two_concurrent_redemptions_of_one_ticket_both_succeed() {
     // Arrange
-    let (good, bad) = pair(Quirk::TicketRace).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::TicketRace).await;
 
     // Act
     let good_r = race(good).await;
@@ -162,7 +157,7 @@ async fn redeem_expired(as_: &TestAs) -> Resp {
 #[tokio::test]
 async fn quirk_expired_ticket_accepted_redeems_a_ticket_after_its_lifetime() {
     // Arrange
-    let (good, bad) = pair(Quirk::ExpiredTicketAccepted).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::ExpiredTicketAccepted).await;
 
     // Act
     let good_r = redeem_expired(&good).await;
@@ -193,7 +188,7 @@ async fn cross_client_redemption(as_: &TestAs) -> Resp {
 #[tokio::test]
 async fn quirk_ticket_cross_client_lets_another_client_redeem_a_rotated_ticket() {
     // Arrange
-    let (good, bad) = pair(Quirk::TicketCrossClient).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::TicketCrossClient).await;
 
     // Act
     let good_r = cross_client_redemption(&good).await;
@@ -221,7 +216,7 @@ async fn poll_after_interval(as_: &TestAs) -> Resp {
 #[tokio::test]
 async fn quirk_submitted_ticket_short_lived_kills_the_ticket_before_the_client_may_poll() {
     // Arrange
-    let (good, bad) = pair(Quirk::SubmittedTicketShortLived).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::SubmittedTicketShortLived).await;
 
     // Act
     let good_r = poll_after_interval(&good).await;
@@ -244,7 +239,7 @@ async fn unmatched_scope(as_: &TestAs) -> Resp {
 #[tokio::test]
 async fn quirk_invalid_scope_ignored_drops_a_scope_no_ticket_resource_offers() {
     // Arrange
-    let (good, bad) = pair(Quirk::InvalidScopeIgnored).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::InvalidScopeIgnored).await;
 
     // Act
     let good_r = unmatched_scope(&good).await;
@@ -276,7 +271,7 @@ async fn policy_without_the_scope(as_: &TestAs) -> Resp {
 #[tokio::test]
 async fn quirk_default_permit_grants_a_resource_without_any_policy_but_not_an_unlisted_scope() {
     // Arrange
-    let (good, bad) = pair(Quirk::DefaultPermit).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::DefaultPermit).await;
 
     // Act
     let good_r = no_policy(&good).await;
@@ -304,7 +299,7 @@ async fn upgrade(as_: &TestAs) -> (String, String, Resp) {
 #[tokio::test]
 async fn quirk_upgrade_flag_missing_leaves_upgraded_out_of_an_upgrade() {
     // Arrange
-    let (good, bad) = pair(Quirk::UpgradeFlagMissing).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::UpgradeFlagMissing).await;
 
     // Act
     let (_, _, good_r) = upgrade(&good).await;
@@ -318,7 +313,7 @@ async fn quirk_upgrade_flag_missing_leaves_upgraded_out_of_an_upgrade() {
 #[tokio::test]
 async fn quirk_upgrade_keeps_old_rpt_leaves_the_sent_rpt_active() {
     // Arrange
-    let (good, bad) = pair(Quirk::UpgradeKeepsOldRpt).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::UpgradeKeepsOldRpt).await;
 
     // Act
     let (good_pat, good_old, _) = upgrade(&good).await;
@@ -358,7 +353,7 @@ async fn refresh_naming_print(as_: &TestAs) -> (Resp, Vec<String>) {
 #[tokio::test]
 async fn quirk_refresh_widens_scope_grants_a_registered_scope_the_rpt_never_held() {
     // Arrange
-    let (good, bad) = pair(Quirk::RefreshWidensScope).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::RefreshWidensScope).await;
 
     // Act
     let (good_r, _) = refresh_naming_print(&good).await;
@@ -383,7 +378,7 @@ async fn revoke_rpt_as(as_: &TestAs, creds: (&str, &str)) -> (bool, Resp) {
 #[tokio::test]
 async fn quirk_revocation_noop_answers_200_and_leaves_the_rpt_active() {
     // Arrange
-    let (good, bad) = pair(Quirk::RevocationNoop).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::RevocationNoop).await;
 
     // Act
     let (good_active, good_r) = revoke_rpt_as(&good, CLIENT).await;
@@ -397,7 +392,7 @@ async fn quirk_revocation_noop_answers_200_and_leaves_the_rpt_active() {
 #[tokio::test]
 async fn quirk_revoke_any_clients_token_lets_another_client_revoke_an_rpt() {
     // Arrange
-    let (good, bad) = pair(Quirk::RevokeAnyClientsToken).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::RevokeAnyClientsToken).await;
     let good_other = other_client(&good).await;
     let bad_other = other_client(&bad).await;
 
@@ -413,7 +408,7 @@ async fn quirk_revoke_any_clients_token_lets_another_client_revoke_an_rpt() {
 #[tokio::test]
 async fn quirk_revocation_without_client_auth_serves_a_wrong_secret() {
     // Arrange
-    let (good, bad) = pair(Quirk::RevocationWithoutClientAuth).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::RevocationWithoutClientAuth).await;
     let wrong = (CLIENT.0, "not-the-secret");
 
     // Act
@@ -430,7 +425,7 @@ async fn quirk_revocation_without_client_auth_serves_a_wrong_secret() {
 #[tokio::test]
 async fn quirk_revoke_unknown_400_refuses_an_unknown_token() {
     // Arrange
-    let (good, bad) = pair(Quirk::RevokeUnknown400).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::RevokeUnknown400).await;
 
     // Act
     let good_r = revoke_by(&good, CLIENT, "no-such-token", None).await;
@@ -458,7 +453,7 @@ async fn revoked_pct_presented(as_: &TestAs) -> Resp {
 #[tokio::test]
 async fn quirk_revocation_ignores_pct_keeps_a_revoked_pct_usable() {
     // Arrange
-    let (good, bad) = pair(Quirk::RevocationIgnoresPct).await;
+    let [bad, good] = TestAs::with_and_without(Quirk::RevocationIgnoresPct).await;
 
     // Act
     let good_r = revoked_pct_presented(&good).await;

@@ -8,11 +8,6 @@ use axum::http::{Request, StatusCode, header};
 use common::*;
 use uma_reference_server::Quirk;
 
-/// A conformant AS and one committing `quirk`.
-async fn with_and_without(quirk: Quirk) -> [TestAs; 2] {
-    [TestAs::with_quirks(&[quirk]).await, TestAs::new().await]
-}
-
 /// A ticket for a fresh resource whose every scope is open.
 async fn open_ticket(as_: &TestAs) -> String {
     let pat = as_.pat().await;
@@ -31,7 +26,7 @@ async fn raw_token(as_: &TestAs, body: String) -> Resp {
 
 #[tokio::test]
 async fn quirk_param_names_case_insensitive_reads_an_upper_case_ticket() {
-    for (as_, quirky) in with_and_without(Quirk::ParamNamesCaseInsensitive)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::ParamNamesCaseInsensitive)
         .await
         .iter()
         .zip([true, false])
@@ -48,7 +43,7 @@ async fn quirk_param_names_case_insensitive_reads_an_upper_case_ticket() {
 
 #[tokio::test]
 async fn quirk_pct_with_claim_token_refused_rejects_the_combination() {
-    for (as_, quirky) in with_and_without(Quirk::PctWithClaimTokenRefused)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::PctWithClaimTokenRefused)
         .await
         .iter()
         .zip([true, false])
@@ -71,7 +66,7 @@ async fn quirk_pct_with_claim_token_refused_rejects_the_combination() {
 
 #[tokio::test]
 async fn quirk_client_auth_skipped_serves_a_confidential_client_by_client_id_alone() {
-    for (as_, quirky) in with_and_without(Quirk::ClientAuthSkipped)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::ClientAuthSkipped)
         .await
         .iter()
         .zip([true, false])
@@ -93,7 +88,7 @@ async fn quirk_client_auth_skipped_serves_a_confidential_client_by_client_id_alo
 
 #[tokio::test]
 async fn quirk_rpt_response_with_scope_adds_the_granted_scopes() {
-    for (as_, quirky) in with_and_without(Quirk::RptResponseWithScope)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::RptResponseWithScope)
         .await
         .iter()
         .zip([true, false])
@@ -112,7 +107,7 @@ async fn quirk_rpt_response_with_scope_adds_the_granted_scopes() {
 
 #[tokio::test]
 async fn quirk_basic_with_client_id_refused_counts_client_id_as_a_second_method() {
-    for (as_, quirky) in with_and_without(Quirk::BasicWithClientIdRefused)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::BasicWithClientIdRefused)
         .await
         .iter()
         .zip([true, false])
@@ -129,7 +124,7 @@ async fn quirk_basic_with_client_id_refused_counts_client_id_as_a_second_method(
 
 #[tokio::test]
 async fn quirk_token_get_accepted_issues_a_token_on_get() {
-    for (as_, quirky) in with_and_without(Quirk::TokenGetAccepted)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::TokenGetAccepted)
         .await
         .iter()
         .zip([true, false])
@@ -147,7 +142,7 @@ async fn quirk_token_get_accepted_issues_a_token_on_get() {
 
 #[tokio::test]
 async fn quirk_empty_param_significant_keeps_an_empty_code_verifier() {
-    for (as_, quirky) in with_and_without(Quirk::EmptyParamSignificant)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::EmptyParamSignificant)
         .await
         .iter()
         .zip([true, false])
@@ -164,7 +159,7 @@ async fn quirk_empty_param_significant_keeps_an_empty_code_verifier() {
 
 #[tokio::test]
 async fn quirk_unknown_param_rejected_refuses_an_extension_parameter() {
-    for (as_, quirky) in with_and_without(Quirk::UnknownParamRejected)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::UnknownParamRejected)
         .await
         .iter()
         .zip([true, false])
@@ -181,7 +176,7 @@ async fn quirk_unknown_param_rejected_refuses_an_extension_parameter() {
 
 #[tokio::test]
 async fn quirk_repeated_param_accepted_tolerates_only_an_identical_repeat() {
-    for (as_, quirky) in with_and_without(Quirk::RepeatedParamAccepted)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::RepeatedParamAccepted)
         .await
         .iter()
         .zip([true, false])
@@ -201,7 +196,7 @@ async fn quirk_repeated_param_accepted_tolerates_only_an_identical_repeat() {
 
 #[tokio::test]
 async fn quirk_token_response_incomplete_drops_token_type() {
-    for (as_, quirky) in with_and_without(Quirk::TokenResponseIncomplete)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::TokenResponseIncomplete)
         .await
         .iter()
         .zip([true, false])
@@ -215,7 +210,7 @@ async fn quirk_token_response_incomplete_drops_token_type() {
 
 #[tokio::test]
 async fn quirk_invalid_client_without_challenge_answers_400_without_www_authenticate() {
-    for (as_, quirky) in with_and_without(Quirk::InvalidClientWithoutChallenge)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::InvalidClientWithoutChallenge)
         .await
         .iter()
         .zip([true, false])
@@ -238,7 +233,7 @@ async fn quirk_invalid_client_without_challenge_answers_400_without_www_authenti
 
 #[tokio::test]
 async fn quirk_unknown_grant_as_invalid_request_changes_the_error_code() {
-    for (as_, quirky) in with_and_without(Quirk::UnknownGrantAsInvalidRequest)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::UnknownGrantAsInvalidRequest)
         .await
         .iter()
         .zip([true, false])
@@ -262,7 +257,7 @@ async fn quirk_unknown_grant_as_invalid_request_changes_the_error_code() {
 
 #[tokio::test]
 async fn quirk_two_auth_methods_accepted_ignores_the_body_secret_next_to_basic() {
-    for (as_, quirky) in with_and_without(Quirk::TwoAuthMethodsAccepted)
+    for (as_, quirky) in TestAs::with_and_without(Quirk::TwoAuthMethodsAccepted)
         .await
         .iter()
         .zip([true, false])

@@ -104,6 +104,11 @@ impl TestAs {
         Self::with(c).await
     }
 
+    /// The demo configuration committing `quirk`, and a conformant one: `[quirky, good]`.
+    pub async fn with_and_without(quirk: Quirk) -> [Self; 2] {
+        [Self::with_quirks(&[quirk]).await, Self::new().await]
+    }
+
     /// Any configuration.
     pub async fn with(config: Config) -> Self {
         let (router, ctx) = match test_database_url().await {
