@@ -16,7 +16,9 @@ pub mod config;
 pub mod core;
 pub mod crypto;
 pub mod http;
+pub mod client;
 pub mod quirks;
+pub mod rs;
 pub mod store;
 pub mod types;
 
@@ -28,7 +30,7 @@ use std::time::Duration;
 pub use config::Config;
 pub use core::{Ctx, SharedCtx};
 pub use http::app;
-pub use quirks::{Quirk, Quirks};
+pub use quirks::{Quirk, QuirkRole, Quirks};
 pub use store::Store;
 
 /// Why the server could not start.

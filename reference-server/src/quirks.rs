@@ -15,8 +15,30 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// Which reference component commits a quirk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QuirkRole {
+    /// The authorization server.
+    As,
+    /// The resource server (`rs` module).
+    Rs,
+    /// The client (`client` module).
+    Client,
+}
+
+impl QuirkRole {
+    /// `as`, `rs` or `client`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::As => "as",
+            Self::Rs => "rs",
+            Self::Client => "client",
+        }
+    }
+}
+
 macro_rules! quirks {
-    ($( $variant:ident => $name:literal, $req:literal, [$($coll:literal),*], $desc:literal; )*) => {
+    ($( $variant:ident => $name:literal, $role:ident, $req:literal, [$($coll:literal),*], $desc:literal; )*) => {
         /// A deliberate violation the reference AS can be told to commit.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
@@ -34,6 +56,11 @@ macro_rules! quirks {
             /// The name used in configuration and on the command line.
             pub fn name(self) -> &'static str {
                 match self { $(Quirk::$variant => $name,)* }
+            }
+
+            /// The role the quirk belongs to: which reference component commits it.
+            pub fn role(self) -> QuirkRole {
+                match self { $(Quirk::$variant => QuirkRole::$role,)* }
             }
 
             /// The requirement ID (from the spec digest) this quirk breaks.
@@ -55,192 +82,197 @@ macro_rules! quirks {
 }
 
 quirks! {
-    NoTicketRotation => "no-ticket-rotation", "G-AS-32", ["T-04", "T-03"],
+    // --- resource server quirks (role Rs) go here ---
+
+    // --- authorization server quirks ---
+    NoTicketRotation => "no-ticket-rotation", As, "G-AS-32", ["T-04", "T-03"],
         "need_info returns the same ticket the client sent instead of a new one";
-    RotatedTicketAccepted => "rotated-ticket-accepted", "T-03", ["G-AS-51", "G-AS-52"],
+    RotatedTicketAccepted => "rotated-ticket-accepted", As, "T-03", ["G-AS-51", "G-AS-52"],
         "a ticket rotated away by need_info or request_submitted stays usable";
-    TicketReusable => "ticket-reusable", "G-AS-51", ["T-01", "G-AS-52", "T-05"],
+    TicketReusable => "ticket-reusable", As, "G-AS-51", ["T-01", "G-AS-52", "T-05"],
         "a ticket stays usable after it was redeemed for an RPT";
-    NeedInfoAs400 => "need-info-as-400", "G-AS-32", [],
+    NeedInfoAs400 => "need-info-as-400", As, "G-AS-32", [],
         "need_info is sent with HTTP 400 instead of 403";
-    RequestSubmittedWithoutTicket => "request-submitted-without-ticket", "G-AS-34", ["T-04", "G-AS-33"],
+    RequestSubmittedWithoutTicket => "request-submitted-without-ticket", As, "G-AS-34", ["T-04", "G-AS-33"],
         "request_submitted is sent without a new ticket";
-    InvalidGrantAs403 => "invalid-grant-as-403", "G-AS-30", ["T-01", "T-02", "T-03", "T-05", "T-06", "G-AS-51", "G-AS-52", "PKCE-04"],
+    InvalidGrantAs403 => "invalid-grant-as-403", As, "G-AS-30", ["T-01", "T-02", "T-03", "T-05", "T-06", "G-AS-51", "G-AS-52", "PKCE-04"],
         "invalid_grant for an unknown, used or expired ticket is sent with HTTP 403 instead of 400";
-    ClientScopesWithoutRegistration => "client-scopes-without-registration", "G-AS-13", ["G-AS-12", "G-AS-20"],
+    ClientScopesWithoutRegistration => "client-scopes-without-registration", As, "G-AS-13", ["G-AS-12", "G-AS-20"],
         "scopes the client requested are granted even if it never pre-registered them (A ignored)";
-    ScopesBeyondPolicy => "scopes-beyond-policy", "G-AS-12", ["G-AS-33", "R6749-07"],
+    ScopesBeyondPolicy => "scopes-beyond-policy", As, "G-AS-12", ["G-AS-33", "R6749-07"],
         "scopes the owner's policy denies are granted anyway (F ignored)";
-    IntrospectionWithoutPermissions => "introspection-without-permissions", "F-AS-32", ["G-AS-12", "G-AS-13", "G-AS-20", "G-AS-28", "G-AS-61"],
+    IntrospectionWithoutPermissions => "introspection-without-permissions", As, "F-AS-32", ["G-AS-12", "G-AS-13", "G-AS-20", "G-AS-28", "G-AS-61"],
         "an active introspection response has no permissions member";
-    IntrospectionWithScope => "introspection-with-scope", "F-AS-32", [],
+    IntrospectionWithScope => "introspection-with-scope", As, "F-AS-32", [],
         "an active introspection response carries a scope member";
-    ExpiredRptActive => "expired-rpt-active", "R7662-02", ["G-RS-06", "F-AS-33"],
+    ExpiredRptActive => "expired-rpt-active", As, "R7662-02", ["G-RS-06", "F-AS-33"],
         "an expired RPT is introspected as active";
-    CreateWithoutLocation => "create-without-location", "F-AS-10", [],
+    CreateWithoutLocation => "create-without-location", As, "F-AS-10", [],
         "resource creation answers 201 without a Location header";
-    UnknownResource200 => "unknown-resource-200", "F-AS-12", [],
+    UnknownResource200 => "unknown-resource-200", As, "F-AS-12", [],
         "reading an unknown resource answers 200 instead of 404";
-    PermissionUnregisteredScope => "permission-unregistered-scope", "F-AS-23", ["F-AS-32"],
+    PermissionUnregisteredScope => "permission-unregistered-scope", As, "F-AS-23", ["F-AS-32"],
         "the permission endpoint accepts a scope the resource was not registered with";
-    PermissionArrayRejected => "permission-array-rejected", "F-AS-21", [],
+    PermissionArrayRejected => "permission-array-rejected", As, "F-AS-21", [],
         "the permission endpoint rejects the array form of the request body";
-    ProtectionWithoutPat => "protection-without-pat", "F-AS-02", ["F-AS-03", "R7662-01"],
+    ProtectionWithoutPat => "protection-without-pat", As, "F-AS-02", ["F-AS-03", "R7662-01"],
         "the protection API serves requests that carry no PAT";
-    ClaimsRedirectUnregistered => "claims-redirect-unregistered", "G-AS-42", ["G-AS-41", "G-AS-44", "G-AS-40", "R9700-01", "R9700-02"],
+    ClaimsRedirectUnregistered => "claims-redirect-unregistered", As, "G-AS-42", ["G-AS-41", "G-AS-44", "G-AS-40", "R9700-01", "R9700-02"],
         "the claims interaction endpoint redirects to any absolute URI, registered or not";
-    StateNotEchoed => "state-not-echoed", "G-AS-46", [],
+    StateNotEchoed => "state-not-echoed", As, "G-AS-46", [],
         "the redirect back from claims gathering drops the client's state";
-    RedirectReusesTicket => "redirect-reuses-ticket", "T-04", ["G-AS-46"],
+    RedirectReusesTicket => "redirect-reuses-ticket", As, "T-04", ["G-AS-46"],
         "the redirect back from claims gathering carries the incoming ticket instead of a new one";
-    PkceNotEnforced => "pkce-not-enforced", "PKCE-04", ["PKCE-02", "R7636-04", "R7636-06", "R7636-07"],
+    PkceNotEnforced => "pkce-not-enforced", As, "PKCE-04", ["PKCE-02", "R7636-04", "R7636-06", "R7636-07"],
         "a ticket bound to a PKCE challenge is redeemed without checking code_verifier";
-    PkceDowngradeAccepted => "pkce-downgrade-accepted", "PKCE-06", [],
+    PkceDowngradeAccepted => "pkce-downgrade-accepted", As, "PKCE-06", [],
         "a code_verifier sent with a ticket that has no bound challenge is accepted";
-    IssMissing => "iss-missing", "ISS-02", ["R9207-01", "R9207-02"],
+    IssMissing => "iss-missing", As, "ISS-02", ["R9207-01", "R9207-02"],
         "the redirect back from claims gathering carries no iss";
-    IssWrong => "iss-wrong", "ISS-02", ["R9207-02"],
+    IssWrong => "iss-wrong", As, "ISS-02", ["R9207-02"],
         "the redirect back from claims gathering carries an iss that is not the issuer";
-    NoCacheControl => "no-cache-control", "G-AS-21", [],
+    NoCacheControl => "no-cache-control", As, "G-AS-21", [],
         "token responses carry no Cache-Control: no-store";
-    ClaimTokenWrongAudience => "claim-token-wrong-audience", "G-AS-71", [],
+    ClaimTokenWrongAudience => "claim-token-wrong-audience", As, "G-AS-71", [],
         "a pushed ID token is accepted whatever its audience";
-    PctCrossClient => "pct-cross-client", "G-AS-70", [],
+    PctCrossClient => "pct-cross-client", As, "G-AS-70", [],
         "a PCT issued to one client is honoured when another client presents it";
 
     // --- discovery (core/discovery.rs) ---
-    DiscoveryIssuerMismatch => "discovery-issuer-mismatch", "R8414-01", ["G-AS-03", "R9207-02"],
+    DiscoveryIssuerMismatch => "discovery-issuer-mismatch", As, "R8414-01", ["G-AS-03", "R9207-02"],
         "the discovery document's issuer carries a trailing slash, so it is not the issuer its URL was built from (nor the iss the AS sends)";
-    DiscoveryNotJson => "discovery-not-json", "R8414-02", ["G-AS-01"],
+    DiscoveryNotJson => "discovery-not-json", As, "R8414-02", ["G-AS-01"],
         "the discovery document (JSON text) is served as application/octet-stream instead of application/json";
-    NoResponseTypes => "no-response-types", "R8414-04", ["G-AS-07", "G-AS-02"],
+    NoResponseTypes => "no-response-types", As, "R8414-04", ["G-AS-07", "G-AS-02"],
         "response_types_supported is missing from the discovery document";
-    IntrospectionUnadvertised => "introspection-unadvertised", "F-AS-04", ["F-AS-30"],
+    IntrospectionUnadvertised => "introspection-unadvertised", As, "F-AS-04", ["F-AS-30"],
         "introspection_endpoint is missing from the UMA discovery document although introspection is served (the RFC 8414 document lists it)";
-    IssNotAdvertised => "iss-not-advertised", "R9207-03", ["ISS-02"],
+    IssNotAdvertised => "iss-not-advertised", As, "R9207-03", ["ISS-02"],
         "authorization_response_iss_parameter_supported is missing although iss is sent";
-    PkceNotAdvertised => "pkce-not-advertised", "R8414-05", ["R9700-08", "PKCE-07", "R7636-02"],
+    PkceNotAdvertised => "pkce-not-advertised", As, "R8414-05", ["R9700-08", "PKCE-07", "R7636-02"],
         "code_challenge_methods_supported is missing from the discovery document although PKCE is served";
-    S256NotAdvertised => "s256-not-advertised", "R7636-02", ["PKCE-07", "R9700-08"],
+    S256NotAdvertised => "s256-not-advertised", As, "R7636-02", ["PKCE-07", "R9700-08"],
         "code_challenge_methods_supported lists plain but not S256, so the metadata says S256 is not implemented";
-    UmaProfileNotUri => "uma-profile-not-uri", "G-AS-05", [],
+    UmaProfileNotUri => "uma-profile-not-uri", As, "G-AS-05", [],
         "uma_profiles_supported names the ID token claim format by a short name (id_token) instead of a URI";
-    ClaimsEndpointRelative => "claims-endpoint-relative", "G-AS-04", [],
+    ClaimsEndpointRelative => "claims-endpoint-relative", As, "G-AS-04", [],
         "claims_interaction_endpoint is published as a relative path instead of an absolute URI";
     // --- dynamic client registration (core/clients.rs) ---
-    DcrDropsClaimsRedirectUris => "dcr-drops-claims-redirect-uris", "G-AS-06", [],
+    DcrDropsClaimsRedirectUris => "dcr-drops-claims-redirect-uris", As, "G-AS-06", [],
         "dynamic registration echoes claims_redirect_uris but does not keep them, so claims gathering refuses them";
-    DcrPartialEcho => "dcr-partial-echo", "R7591-01", [],
+    DcrPartialEcho => "dcr-partial-echo", As, "R7591-01", [],
         "the registration response leaves out client_name, which the client registered";
-    DcrNoSecretExpiry => "dcr-no-secret-expiry", "R7591-02", ["R7591-01"],
+    DcrNoSecretExpiry => "dcr-no-secret-expiry", As, "R7591-02", ["R7591-01"],
         "a registration response with a client_secret has no client_secret_expires_at";
-    DcrWrongErrorCode => "dcr-wrong-error-code", "R7591-03", [],
+    DcrWrongErrorCode => "dcr-wrong-error-code", As, "R7591-03", [],
         "invalid client metadata is refused with invalid_request instead of invalid_client_metadata";
-    DcrRejectsUnknownMetadata => "dcr-rejects-unknown-metadata", "R7591-04", ["G-ALL-02"],
+    DcrRejectsUnknownMetadata => "dcr-rejects-unknown-metadata", As, "R7591-04", ["G-ALL-02"],
         "dynamic registration refuses metadata it does not understand";
     // --- protection API (core/protection.rs, http) ---
-    ResourceWithoutId => "resource-without-id", "F-AS-11", [],
+    ResourceWithoutId => "resource-without-id", As, "F-AS-11", [],
         "a resource update answers 200 without _id (the id is in the path)";
-    DeletedResourceStillProtected => "deleted-resource-still-protected", "F-AS-13", [],
+    DeletedResourceStillProtected => "deleted-resource-still-protected", As, "F-AS-13", [],
         "DELETE only marks a resource deleted and the permission endpoint still issues tickets for it";
-    ListAllOwners => "list-all-owners", "F-AS-14", [],
+    ListAllOwners => "list-all-owners", As, "F-AS-14", [],
         "the resource list holds every registered resource, not only the PAT owner's";
-    PermissionCrossOwner => "permission-cross-owner", "F-AS-20", [],
+    PermissionCrossOwner => "permission-cross-owner", As, "F-AS-20", [],
         "a permission request may name another owner's resource";
-    TicketPerPermission => "ticket-per-permission", "F-AS-22", [],
+    TicketPerPermission => "ticket-per-permission", As, "F-AS-22", [],
         "a permission request for several resources gets one ticket per resource, as an array";
-    ProtectionErrorPlainText => "protection-error-plain-text", "F-AS-40", ["F-AS-23"],
+    ProtectionErrorPlainText => "protection-error-plain-text", As, "F-AS-40", ["F-AS-23"],
         "errors of authenticated permission requests are a line of plain text instead of a JSON object with error";
-    NoBearerChallenge => "no-bearer-challenge", "R6750-01", ["F-AS-03"],
+    NoBearerChallenge => "no-bearer-challenge", As, "R6750-01", ["F-AS-03"],
         "a protection API request without a PAT gets 401 without a WWW-Authenticate Bearer challenge";
-    InvalidPatNoErrorCode => "invalid-pat-no-error-code", "R6750-02", [],
+    InvalidPatNoErrorCode => "invalid-pat-no-error-code", As, "R6750-02", [],
         "an invalid PAT gets a Bearer challenge without error=\"invalid_token\"";
-    WrongScopeAs401 => "wrong-scope-as-401", "R6750-03", [],
+    WrongScopeAs401 => "wrong-scope-as-401", As, "R6750-03", [],
         "a token without uma_protection gets 401 invalid_token instead of 403 insufficient_scope";
-    BareChallengeWithError => "bare-challenge-with-error", "R6750-04", [],
+    BareChallengeWithError => "bare-challenge-with-error", As, "R6750-04", [],
         "a request with no credentials at all gets error=\"invalid_token\" in the Bearer challenge and the body";
-    SequentialTickets => "sequential-tickets", "G-AS-53", ["T-07"],
+    SequentialTickets => "sequential-tickets", As, "G-AS-53", ["T-07"],
         "permission tickets are a counter with a fixed prefix";
-    IntrospectionBogusPatAccepted => "introspection-bogus-pat-accepted", "R7662-04", [],
+    IntrospectionBogusPatAccepted => "introspection-bogus-pat-accepted", As, "R7662-04", [],
         "introspection serves a caller whose PAT was revoked or has expired instead of refusing it with 401";
-    IntrospectionAnyOwner => "introspection-any-owner", "R9700-10", [],
+    IntrospectionAnyOwner => "introspection-any-owner", As, "R9700-10", [],
         "introspection shows an RPT's permissions to a resource server that owns none of its resources";
-    InactiveWithReason => "inactive-with-reason", "R7662-03", [],
+    InactiveWithReason => "inactive-with-reason", As, "R7662-03", [],
         "an inactive introspection answer says why the token is inactive (a reason member)";
     // --- token endpoint (core/grant.rs, http) ---
-    ParamNamesCaseInsensitive => "param-names-case-insensitive", "G-ALL-01", [],
+    ParamNamesCaseInsensitive => "param-names-case-insensitive", As, "G-ALL-01", [],
         "token request parameter names are matched without regard to case";
-    PctWithClaimTokenRefused => "pct-with-claim-token-refused", "G-AS-10", [],
+    PctWithClaimTokenRefused => "pct-with-claim-token-refused", As, "G-AS-10", [],
         "an uma-ticket request carrying both a pct and a pushed claim token is refused with invalid_request";
-    ClientAuthSkipped => "client-auth-skipped", "G-AS-11", ["R9700-11", "G-AS-35"],
+    ClientAuthSkipped => "client-auth-skipped", As, "G-AS-11", ["R9700-11", "G-AS-35"],
         "an uma-ticket request naming a confidential client by client_id alone is served without its secret";
-    RptResponseWithScope => "rpt-response-with-scope", "G-AS-25", [],
+    RptResponseWithScope => "rpt-response-with-scope", As, "G-AS-25", [],
         "the RPT response carries a scope member";
-    BasicWithClientIdRefused => "basic-with-client-id-refused", "R6749-01", [],
+    BasicWithClientIdRefused => "basic-with-client-id-refused", As, "R6749-01", [],
         "HTTP Basic is refused when the body also names the client_id (counted as a second method)";
-    TokenGetAccepted => "token-get-accepted", "R6749-02", ["G-ALL-03"],
+    TokenGetAccepted => "token-get-accepted", As, "R6749-02", ["G-ALL-03"],
         "the token endpoint issues tokens on GET with query parameters";
-    EmptyParamSignificant => "empty-param-significant", "R6749-03", ["G-ALL-03"],
+    EmptyParamSignificant => "empty-param-significant", As, "R6749-03", ["G-ALL-03"],
         "a token request parameter with an empty value is not treated as absent";
-    UnknownParamRejected => "unknown-param-rejected", "R6749-04", ["G-ALL-03"],
+    UnknownParamRejected => "unknown-param-rejected", As, "R6749-04", ["G-ALL-03"],
         "a token request with a parameter the AS does not know is refused";
-    RepeatedParamAccepted => "repeated-param-accepted", "R6749-05", ["G-ALL-03"],
+    RepeatedParamAccepted => "repeated-param-accepted", As, "R6749-05", ["G-ALL-03"],
         "a token request that repeats a parameter with the same value is served";
-    TokenResponseIncomplete => "token-response-incomplete", "R6749-06", ["G-AS-20"],
+    TokenResponseIncomplete => "token-response-incomplete", As, "R6749-06", ["G-AS-20"],
         "the RPT response has no token_type";
-    InvalidClientWithoutChallenge => "invalid-client-without-challenge", "R6749-08", [],
+    InvalidClientWithoutChallenge => "invalid-client-without-challenge", As, "R6749-08", [],
         "invalid_client at the token endpoint is 400 without a WWW-Authenticate challenge, even after a Basic attempt";
-    UnknownGrantAsInvalidRequest => "unknown-grant-as-invalid-request", "R6749-09", ["G-AS-35"],
+    UnknownGrantAsInvalidRequest => "unknown-grant-as-invalid-request", As, "R6749-09", ["G-AS-35"],
         "an unsupported grant type gets invalid_request instead of unsupported_grant_type";
-    TwoAuthMethodsAccepted => "two-auth-methods-accepted", "R6749-10", ["G-AS-35"],
+    TwoAuthMethodsAccepted => "two-auth-methods-accepted", As, "R6749-10", ["G-AS-35"],
         "a token request with Basic credentials and client_secret in the body is served";
     // --- tickets and assessment (core/grant.rs, core/assessment.rs) ---
-    InvalidScopeIgnored => "invalid-scope-ignored", "G-AS-31", ["R6749-07"],
+    InvalidScopeIgnored => "invalid-scope-ignored", As, "G-AS-31", ["R6749-07"],
         "a requested scope matching none of the ticket's scopes is dropped instead of refused with invalid_scope";
-    DefaultPermit => "default-permit", "G-AS-73", [],
+    DefaultPermit => "default-permit", As, "G-AS-73", [],
         "a resource without any policy is granted to every requesting party";
-    ExpiredTicketAccepted => "expired-ticket-accepted", "T-06", ["G-AS-30", "G-AS-52"],
+    ExpiredTicketAccepted => "expired-ticket-accepted", As, "T-06", ["G-AS-30", "G-AS-52"],
         "redemption does not check a ticket's expiry, so an expired ticket stays redeemable until the periodic sweep removes it";
-    TicketCrossClient => "ticket-cross-client", "T-08", [],
+    TicketCrossClient => "ticket-cross-client", As, "T-08", [],
         "a ticket handed to one client in need_info or request_submitted is redeemable by another client";
-    TicketRace => "ticket-race", "T-05", [],
+    TicketRace => "ticket-race", As, "T-05", [],
         "redemption looks a ticket up, pauses, and consumes it without a lock, so concurrent requests all succeed";
-    SubmittedTicketShortLived => "submitted-ticket-short-lived", "G-AS-55", ["G-AS-34", "T-04"],
+    SubmittedTicketShortLived => "submitted-ticket-short-lived", As, "G-AS-55", ["G-AS-34", "T-04"],
         "the ticket sent with request_submitted lives only the poll interval, so it has expired when the client polls";
     // --- upgrade, refresh, revocation (core/grant.rs) ---
-    UpgradeFlagMissing => "upgrade-flag-missing", "G-AS-24", [],
+    UpgradeFlagMissing => "upgrade-flag-missing", As, "G-AS-24", [],
         "an upgraded RPT response carries no upgraded member";
-    UpgradeKeepsOldRpt => "upgrade-keeps-old-rpt", "G-AS-29", [],
+    UpgradeKeepsOldRpt => "upgrade-keeps-old-rpt", As, "G-AS-29", [],
         "the RPT the client sent stays active after an upgrade issued a new one";
-    RefreshWidensScope => "refresh-widens-scope", "R6749-11", [],
+    RefreshWidensScope => "refresh-widens-scope", As, "R6749-11", [],
         "a refresh that names scopes beyond the original grant gets them if the resource is registered with them";
-    RevocationIgnoresPct => "revocation-ignores-pct", "G-AS-62", [],
+    RevocationIgnoresPct => "revocation-ignores-pct", As, "G-AS-62", [],
         "revoking a PCT answers 200 but the PCT stays usable";
-    RevocationNoop => "revocation-noop", "R7009-01", ["G-AS-62"],
+    RevocationNoop => "revocation-noop", As, "R7009-01", ["G-AS-62"],
         "revoking an RPT answers 200 but the RPT stays active";
-    RevokeUnknown400 => "revoke-unknown-400", "R7009-02", [],
+    RevokeUnknown400 => "revoke-unknown-400", As, "R7009-02", [],
         "revoking an unknown token is refused with 400 invalid_request";
-    RevokeAnyClientsToken => "revoke-any-clients-token", "R7009-03", [],
+    RevokeAnyClientsToken => "revoke-any-clients-token", As, "R7009-03", [],
         "a client can revoke a token issued to another client";
-    RevocationWithoutClientAuth => "revocation-without-client-auth", "R7009-04", [],
+    RevocationWithoutClientAuth => "revocation-without-client-auth", As, "R7009-04", [],
         "the revocation endpoint serves requests with bad client credentials, identifying the client by its client_id";
     // --- claims interaction and PKCE (core/interaction.rs) ---
-    ClaimsRedirectFragmentAccepted => "claims-redirect-fragment-accepted", "G-AS-43", ["G-AS-44"],
+    ClaimsRedirectFragmentAccepted => "claims-redirect-fragment-accepted", As, "G-AS-43", ["G-AS-44"],
         "a claims_redirect_uri with a fragment is matched without it and redirected to as sent, the parameters appended after the fragment";
-    CancelWithoutError => "cancel-without-error", "G-AS-45", [],
+    CancelWithoutError => "cancel-without-error", As, "G-AS-45", [],
         "a declined claims interaction redirects back with the state but without an error code";
-    RedirectLeaksClaims => "redirect-leaks-claims", "G-AS-47", [],
+    RedirectLeaksClaims => "redirect-leaks-claims", As, "G-AS-47", [],
         "the redirect back from claims gathering carries the gathered claims as query parameters";
-    CsrfNotChecked => "csrf-not-checked", "G-AS-49", [],
+    CsrfNotChecked => "csrf-not-checked", As, "G-AS-49", [],
         "the claims form is accepted on the session cookie alone: its anti-CSRF token is not checked";
-    PkceMissingWrongError => "pkce-missing-wrong-error", "R7636-05", ["PKCE-05"],
+    PkceMissingWrongError => "pkce-missing-wrong-error", As, "R7636-05", ["PKCE-05"],
         "a claims interaction request without code_challenge, where PKCE is required, gets access_denied instead of invalid_request";
-    PlainMethodAccepted => "plain-method-accepted", "R7636-09", ["R7636-04"],
+    PlainMethodAccepted => "plain-method-accepted", As, "R7636-09", ["R7636-04"],
         "code_challenge_method=plain is accepted (only S256 is advertised) and the ticket returned on the redirect back carries the challenge in clear";
-    VerifierFormatUnchecked => "verifier-format-unchecked", "PKCE-07", [],
+    VerifierFormatUnchecked => "verifier-format-unchecked", As, "PKCE-07", [],
         "a code_verifier outside 43-128 unreserved characters is accepted at the token endpoint when it matches the bound challenge";
-    PctReadableJwt => "pct-readable-jwt", "G-AS-23", [],
+    PctReadableJwt => "pct-readable-jwt", As, "G-AS-23", [],
         "PCTs are signed but unencrypted JWTs that carry the requesting party's claims in clear";
+
+    // --- client quirks (role Client) go here ---
 }
 
 impl fmt::Display for Quirk {
