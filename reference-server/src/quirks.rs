@@ -83,6 +83,28 @@ macro_rules! quirks {
 
 quirks! {
     // --- resource server quirks (role Rs) go here ---
+    RsNoTicket => "rs-no-ticket", Rs, "G-RS-01", ["G-RS-03", "G-RS-05", "F-RS-10"],
+        "never calls the permission endpoint: a tokenless request gets 401 UMA realm and as_uri without a ticket";
+    RsWrongAsUri => "rs-wrong-as-uri", Rs, "G-RS-03", [],
+        "the UMA challenge's as_uri is the discovery document URL, not the issuer";
+    RsBearerScheme => "rs-bearer-scheme", Rs, "G-RS-03", [],
+        "the challenge uses the auth scheme Bearer (with as_uri and ticket parameters) instead of UMA";
+    RsNoWarning => "rs-no-warning", Rs, "G-RS-04", [],
+        "the 403 for an unreachable authorization server has no Warning header";
+    RsBearerErrorOnInvalidRpt => "rs-bearer-error-on-invalid-rpt", Rs, "G-RS-05", ["F-RS-10"],
+        "a failed RPT gets 401 Bearer realm and error=\"invalid_token\": no permission request, no ticket";
+    RsReusesTicket => "rs-reuses-ticket", Rs, "F-RS-10", ["G-RS-05"],
+        "a failed RPT gets the ticket of the last tokenless request for the same resource and scope, without a permission request";
+    RsServesInactive => "rs-serves-inactive", Rs, "G-RS-06", [],
+        "serves whenever introspection answered 200 and listed the permission, ignoring active: false";
+    RsScopeUnchecked => "rs-scope-unchecked", Rs, "G-RS-06", [],
+        "serves when the RPT has any permission for the resource, whatever its scopes";
+    RsPermissionExpWins => "rs-permission-exp-wins", Rs, "G-RS-06", [],
+        "a permission's exp and nbf replace the token-level ones instead of the stricter value winning (F-AS-33)";
+    RsIgnoresBearerHeader => "rs-ignores-bearer-header", Rs, "G-RS-07", [],
+        "reads the RPT only from the access_token query parameter: a token in the Authorization header counts as no token";
+    RsIntrospectionHint => "rs-introspection-hint", Rs, "F-RS-21", [],
+        "introspects with token_type_hint=requesting_party_token instead of access_token";
 
     // --- authorization server quirks ---
     NoTicketRotation => "no-ticket-rotation", As, "G-AS-32", ["T-04", "T-03"],

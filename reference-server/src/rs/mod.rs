@@ -1,1 +1,897 @@
-//! The reference UMA 2.0 resource server: a small photo API protected through the AS's protection API (FedAuthz). Being built.
+//! The reference UMA 2.0 resource server: a small photo API protected through an authorization
+//! server's protection API (UMA Federated Authorization) as UMA Grant §3.2–§3.5 say.
+//!
+//! - At start (and lazily, if that failed) it discovers the AS, gets a PAT with
+//!   `client_credentials` (scope `uma_protection`) and registers its resources (FedAuthz §3).
+//! - A request without an RPT, or with one that does not allow it, gets a fresh permission
+//!   ticket (FedAuthz §4, one permission: the route's resource and scope) and
+//!   `401 WWW-Authenticate: UMA realm="photoz", as_uri="<issuer>", ticket="<ticket>"`.
+//! - A request with an RPT is served if introspection (FedAuthz §5) lists a permission in force
+//!   for the route's resource and scope (see [`decide`]).
+//! - If the AS cannot be reached, the answer is 403 with
+//!   `Warning: 199 - "UMA Authorization Server Unreachable"`.
+//!
+//! [Quirks](crate::quirks) of role `Rs` break these rules one at a time.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use uma_reference_server::rs::{ResourceServer, RsConfig};
+//! use uma_reference_server::types::ClientSecret;
+//!
+//! let config = RsConfig::new("http://127.0.0.1:8080", "demo-rs", ClientSecret::new("demo-rs-secret"));
+//! let rs = ResourceServer::start(config, "127.0.0.1:0".parse()?).await?;
+//! println!("photo API at {}", rs.base_url());
+//! rs.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod decision;
+mod upstream;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+pub use decision::{Decision, DenyReason, decide};
+pub use upstream::{AsCall, RsError};
+
+use crate::StartError;
+use crate::quirks::{Quirk, Quirks};
+use crate::types::{AccessToken, ClientSecret, PermissionTicket, Rpt};
+use upstream::{Answer, Endpoints};
+
+/// The default realm of the challenges.
+pub const DEFAULT_REALM: &str = "photoz";
+
+/// The default timeout of each call to the AS.
+pub const DEFAULT_AS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The `Warning` header value of a 403 when the AS cannot be reached (UMA Grant §3.2.2).
+pub const UNREACHABLE_WARNING: &str = "199 - \"UMA Authorization Server Unreachable\"";
+
+/// How the resource server reaches its authorization server.
+#[derive(Clone, Debug)]
+pub struct RsConfig {
+    /// The AS issuer; discovery is at `{as_issuer}/.well-known/uma2-configuration`.
+    pub as_issuer: String,
+    /// The RS's client at the AS (`client_credentials` → PAT, scope `uma_protection`).
+    pub client_id: String,
+    /// Its secret (sent with HTTP Basic).
+    pub client_secret: ClientSecret,
+    /// The `realm` of the challenges.
+    pub realm: String,
+    /// The timeout of each call to the AS.
+    pub as_timeout: Duration,
+    /// The deliberate violations to commit (role `Rs`).
+    pub quirks: Quirks,
+}
+
+impl RsConfig {
+    /// A configuration with realm `photoz`, a 5 s timeout per AS call and no quirks.
+    pub fn new(as_issuer: impl Into<String>, client_id: impl Into<String>, client_secret: ClientSecret) -> Self {
+        Self {
+            as_issuer: as_issuer.into(),
+            client_id: client_id.into(),
+            client_secret,
+            realm: DEFAULT_REALM.to_owned(),
+            as_timeout: DEFAULT_AS_TIMEOUT,
+            quirks: Quirks::none(),
+        }
+    }
+
+    /// The discovery document URL (UMA Grant §2: the issuer with the well-known path appended).
+    pub fn discovery_url(&self) -> String {
+        format!(
+            "{}/.well-known/uma2-configuration",
+            self.as_issuer.trim_end_matches('/')
+        )
+    }
+}
+
+/// What a protected resource is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Album,
+    Photo,
+}
+
+impl Kind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Album => "album",
+            Self::Photo => "photo",
+        }
+    }
+
+    /// The `type` registered at the AS.
+    fn type_uri(self) -> &'static str {
+        match self {
+            Self::Album => "https://uma-conformance.dev/photoz/album",
+            Self::Photo => "https://uma-conformance.dev/photoz/photo",
+        }
+    }
+}
+
+/// A resource the RS registers.
+#[derive(Debug)]
+struct ResourceDef {
+    /// The resource name (`album:vacation`), also its registered `name`.
+    key: &'static str,
+    kind: Kind,
+    title: &'static str,
+    scopes: &'static [&'static str],
+}
+
+const PHOTO_SCOPES: &[&str] = &["view", "download", "print", "edit"];
+
+const RESOURCES: &[ResourceDef] = &[
+    ResourceDef {
+        key: "album:vacation",
+        kind: Kind::Album,
+        title: "Vacation album",
+        scopes: &["view", "edit"],
+    },
+    ResourceDef {
+        key: "photo:beach",
+        kind: Kind::Photo,
+        title: "Beach at noon",
+        scopes: PHOTO_SCOPES,
+    },
+    ResourceDef {
+        key: "photo:sunset",
+        kind: Kind::Photo,
+        title: "Sunset over the bay",
+        scopes: PHOTO_SCOPES,
+    },
+];
+
+/// A route and the one scope it needs (the RS's permission-request pattern, F-RS-11).
+struct RouteDef {
+    method: &'static str,
+    path: &'static str,
+    kind: Kind,
+    scope: &'static str,
+}
+
+const ROUTES: &[RouteDef] = &[
+    RouteDef {
+        method: "GET",
+        path: "/albums/{album}",
+        kind: Kind::Album,
+        scope: "view",
+    },
+    RouteDef {
+        method: "PUT",
+        path: "/albums/{album}",
+        kind: Kind::Album,
+        scope: "edit",
+    },
+    RouteDef {
+        method: "GET",
+        path: "/photos/{photo}",
+        kind: Kind::Photo,
+        scope: "view",
+    },
+    RouteDef {
+        method: "GET",
+        path: "/photos/{photo}/download",
+        kind: Kind::Photo,
+        scope: "download",
+    },
+    RouteDef {
+        method: "POST",
+        path: "/photos/{photo}/print",
+        kind: Kind::Photo,
+        scope: "print",
+    },
+    RouteDef {
+        method: "PUT",
+        path: "/photos/{photo}",
+        kind: Kind::Photo,
+        scope: "edit",
+    },
+];
+
+fn find_resource(kind: Kind, name: &str) -> Option<&'static ResourceDef> {
+    RESOURCES
+        .iter()
+        .find(|r| r.kind == kind && r.key.strip_prefix(kind.prefix()).and_then(|k| k.strip_prefix(':')) == Some(name))
+}
+
+/// The resource server's state: configuration, AS endpoints, PAT, registered resource ids.
+/// Cheap to clone (an `Arc` inside).
+#[derive(Clone, Debug)]
+pub struct RsState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: RsConfig,
+    http: reqwest::Client,
+    /// Held while discovering, so concurrent requests discover once.
+    endpoints: tokio::sync::Mutex<Option<Arc<Endpoints>>>,
+    /// Held while getting a PAT.
+    pat: tokio::sync::Mutex<Option<AccessToken>>,
+    /// Resource name → `_id`.
+    ids: Mutex<BTreeMap<String, String>>,
+    /// Held while registering, so resources are registered once.
+    registering: tokio::sync::Mutex<()>,
+    /// The ticket of the last tokenless request per (resource id, scope); only read under the
+    /// `rs-reuses-ticket` quirk. At most one entry per resource and scope.
+    last_tickets: Mutex<HashMap<(String, String), PermissionTicket>>,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .unwrap_or(0)
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl RsState {
+    /// Builds the state. Nothing is sent to the AS yet; AS problems surface per request.
+    pub async fn new(config: RsConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.as_timeout)
+            .connect_timeout(config.as_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "failed to build the HTTP client; using the default one (requests still carry timeouts)");
+                reqwest::Client::new()
+            });
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                endpoints: tokio::sync::Mutex::new(None),
+                pat: tokio::sync::Mutex::new(None),
+                ids: Mutex::new(BTreeMap::new()),
+                registering: tokio::sync::Mutex::new(()),
+                last_tickets: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RsConfig {
+        &self.inner.config
+    }
+
+    fn quirk(&self, q: Quirk) -> bool {
+        self.inner.config.quirks.has(q)
+    }
+
+    /// Discovers the AS, gets a PAT and registers every resource not registered yet
+    /// (idempotent: a second call registers nothing).
+    pub async fn register(&self) -> Result<(), RsError> {
+        let _guard = self.inner.registering.lock().await;
+        for def in RESOURCES {
+            if self.ids().contains_key(def.key) {
+                continue;
+            }
+            let description = json!({
+                "name": def.key,
+                "description": def.title,
+                "type": def.kind.type_uri(),
+                "resource_scopes": def.scopes,
+            });
+            let answer = self
+                .protection_call(AsCall::Registration, |ep, pat| {
+                    self.inner
+                        .http
+                        .post(&ep.resource_registration)
+                        .bearer_auth(pat.secret())
+                        .json(&description)
+                })
+                .await?;
+            let id = upstream::parse_registration(&answer)?;
+            tracing::info!(resource = def.key, resource_id = %id, "resource registered");
+            self.lock_ids().insert(def.key.to_owned(), id);
+        }
+        Ok(())
+    }
+
+    /// Resource name (`album:vacation`, `photo:beach`, `photo:sunset`) → the `_id` the AS
+    /// assigned, for the resources registered so far.
+    pub fn resource_ids(&self) -> BTreeMap<String, String> {
+        self.ids()
+    }
+
+    fn lock_ids(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+        self.inner.ids.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ids(&self) -> BTreeMap<String, String> {
+        self.lock_ids().clone()
+    }
+
+    /// The `_id` of `def`, registering first if needed.
+    async fn resource_id(&self, def: &ResourceDef) -> Result<String, RsError> {
+        if let Some(id) = self.lock_ids().get(def.key) {
+            return Ok(id.clone());
+        }
+        self.register().await?;
+        self.lock_ids().get(def.key).cloned().ok_or_else(|| RsError::Malformed {
+            call: AsCall::Registration,
+            detail: format!("{} was not registered", def.key),
+        })
+    }
+
+    async fn endpoints(&self) -> Result<Arc<Endpoints>, RsError> {
+        let mut slot = self.inner.endpoints.lock().await;
+        if let Some(ep) = slot.as_ref() {
+            return Ok(ep.clone());
+        }
+        let url = self.inner.config.discovery_url();
+        let answer = upstream::send(
+            AsCall::Discovery,
+            self.inner.http.get(&url).timeout(self.inner.config.as_timeout),
+        )
+        .await?;
+        let ep = Arc::new(upstream::parse_discovery(&url, &answer)?);
+        if ep.issuer.trim_end_matches('/') != self.inner.config.as_issuer.trim_end_matches('/') {
+            tracing::warn!(configured = %self.inner.config.as_issuer, discovered = %ep.issuer,
+                "the discovered issuer differs from the configured one; challenges name the discovered one");
+        }
+        *slot = Some(ep.clone());
+        Ok(ep)
+    }
+
+    /// The current PAT, getting one with `client_credentials` if there is none.
+    async fn pat(&self, ep: &Endpoints) -> Result<AccessToken, RsError> {
+        let mut slot = self.inner.pat.lock().await;
+        if let Some(pat) = slot.as_ref() {
+            return Ok(pat.clone());
+        }
+        let c = &self.inner.config;
+        let req = self
+            .inner
+            .http
+            .post(&ep.token)
+            .timeout(c.as_timeout)
+            .basic_auth(form_encode(&c.client_id), Some(form_encode(c.client_secret.secret())))
+            .form(&[("grant_type", "client_credentials"), ("scope", "uma_protection")]);
+        let pat = upstream::parse_pat(&upstream::send(AsCall::Pat, req).await?)?;
+        tracing::info!(client_id = %c.client_id, "obtained a PAT");
+        *slot = Some(pat.clone());
+        Ok(pat)
+    }
+
+    /// Forgets `used` if it is still the current PAT.
+    async fn drop_pat(&self, used: &AccessToken) {
+        let mut slot = self.inner.pat.lock().await;
+        if slot.as_ref() == Some(used) {
+            *slot = None;
+        }
+    }
+
+    /// A protection API call with the PAT; on 401, a new PAT and one retry.
+    async fn protection_call(
+        &self,
+        call: AsCall,
+        build: impl Fn(&Endpoints, &AccessToken) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, RsError> {
+        let ep = self.endpoints().await?;
+        let timeout = self.inner.config.as_timeout;
+        let pat = self.pat(&ep).await?;
+        let answer = upstream::send(call, build(&ep, &pat).timeout(timeout)).await?;
+        if answer.status != StatusCode::UNAUTHORIZED {
+            return Ok(answer);
+        }
+        tracing::info!(call = %call, "the PAT was refused; getting a new one and retrying once");
+        self.drop_pat(&pat).await;
+        let pat = self.pat(&ep).await?;
+        upstream::send(call, build(&ep, &pat).timeout(timeout)).await
+    }
+
+    /// A new permission ticket for one resource and scope (FedAuthz §4.1, array form, P-26).
+    async fn request_ticket(&self, resource_id: &str, scope: &str) -> Result<PermissionTicket, RsError> {
+        let body = json!([{"resource_id": resource_id, "resource_scopes": [scope]}]);
+        let answer = self
+            .protection_call(AsCall::Permission, |ep, pat| {
+                self.inner
+                    .http
+                    .post(&ep.permission)
+                    .bearer_auth(pat.secret())
+                    .json(&body)
+            })
+            .await?;
+        upstream::parse_ticket(&answer)
+    }
+
+    /// Introspects `rpt` (FedAuthz §5.1).
+    async fn introspect(&self, rpt: &Rpt) -> Result<Value, RsError> {
+        let hint = if self.quirk(Quirk::RsIntrospectionHint) {
+            "requesting_party_token"
+        } else {
+            "access_token"
+        };
+        let answer = self
+            .protection_call(AsCall::Introspection, |ep, pat| {
+                self.inner
+                    .http
+                    .post(&ep.introspection)
+                    .bearer_auth(pat.secret())
+                    .form(&[("token", rpt.secret()), ("token_type_hint", hint)])
+            })
+            .await?;
+        upstream::parse_introspection(&answer)
+    }
+
+    fn remember_ticket(&self, resource_id: &str, scope: &str, ticket: &PermissionTicket) {
+        self.inner
+            .last_tickets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((resource_id.to_owned(), scope.to_owned()), ticket.clone());
+    }
+
+    fn last_ticket(&self, resource_id: &str, scope: &str) -> Option<PermissionTicket> {
+        self.inner
+            .last_tickets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(resource_id.to_owned(), scope.to_owned()))
+            .cloned()
+    }
+}
+
+/// The photo API: `GET /` (an unprotected index of the routes and their scopes) and the
+/// protected routes.
+pub fn app(state: RsState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/albums/{album}", get(album_view).put(album_edit))
+        .route("/photos/{photo}", get(photo_view).put(photo_edit))
+        .route("/photos/{photo}/download", get(photo_download))
+        .route("/photos/{photo}/print", post(photo_print))
+        .with_state(state)
+}
+
+async fn index(State(state): State<RsState>) -> Response {
+    let mut routes = Vec::new();
+    for r in ROUTES {
+        for def in RESOURCES.iter().filter(|d| d.kind == r.kind) {
+            let name = def.key.split_once(':').map_or(def.key, |(_, n)| n);
+            let path = r.path.replace("{album}", name).replace("{photo}", name);
+            routes.push(json!({"method": r.method, "path": path, "resource": def.key, "scope": r.scope}));
+        }
+    }
+    let config = state.config();
+    axum::Json(json!({
+        "realm": config.realm,
+        "as_issuer": config.as_issuer,
+        "permission_request_pattern": "a tokenless or insufficient request gets a ticket for one permission: the resource the route names, with the one scope the route needs",
+        "token_methods": ["Authorization: Bearer header", "access_token query parameter"],
+        "resources": RESOURCES.iter().map(|d| json!({
+            "resource": d.key, "type": d.kind.type_uri(), "resource_scopes": d.scopes,
+        })).collect::<Vec<_>>(),
+        "routes": routes,
+    }))
+    .into_response()
+}
+
+async fn album_view(state: State<RsState>, Path(album): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
+    protected(&state, Kind::Album, &album, "view", &headers, q.0.as_deref()).await
+}
+
+async fn album_edit(state: State<RsState>, Path(album): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
+    protected(&state, Kind::Album, &album, "edit", &headers, q.0.as_deref()).await
+}
+
+async fn photo_view(state: State<RsState>, Path(photo): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
+    protected(&state, Kind::Photo, &photo, "view", &headers, q.0.as_deref()).await
+}
+
+async fn photo_edit(state: State<RsState>, Path(photo): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
+    protected(&state, Kind::Photo, &photo, "edit", &headers, q.0.as_deref()).await
+}
+
+async fn photo_download(state: State<RsState>, Path(photo): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
+    protected(&state, Kind::Photo, &photo, "download", &headers, q.0.as_deref()).await
+}
+
+async fn photo_print(state: State<RsState>, Path(photo): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
+    protected(&state, Kind::Photo, &photo, "print", &headers, q.0.as_deref()).await
+}
+
+/// The UMA protection of every route.
+async fn protected(
+    state: &RsState,
+    kind: Kind,
+    name: &str,
+    scope: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Response {
+    let Some(def) = find_resource(kind, name) else {
+        return error_response(StatusCode::NOT_FOUND, "not_found", "no such resource");
+    };
+    let token = match extract_token(headers, query, &state.inner.config.quirks) {
+        Ok(t) => t,
+        Err(why) => return invalid_request(state, why),
+    };
+    let resource_id = match state.resource_id(def).await {
+        Ok(id) => id,
+        Err(e) => return unreachable(state, &e),
+    };
+    let Some(rpt) = token else {
+        return challenge(state, &resource_id, scope, true).await;
+    };
+    let introspection = match state.introspect(&rpt).await {
+        Ok(v) => v,
+        Err(e) => return unreachable(state, &e),
+    };
+    match decide(
+        &introspection,
+        &resource_id,
+        scope,
+        now_secs(),
+        &state.inner.config.quirks,
+    ) {
+        Decision::Allow => {
+            tracing::info!(resource = def.key, scope, "served with an RPT");
+            content(def, scope)
+        }
+        Decision::Deny(reason) => {
+            tracing::info!(
+                resource = def.key,
+                scope,
+                reason = reason.as_str(),
+                "the RPT does not allow the request"
+            );
+            if state.quirk(Quirk::RsBearerErrorOnInvalidRpt) {
+                let realm = quote(&state.inner.config.realm);
+                return with_challenge(
+                    StatusCode::UNAUTHORIZED,
+                    format!("Bearer realm=\"{realm}\", error=\"invalid_token\""),
+                    json!({"error": "invalid_token"}),
+                );
+            }
+            if state.quirk(Quirk::RsReusesTicket)
+                && let Some(ticket) = state.last_ticket(&resource_id, scope)
+            {
+                return match state.endpoints().await {
+                    Ok(ep) => uma_challenge(state, &ep, Some(&ticket)),
+                    Err(e) => unreachable(state, &e),
+                };
+            }
+            challenge(state, &resource_id, scope, false).await
+        }
+    }
+}
+
+/// Why a request's token is unusable (RFC 6750 `invalid_request`).
+type TokenError = &'static str;
+
+/// The RPT of a request: the `Authorization: Bearer` header (RFC 6750 §2.1) or the
+/// `access_token` query parameter (§2.3). Two methods at once, a repeated or empty token:
+/// `invalid_request` (§2, §3.1). Another auth scheme counts as no token.
+fn extract_token(headers: &HeaderMap, query: Option<&str>, quirks: &Quirks) -> Result<Option<Rpt>, TokenError> {
+    let mut from_header = None;
+    if !quirks.has(Quirk::RsIgnoresBearerHeader) {
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        if let Some(v) = values.next() {
+            if values.next().is_some() {
+                return Err("more than one Authorization header");
+            }
+            let v = v
+                .to_str()
+                .map_err(|_| "the Authorization header is not visible ASCII")?;
+            let (scheme, rest) = v.trim().split_once(' ').unwrap_or((v.trim(), ""));
+            if scheme.eq_ignore_ascii_case("bearer") {
+                let token = rest.trim();
+                if token.is_empty() {
+                    return Err("the Bearer credentials are empty");
+                }
+                if token.contains(char::is_whitespace) {
+                    return Err("the Bearer credentials are malformed");
+                }
+                from_header = Some(Rpt::new(token));
+            }
+        }
+    }
+    let mut from_query = None;
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if k == "access_token" {
+            if from_query.is_some() {
+                return Err("the access_token parameter is repeated");
+            }
+            if v.is_empty() {
+                return Err("the access_token parameter is empty");
+            }
+            from_query = Some(Rpt::new(v.into_owned()));
+        }
+    }
+    match (from_header, from_query) {
+        (Some(_), Some(_)) => Err("the access token was sent by more than one method (RFC 6750 section 2)"),
+        (h, q) => Ok(h.or(q)),
+    }
+}
+
+/// A new ticket and the UMA challenge (UMA Grant §3.2.1), or 403 if no ticket can be had.
+async fn challenge(state: &RsState, resource_id: &str, scope: &str, tokenless: bool) -> Response {
+    let ep = match state.endpoints().await {
+        Ok(ep) => ep,
+        Err(e) => return unreachable(state, &e),
+    };
+    if state.quirk(Quirk::RsNoTicket) {
+        return uma_challenge(state, &ep, None);
+    }
+    match state.request_ticket(resource_id, scope).await {
+        Ok(ticket) => {
+            if tokenless {
+                state.remember_ticket(resource_id, scope, &ticket);
+            }
+            uma_challenge(state, &ep, Some(&ticket))
+        }
+        Err(e) => unreachable(state, &e),
+    }
+}
+
+/// Escapes a quoted-string's content (RFC 9110 §5.6.4).
+fn quote(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn uma_challenge(state: &RsState, ep: &Endpoints, ticket: Option<&PermissionTicket>) -> Response {
+    let scheme = if state.quirk(Quirk::RsBearerScheme) {
+        "Bearer"
+    } else {
+        "UMA"
+    };
+    let as_uri = if state.quirk(Quirk::RsWrongAsUri) {
+        &ep.discovery_url
+    } else {
+        &ep.issuer
+    };
+    let mut value = format!(
+        "{scheme} realm=\"{}\", as_uri=\"{}\"",
+        quote(&state.inner.config.realm),
+        quote(as_uri)
+    );
+    if let Some(t) = ticket {
+        value.push_str(&format!(", ticket=\"{}\"", quote(t.secret())));
+    }
+    with_challenge(
+        StatusCode::UNAUTHORIZED,
+        value,
+        json!({"message": "this resource is protected by UMA: obtain an RPT from the authorization server named by as_uri, with the ticket of this challenge"}),
+    )
+}
+
+fn with_challenge(status: StatusCode, challenge: String, body: Value) -> Response {
+    match HeaderValue::from_str(&challenge) {
+        Ok(v) => (status, [(header::WWW_AUTHENTICATE, v)], axum::Json(body)).into_response(),
+        Err(_) => {
+            tracing::error!("the challenge is not a valid header value (check the realm and the AS issuer)");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the challenge could not be built",
+            )
+        }
+    }
+}
+
+fn invalid_request(state: &RsState, why: TokenError) -> Response {
+    let realm = quote(&state.inner.config.realm);
+    let challenge = format!("Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{why}\"");
+    with_challenge(
+        StatusCode::BAD_REQUEST,
+        challenge,
+        json!({"error": "invalid_request", "error_description": why}),
+    )
+}
+
+/// 403 with the UMA Grant §3.2.2 `Warning` and no UMA challenge.
+fn unreachable(state: &RsState, err: &RsError) -> Response {
+    tracing::warn!(error = %err, call = %err.call(), "no answer from the authorization server; refusing with 403");
+    let mut resp = error_response(
+        StatusCode::FORBIDDEN,
+        "authorization_server_unreachable",
+        &format!("the resource server could not get a permission ticket or a token decision: {err}"),
+    );
+    if !state.quirk(Quirk::RsNoWarning) {
+        resp.headers_mut().insert(
+            HeaderName::from_static("warning"),
+            HeaderValue::from_static(UNREACHABLE_WARNING),
+        );
+    }
+    resp
+}
+
+fn error_response(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// The representation served once access is allowed.
+fn content(def: &ResourceDef, scope: &str) -> Response {
+    let name = def.key.split_once(':').map_or(def.key, |(_, n)| n);
+    let detail = match (def.kind, scope) {
+        (Kind::Album, "view") => json!({"title": def.title, "photos": RESOURCES.iter()
+            .filter(|d| d.kind == Kind::Photo)
+            .map(|d| d.key.split_once(':').map_or(d.key, |(_, n)| n))
+            .collect::<Vec<_>>()}),
+        (_, "view") => json!({"title": def.title, "width": 4032, "height": 3024}),
+        (_, "download") => json!({"filename": format!("{name}.jpg"), "content_type": "image/jpeg", "bytes": 2_481_152}),
+        (_, "print") => json!({"print_job": format!("print-{name}"), "status": "queued"}),
+        _ => json!({"updated": true}),
+    };
+    let mut body = json!({"resource": def.key, "scope": scope});
+    if let (Some(b), Value::Object(d)) = (body.as_object_mut(), detail) {
+        b.extend(d);
+    }
+    axum::Json(body).into_response()
+}
+
+/// A running reference resource server.
+#[derive(Debug)]
+pub struct ResourceServer {
+    state: RsState,
+    local: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    serve: tokio::task::JoinHandle<()>,
+}
+
+impl ResourceServer {
+    /// Binds `addr` (port 0: any free port), tries [`RsState::register`] once (a failure is
+    /// logged; registration is retried on the first protected request) and serves [`app`].
+    pub async fn start(config: RsConfig, addr: SocketAddr) -> Result<ResourceServer, StartError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let state = RsState::new(config).await;
+        match state.register().await {
+            Ok(()) => tracing::info!(resources = RESOURCES.len(), "resources registered"),
+            Err(e) => tracing::warn!(error = %e, "registration failed; it is retried on the first protected request"),
+        }
+        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
+        let router = app(state.clone());
+        let serve = tokio::spawn(async move {
+            let result = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.wait_for(|stop| *stop).await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "resource server stopped with an error");
+            }
+        });
+        Ok(ResourceServer {
+            state,
+            local,
+            stop,
+            serve,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The state (resource ids, configuration).
+    pub fn state(&self) -> &RsState {
+        &self.state
+    }
+
+    /// Stops accepting connections and finishes in-flight requests (within
+    /// [`SHUTDOWN_GRACE`](crate::SHUTDOWN_GRACE)).
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(crate::SHUTDOWN_GRACE, &mut self.serve)
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish in time; closing their connections");
+            self.serve.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for a in auth {
+            h.append(header::AUTHORIZATION, HeaderValue::from_str(a).unwrap());
+        }
+        h
+    }
+
+    fn token(auth: &[&str], query: Option<&str>) -> Result<Option<String>, TokenError> {
+        extract_token(&headers(auth), query, &Quirks::none()).map(|t| t.map(|t| t.secret().to_owned()))
+    }
+
+    #[test]
+    fn the_token_comes_from_the_bearer_header_or_the_query() {
+        assert_eq!(token(&["Bearer abc"], None), Ok(Some("abc".into())));
+        assert_eq!(token(&["bearer  abc "], None), Ok(Some("abc".into())));
+        assert_eq!(token(&[], Some("access_token=a%2Bb&x=1")), Ok(Some("a+b".into())));
+        assert_eq!(token(&[], Some("x=1")), Ok(None));
+        assert_eq!(token(&[], None), Ok(None));
+        assert_eq!(token(&["Basic Zm9vOmJhcg=="], None), Ok(None));
+    }
+
+    #[test]
+    fn two_methods_or_malformed_tokens_are_invalid_requests() {
+        assert!(token(&["Bearer abc"], Some("access_token=abc")).is_err());
+        assert!(token(&["Bearer a", "Bearer b"], None).is_err());
+        assert!(token(&["Bearer"], None).is_err());
+        assert!(token(&["Bearer a b"], None).is_err());
+        assert!(token(&[], Some("access_token=a&access_token=b")).is_err());
+        assert!(token(&[], Some("access_token=")).is_err());
+    }
+
+    #[test]
+    fn rs_ignores_bearer_header_reads_only_the_query() {
+        let q: Quirks = [Quirk::RsIgnoresBearerHeader].into_iter().collect();
+        let t = extract_token(&headers(&["Bearer abc"]), None, &q).unwrap();
+        assert!(t.is_none());
+        let t = extract_token(&headers(&["Bearer abc"]), Some("access_token=q"), &q).unwrap();
+        assert_eq!(t.map(|t| t.secret().to_owned()), Some("q".into()));
+    }
+
+    #[test]
+    fn resources_are_found_by_kind_and_name() {
+        assert_eq!(
+            find_resource(Kind::Album, "vacation").map(|d| d.key),
+            Some("album:vacation")
+        );
+        assert_eq!(find_resource(Kind::Photo, "beach").map(|d| d.key), Some("photo:beach"));
+        assert!(find_resource(Kind::Photo, "vacation").is_none());
+        assert!(find_resource(Kind::Album, "album:vacation").is_none());
+        assert!(find_resource(Kind::Photo, "").is_none());
+    }
+
+    #[test]
+    fn every_route_scope_is_registered_for_its_resources() {
+        for r in ROUTES {
+            for d in RESOURCES.iter().filter(|d| d.kind == r.kind) {
+                assert!(d.scopes.contains(&r.scope), "{} {} on {}", r.method, r.path, d.key);
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_strings_escape_quotes_and_backslashes() {
+        assert_eq!(quote(r#"a"b\c"#), r#"a\"b\\c"#);
+    }
+
+    #[test]
+    fn debug_output_of_the_configuration_shows_no_secret() {
+        let c = RsConfig::new("http://127.0.0.1:1", "rs", ClientSecret::new("s3cr3t-value"));
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+    }
+}
