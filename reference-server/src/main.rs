@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use uma_reference_server::{Config, Quirk, Server};
+use uma_reference_server::rs::{ResourceServer, RsConfig};
+use uma_reference_server::types::ClientSecret;
+use uma_reference_server::{Config, Quirk, QuirkRole, Server};
 
 // The server allocates many small, short-lived objects per request; mimalloc handles that
 // markedly better than the system allocator (see benches/throughput.rs).
@@ -15,6 +17,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
+    /// Run another reference component instead of the authorization server.
+    #[command(subcommand)]
+    role: Option<Role>,
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 8080, env = "UMA_AS_PORT")]
     port: u16,
@@ -35,6 +40,65 @@ struct Args {
     log_json: bool,
 }
 
+/// The other reference components.
+#[derive(Debug, clap::Subcommand)]
+enum Role {
+    /// The reference resource server: a photo API protected by the AS at --as-issuer.
+    Rs(RsArgs),
+}
+
+/// `uma-reference-server rs`.
+#[derive(Debug, clap::Args)]
+struct RsArgs {
+    /// The authorization server's issuer (discovery at {issuer}/.well-known/uma2-configuration).
+    #[arg(long)]
+    as_issuer: String,
+    /// The resource server's client_id at the AS (client_credentials, scope uma_protection).
+    #[arg(long)]
+    client_id: String,
+    /// The environment variable holding the client secret.
+    #[arg(long, value_name = "VAR")]
+    client_secret_env: String,
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8081)]
+    port: u16,
+    /// The realm of the challenges.
+    #[arg(long, default_value = uma_reference_server::rs::DEFAULT_REALM)]
+    realm: String,
+    /// Timeout of each call to the AS, in seconds.
+    #[arg(long, default_value_t = 5)]
+    as_timeout_secs: u64,
+    /// Commit a deliberate violation of role rs (repeatable; see --list-quirks).
+    #[arg(long = "quirk", value_name = "NAME")]
+    quirks: Vec<String>,
+    /// Write logs (on stderr) as JSON lines instead of text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "uma_reference_server=info,tower_http=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: failed to start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.list_quirks {
@@ -43,16 +107,10 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "uma_reference_server=info,tower_http=warn".into());
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    if args.log_json {
-        logs.json().init();
-    } else {
-        logs.init();
+    if let Some(Role::Rs(rs)) = args.role {
+        return run_rs(rs);
     }
+    init_logs(args.log_json);
     let demo = args.config.is_none();
     let mut config = match &args.config {
         Some(path) => match Config::from_file(path) {
@@ -73,12 +131,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let shown = config.clone();
@@ -104,6 +159,61 @@ fn main() -> ExitCode {
         wait_for_signal().await;
         tracing::info!("shutting down");
         server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// `uma-reference-server rs`: the reference resource server until SIGINT or SIGTERM.
+fn run_rs(args: RsArgs) -> ExitCode {
+    let Ok(secret) = std::env::var(&args.client_secret_env) else {
+        eprintln!(
+            "error: the environment variable `{}` (--client-secret-env) is not set or not UTF-8",
+            args.client_secret_env
+        );
+        return ExitCode::from(2);
+    };
+    let mut config = RsConfig::new(&args.as_issuer, &args.client_id, ClientSecret::new(secret));
+    config.realm = args.realm;
+    config.as_timeout = std::time::Duration::from_secs(args.as_timeout_secs.max(1));
+    for name in &args.quirks {
+        match name.parse::<Quirk>() {
+            Ok(q) if q.role() == QuirkRole::Rs => config.quirks.insert(q),
+            Ok(q) => {
+                eprintln!(
+                    "error: quirk `{name}` belongs to the {} role, not rs",
+                    q.role().as_str()
+                );
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    init_logs(args.log_json);
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async move {
+        let quirks = config.quirks.clone();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+        let rs = match ResourceServer::start(config, addr).await {
+            Ok(rs) => rs,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", rs.base_url());
+        for q in quirks.iter() {
+            tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this resource server is deliberately non-conformant");
+        }
+        tracing::info!(base_url = %rs.base_url(), as_issuer = %args.as_issuer, "reference UMA resource server listening");
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        rs.shutdown().await;
         ExitCode::SUCCESS
     })
 }
