@@ -12,11 +12,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod client;
 pub mod config;
 pub mod core;
 pub mod crypto;
 pub mod http;
-pub mod client;
 pub mod quirks;
 pub mod rs;
 pub mod store;
