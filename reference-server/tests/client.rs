@@ -1078,3 +1078,19 @@ async fn quirks_about_rpt_upgrades() {
         assert_eq!(rs[4].auth == rs[1].auth, old_again, "{quirks:?}");
     }
 }
+
+#[tokio::test]
+async fn quirk_assumes_upgraded_replaces_the_old_rpt_when_upgraded_is_absent() {
+    // The AS upgrades (and revokes the old RPT) but leaves `upgraded` out: a conformant client
+    // keeps presenting the old RPT for a (G-C-20); the quirky one presents the new one.
+    for (quirks, new_for_a) in [(vec![Quirk::ClientAssumesUpgraded], true), (vec![], false)] {
+        let w = World::with(&quirks, |_| {}, |c| c.quirks.insert(Quirk::UpgradeFlagMissing)).await;
+        let (a, b) = (w.open("a").await, w.open("b").await);
+        w.start(&a, "bob", None).await;
+        w.start(&b, "bob", None).await;
+        w.start(&a, "bob", None).await;
+        let rs = w.rs_hits();
+        assert_eq!(rs[4].auth == rs[3].auth, new_for_a, "{quirks:?}");
+        assert_eq!(rs[4].auth == rs[1].auth, !new_for_a, "{quirks:?}");
+    }
+}

@@ -945,6 +945,76 @@ impl ClientState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ClientConfig;
+    use crate::types::ClientSecret;
+
+    fn redirect(quirks: &[Quirk], endpoint: &str) -> Url {
+        let mut config = ClientConfig::new("c", ClientSecret::new("s"));
+        config.quirks = quirks.iter().copied().collect();
+        let state = ClientState::new(config, "http://127.0.0.1:2".into());
+        let ticket = PermissionTicket::new("t2");
+        let flow = Flow {
+            user: "bob".into(),
+            resource: "http://127.0.0.1:3/r".into(),
+            id_token: None,
+            pushed: false,
+            meta: AsMeta {
+                issuer: "http://127.0.0.1:1".into(),
+                token_endpoint: "http://127.0.0.1:1/token".into(),
+                claims_endpoint: None,
+                iss_supported: true,
+            },
+            rs_ticket: PermissionTicket::new("t1"),
+            ticket,
+            polls: 0,
+        };
+        match state.redirect_to_claims("session", flow, endpoint) {
+            Answer::Redirect(to) => Url::parse(&to).unwrap(),
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    fn names(u: &Url) -> Vec<String> {
+        u.query_pairs().map(|(k, _)| k.into_owned()).collect()
+    }
+
+    #[test]
+    fn the_claims_endpoint_query_is_kept_without_duplicating_the_client_parameters() {
+        let u = redirect(&[], "http://127.0.0.1:1/claims?tenant=x&ticket=old");
+        assert_eq!(
+            names(&u),
+            [
+                "tenant",
+                "client_id",
+                "ticket",
+                "claims_redirect_uri",
+                "state",
+                "code_challenge",
+                "code_challenge_method"
+            ]
+        );
+        assert!(u.query_pairs().any(|(k, v)| k == "ticket" && v == "t2"));
+        assert!(
+            u.query_pairs()
+                .any(|(k, v)| k == "claims_redirect_uri" && v == "http://127.0.0.1:2/callback")
+        );
+    }
+
+    #[test]
+    fn quirk_drops_endpoint_query_loses_the_endpoint_parameters() {
+        let u = redirect(&[Quirk::ClientDropsEndpointQuery], "http://127.0.0.1:1/claims?tenant=x");
+        assert!(!names(&u).contains(&"tenant".to_owned()));
+    }
+
+    #[test]
+    fn the_state_is_256_random_bits_and_the_verifier_43_characters() {
+        let a = redirect(&[], "http://127.0.0.1:1/claims");
+        let b = redirect(&[], "http://127.0.0.1:1/claims");
+        let get = |u: &Url, n: &str| u.query_pairs().find(|(k, _)| k == n).map(|(_, v)| v.into_owned());
+        assert_eq!(get(&a, "state").map(|s| s.len()), Some(43));
+        assert_ne!(get(&a, "state"), get(&b, "state"));
+        assert_ne!(get(&a, "code_challenge"), get(&b, "code_challenge"));
+    }
 
     #[test]
     fn only_loopback_http_urls_are_accepted() {
