@@ -100,6 +100,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // `uma-reference-server client …` runs the reference client instead of the AS.
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().is_some_and(|a| a == "client") {
+        return uma_reference_server::client::cli::run(argv);
+    }
     let args = Args::parse();
     if args.list_quirks {
         for q in Quirk::ALL {

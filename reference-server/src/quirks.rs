@@ -295,6 +295,80 @@ quirks! {
         "PCTs are signed but unencrypted JWTs that carry the requesting party's claims in clear";
 
     // --- client quirks (role Client) go here ---
+    ClientFirstRequestWithToken => "client-first-request-with-token", Client, "G-C-01", [],
+        "the first request to the resource server carries Authorization: Bearer anonymous";
+    ClientManglesTicket => "client-mangles-ticket", Client, "G-C-02", ["G-C-11"],
+        "the ticket is taken from the UMA challenge with its surrounding double quotes";
+    ClientContinuesWithoutAs => "client-continues-without-as", Client, "G-C-03", [],
+        "after a Warning 199 or an answer without a UMA challenge, a token request without ticket goes to the last AS used for this user";
+    ClientSkipsDiscovery => "client-skips-discovery", Client, "G-C-04", [],
+        "no discovery fetch: token requests go to {as_uri}/token";
+    ClientWrongGrantType => "client-wrong-grant-type", Client, "G-C-10", [],
+        "token requests say grant_type=uma-ticket";
+    ClientStaleTicket => "client-stale-ticket", Client, "G-C-11", [],
+        "after need_info or the redirect back, the ticket from the resource server's challenge is sent again";
+    ClientClaimTokenWithoutFormat => "client-claim-token-without-format", Client, "G-C-12", [],
+        "a pushed claim_token goes without claim_token_format";
+    ClientFormatWithoutToken => "client-format-without-token", Client, "G-C-13", [],
+        "claim_token_format is sent on every token request, even without claim_token";
+    ClientPctShared => "client-pct-shared", Client, "G-C-14", [],
+        "one PCT (the last one received) is sent for every requesting party";
+    ClientUnregisteredScope => "client-unregistered-scope", Client, "G-C-16", [],
+        "token requests carry scope=view,admin";
+    ClientAssumesUpgraded => "client-assumes-upgraded", Client, "G-C-20", [],
+        "every new RPT replaces the old one and is assumed to cover its resources, whatever upgraded says";
+    ClientKeepsOldRpt => "client-keeps-old-rpt", Client, "G-C-21", [],
+        "after upgraded:true with a new RPT string, the old RPT is still presented for the old resources";
+    ClientAcceptsSameTicket => "client-accepts-same-ticket", Client, "G-C-22", [],
+        "a ticket equal to the one sent is used again instead of stopping";
+    ClientPollsFast => "client-polls-fast", Client, "G-C-23", [],
+        "request_submitted is polled every 100 ms whatever the interval";
+    ClientRejectsUnknownMembers => "client-rejects-unknown-members", Client, "G-C-24", [],
+        "a token response with a member the client does not know is treated as an error";
+    ClientDropsEndpointQuery => "client-drops-endpoint-query", Client, "G-C-30", [],
+        "the redirect to the claims interaction endpoint replaces the endpoint's own query";
+    ClientGuessesClaimsEndpoint => "client-guesses-claims-endpoint", Client, "G-C-31", ["G-C-05"],
+        "without a claims_interaction_endpoint in discovery, the browser is sent to {as_uri}/claims right after the first ticket";
+    ClientUnregisteredClaimsRedirect => "client-unregistered-claims-redirect", Client, "G-C-32", [],
+        "claims_redirect_uri is {base}/callback-unregistered, which the client serves too";
+    ClientCsrfUnbound => "client-csrf-unbound", Client, "G-C-33", ["R9700-05", "ISS-01"],
+        "pending claims flows are global, not bound to the browser session: a callback from another browser is accepted";
+    ClientNoState => "client-no-state", Client, "G-C-34", ["G-C-37"],
+        "no state on the claims redirect; a callback continues the browser's pending flow it names by ticket, else its latest";
+    ClientPredictableState => "client-predictable-state", Client, "G-C-35", [],
+        "state is a per-process counter (1, 2, ...)";
+    ClientStateUnchecked => "client-state-unchecked", Client, "G-C-36", ["G-C-37", "G-C-33", "R9700-03"],
+        "any state, wrong or missing, matches the browser's latest pending flow";
+    ClientMissingStateAccepted => "client-missing-state-accepted", Client, "G-C-37", [],
+        "a callback without state continues the browser's latest pending flow (a present state is still checked)";
+    ClientStateCarriesData => "client-state-carries-data", Client, "G-C-38", [],
+        "state is base64url(JSON {user, resource}) followed by a dot and a random part";
+    ClientRejectsUnknownRedirectParams => "client-rejects-unknown-redirect-params", Client, "G-C-39", [],
+        "a callback with a parameter besides ticket, state, iss, error, error_description and error_uri is an error";
+    ClientShowsRpt => "client-shows-rpt", Client, "G-C-40", [],
+        "the granted answer to the browser carries the RPT";
+    ClientPctToRs => "client-pct-to-rs", Client, "G-C-41", [],
+        "the PCT is sent to the resource server in an X-UMA-PCT header";
+    ClientTokenTwice => "client-token-twice", Client, "G-C-42", [],
+        "the RPT goes both in the Authorization header and as the access_token query parameter";
+    ClientShortVerifier => "client-short-verifier", Client, "R7636-01", [],
+        "the PKCE code_verifier is 32 characters long";
+    ClientNoPkce => "client-no-pkce", Client, "R7636-03", ["PKCE-01", "PKCE-03"],
+        "no code_challenge on the claims redirect and no code_verifier at the token endpoint";
+    ClientPlainPkce => "client-plain-pkce", Client, "PKCE-01", [],
+        "code_challenge_method=plain (the challenge is the verifier)";
+    ClientNoCodeVerifier => "client-no-code-verifier", Client, "PKCE-03", [],
+        "a code_challenge is sent but the code_verifier is not";
+    ClientFixedVerifier => "client-fixed-verifier", Client, "R9700-09", [],
+        "one code_verifier for every flow of the process";
+    ClientIssUnchecked => "client-iss-unchecked", Client, "ISS-03", ["R9207-04", "R9700-04", "R9700-06"],
+        "iss on the redirect back is not compared with the issuer the browser was sent to";
+    ClientMissingIssAccepted => "client-missing-iss-accepted", Client, "R9207-06", [],
+        "a redirect back without iss is accepted although the AS advertises iss support";
+    ClientIssuerMismatchAccepted => "client-issuer-mismatch-accepted", Client, "ISS-05", [],
+        "a discovery document whose issuer differs from as_uri is accepted";
+    ClientStateReplayable => "client-state-replayable", Client, "R9700-03", [],
+        "a used state stays valid: a replayed callback makes another token request";
 }
 
 impl fmt::Display for Quirk {
