@@ -11,6 +11,7 @@
 //! ```
 
 pub mod catalogue;
+pub mod counterpart;
 pub mod embedded;
 pub mod engine;
 pub mod report;
@@ -19,6 +20,7 @@ pub mod selftest;
 pub mod suite;
 pub mod target;
 pub mod uma;
+pub mod world;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,8 +71,11 @@ pub struct RunRequest {
     pub strict: bool,
     /// `--jobs`.
     pub jobs: usize,
-    /// Quirks of the embedded reference AS (selftest).
+    /// Quirks of the embedded reference implementation (each applies to the component of its
+    /// role: AS, RS or client).
     pub quirks: Vec<uma_reference_server::Quirk>,
+    /// Roles to run without a target (empty: all three).
+    pub roles: Vec<catalogue::Role>,
     /// The suites directory.
     pub suites: PathBuf,
     /// The catalogue file.
@@ -86,6 +91,7 @@ impl Default for RunRequest {
             strict: false,
             jobs: 8,
             quirks: Vec::new(),
+            roles: Vec::new(),
             suites: root.join("suites"),
             catalogue: root.join("fixtures/requirements.yaml"),
         }
@@ -150,7 +156,13 @@ pub fn suites_hash(dir: &std::path::Path) -> String {
 }
 
 async fn start_embedded(idp: &uma::idp::TestIdp, req: &RunRequest) -> Result<(Target, embedded::Embedded), RunError> {
-    let e = embedded::start(idp, &req.quirks).await.map_err(RunError::Harness)?;
+    let quirks: Vec<_> = req
+        .quirks
+        .iter()
+        .copied()
+        .filter(|q| q.role() == uma_reference_server::QuirkRole::As)
+        .collect();
+    let e = embedded::start(idp, &quirks).await.map_err(RunError::Harness)?;
     let t = Target::from_profile(e.profile.clone(), "embedded").map_err(|e| RunError::Config(e.to_string()))?;
     Ok((t, e))
 }
@@ -159,7 +171,7 @@ fn make_env(
     req: &RunRequest,
     target: Target,
     catalogue: Catalogue,
-    idp: uma::idp::TestIdp,
+    idp: Arc<uma::idp::TestIdp>,
     metadata: serde_json::Value,
     capabilities: std::collections::BTreeSet<String>,
     request_timeout: Duration,
@@ -169,32 +181,84 @@ fn make_env(
         catalogue,
         metadata,
         capabilities,
-        idp: Arc::new(idp),
+        idp,
         options: RunOptions {
             strict: req.strict,
             jobs: req.jobs,
             request_timeout,
             ..RunOptions::default()
         },
+        peer: None,
     }
 }
 
-/// Runs the suites and returns the report; `progress` sees each scenario as it finishes.
-pub async fn run_with(
+/// A loaded target profile of any role.
+#[derive(Debug)]
+enum Loaded {
+    As(Box<Target>),
+    Peer(Box<target::peer::PeerProfile>),
+}
+
+fn load_target(path: &std::path::Path) -> Result<Loaded, RunError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RunError::Config(format!("{}: cannot read the target profile: {e}", path.display())))?;
+    match target::peer::role_of(&text) {
+        Some(catalogue::Role::Rs | catalogue::Role::Client) => {
+            let p: target::peer::PeerProfile =
+                serde_saphyr::from_str(&text).map_err(|e| RunError::Config(format!("{}: {e}", path.display())))?;
+            p.validate(&path.display().to_string())
+                .map_err(|e| RunError::Config(e.to_string()))?;
+            Ok(Loaded::Peer(Box::new(p)))
+        }
+        _ => Ok(Loaded::As(Box::new(
+            Target::load(path).map_err(|e| RunError::Config(e.to_string()))?,
+        ))),
+    }
+}
+
+/// Validates a target profile of any role (for `validate`).
+pub fn validate_target(path: &std::path::Path) -> Result<(), RunError> {
+    load_target(path).map(|_| ())
+}
+
+/// What one role's part of a run produced.
+struct RolePart {
+    scenarios: Vec<report::ScenarioReport>,
+    preflight: report::PreflightReport,
+    target: serde_json::Value,
+}
+
+fn not_run(selected: &[Scenario], why: &str) -> Vec<report::ScenarioReport> {
+    selected
+        .iter()
+        .map(|s| report::ScenarioReport {
+            id: s.id.clone(),
+            trial: s.trial_name.clone(),
+            role: s.role.as_str().into(),
+            area: s.area.clone(),
+            title: s.title.clone(),
+            file: s.file.clone(),
+            requirements: s.requirements.clone(),
+            verdict: Verdict::Error,
+            reason: Some(why.to_string()),
+            duration_ms: 0,
+            choices: Default::default(),
+            checks: Vec::new(),
+            exchanges: Vec::new(),
+        })
+        .collect()
+}
+
+type Progress = Arc<dyn Fn(&report::ScenarioReport) + Send + Sync>;
+
+async fn run_as_role(
     req: &RunRequest,
-    progress: impl Fn(&report::ScenarioReport) + Send + Sync + 'static,
-) -> Result<Report, RunError> {
-    let started = Instant::now();
-    let started_at = jiff::Timestamp::now().to_string();
-    let (catalogue, scenarios) = load(req)?;
-    let loaded = match &req.target {
-        Some(path) => Some(Target::load(path).map_err(|e| RunError::Config(e.to_string()))?),
-        None => None,
-    };
-    let idp_port = loaded.as_ref().map_or(0, |t| t.profile.idp.port);
-    let idp = uma::idp::TestIdp::start(idp_port)
-        .await
-        .map_err(|e| RunError::Harness(e.to_string()))?;
+    catalogue: Catalogue,
+    selected: Vec<Scenario>,
+    loaded: Option<Target>,
+    idp: Arc<uma::idp::TestIdp>,
+    progress: Progress,
+) -> Result<RolePart, RunError> {
     let (target, embedded) = match loaded {
         Some(t) => (t, None),
         None => {
@@ -204,6 +268,186 @@ pub async fn run_with(
     };
     let timeout = Duration::from_secs(target.profile.request_timeout_seconds.unwrap_or(10));
     let (preflight, metadata, capabilities) = target::preflight::run(&target, timeout).await;
+    let redacted = target.redacted_profile();
+    let scenarios = if preflight.problems.iter().any(|p| p.severity == "error") {
+        not_run(&selected, "not run: the preflight found configuration errors")
+    } else {
+        let env = Arc::new(make_env(req, target, catalogue, idp, metadata, capabilities, timeout));
+        engine::run_all(env, selected, move |s| progress(s)).await
+    };
+    if let Some(e) = embedded {
+        e.server.shutdown().await;
+    }
+    Ok(RolePart {
+        scenarios,
+        preflight,
+        target: redacted,
+    })
+}
+
+async fn run_peer_role(
+    req: &RunRequest,
+    role: catalogue::Role,
+    catalogue: Catalogue,
+    selected: Vec<Scenario>,
+    profile: Option<target::peer::PeerProfile>,
+    idp: Arc<uma::idp::TestIdp>,
+    progress: Progress,
+) -> Result<RolePart, RunError> {
+    let started = match role {
+        catalogue::Role::Rs => world::start_rs(&idp, profile.as_ref(), &req.quirks).await,
+        _ => world::start_client(&idp, profile.as_ref(), &req.quirks).await,
+    };
+    let target_json = match &profile {
+        Some(p) => serde_json::to_value(p).unwrap_or_default(),
+        None => serde_json::json!({"name": format!("reference {} (embedded)", role.as_str()), "role": role.as_str()}),
+    };
+    let (world, target, running) = match started {
+        Ok(x) => x,
+        Err(e) => {
+            let preflight = report::PreflightReport {
+                problems: vec![report::Problem {
+                    severity: "error".into(),
+                    what: e.clone(),
+                    fix: "check the target profile (`setup`, ports, credentials) and that the target runs".into(),
+                }],
+                ..report::PreflightReport::default()
+            };
+            return Ok(RolePart {
+                scenarios: not_run(&selected, &format!("not run: {e}")),
+                preflight,
+                target: redact_peer(target_json),
+            });
+        }
+    };
+    let timeout = Duration::from_secs(profile.as_ref().and_then(|p| p.request_timeout_seconds).unwrap_or(10));
+    let (mut preflight, metadata, mut capabilities) = target::preflight::run(&target, timeout).await;
+    if let Some(c) = &world.client {
+        capabilities.extend(c.capabilities.iter().cloned());
+    }
+    preflight.capabilities = capabilities.iter().cloned().collect();
+    let scenarios = if preflight.problems.iter().any(|p| p.severity == "error") {
+        not_run(&selected, "not run: the harness's counterpart AS failed its preflight")
+    } else {
+        let mut env = make_env(req, target, catalogue, idp, metadata, capabilities, timeout);
+        env.peer = Some(Arc::new(world));
+        engine::run_all(Arc::new(env), selected, move |s| progress(s)).await
+    };
+    running.shutdown().await;
+    Ok(RolePart {
+        scenarios,
+        preflight,
+        target: redact_peer(target_json),
+    })
+}
+
+fn redact_peer(mut v: serde_json::Value) -> serde_json::Value {
+    for path in [["rs", "as_client"], ["client", "registration"]] {
+        if let Some(s) = v
+            .get_mut(path[0])
+            .and_then(|x| x.get_mut(path[1]))
+            .and_then(|x| x.get_mut("client_secret"))
+            && s.is_string()
+        {
+            *s = serde_json::Value::String("[redacted]".into());
+        }
+    }
+    v
+}
+
+/// Runs the suites and returns the report; `progress` sees each scenario as it finishes.
+///
+/// Without a target, every role runs against the embedded reference implementation (the AS
+/// suite against the reference AS, the RS suite against the reference RS, the client suite
+/// against the reference client), the three at once.
+pub async fn run_with(
+    req: &RunRequest,
+    progress: impl Fn(&report::ScenarioReport) + Send + Sync + 'static,
+) -> Result<Report, RunError> {
+    let started = Instant::now();
+    let started_at = jiff::Timestamp::now().to_string();
+    let (catalogue, scenarios) = load(req)?;
+    let loaded = match &req.target {
+        Some(path) => Some(load_target(path)?),
+        None => None,
+    };
+    let idp_port = match &loaded {
+        Some(Loaded::As(t)) => t.profile.idp.port,
+        Some(Loaded::Peer(p)) => p.idp_port,
+        None => 0,
+    };
+    let idp = Arc::new(
+        uma::idp::TestIdp::start(idp_port)
+            .await
+            .map_err(|e| RunError::Harness(e.to_string()))?,
+    );
+    let roles: Vec<catalogue::Role> = match &loaded {
+        Some(Loaded::As(_)) => vec![catalogue::Role::As],
+        Some(Loaded::Peer(p)) => vec![p.role],
+        None => [catalogue::Role::As, catalogue::Role::Rs, catalogue::Role::Client]
+            .into_iter()
+            .filter(|r| req.roles.is_empty() || req.roles.contains(r))
+            .collect(),
+    };
+    let filter = |s: &Scenario| {
+        req.filter
+            .as_ref()
+            .is_none_or(|f| s.trial_name.contains(f.as_str()) || s.id.contains(f.as_str()))
+    };
+    let select = |role: catalogue::Role| -> Vec<Scenario> {
+        scenarios
+            .iter()
+            .filter(|s| s.role == role && filter(s))
+            .cloned()
+            .collect()
+    };
+    let progress: Progress = Arc::new(progress);
+    let (as_target, peer_profile) = match loaded {
+        Some(Loaded::As(t)) => (Some(*t), None),
+        Some(Loaded::Peer(p)) => (None, Some(*p)),
+        None => (None, None),
+    };
+    let as_part = async {
+        if roles.contains(&catalogue::Role::As) {
+            Some(
+                run_as_role(
+                    req,
+                    catalogue.clone(),
+                    select(catalogue::Role::As),
+                    as_target,
+                    idp.clone(),
+                    progress.clone(),
+                )
+                .await,
+            )
+        } else {
+            None
+        }
+    };
+    let peer = |role: catalogue::Role| {
+        let (catalogue, idp, progress, profile) =
+            (catalogue.clone(), idp.clone(), progress.clone(), peer_profile.clone());
+        let selected = select(role);
+        let run = roles.contains(&role) && (profile.is_none() || profile.as_ref().is_some_and(|p| p.role == role));
+        async move {
+            if run {
+                Some(run_peer_role(req, role, catalogue, selected, profile, idp, progress).await)
+            } else {
+                None
+            }
+        }
+    };
+    let (a, r, c) = tokio::join!(as_part, peer(catalogue::Role::Rs), peer(catalogue::Role::Client));
+    let mut parts: Vec<(catalogue::Role, RolePart)> = Vec::new();
+    for (role, part) in [
+        (catalogue::Role::As, a),
+        (catalogue::Role::Rs, r),
+        (catalogue::Role::Client, c),
+    ] {
+        if let Some(p) = part {
+            parts.push((role, p?));
+        }
+    }
     let mut report = Report {
         schema: "https://uma-conformance.dev/schemas/report.schema.json".into(),
         run: RunInfo {
@@ -217,46 +461,35 @@ pub async fn run_with(
             suites_hash: suites_hash(&req.suites),
             quirks: req.quirks.iter().map(|q| q.name().to_string()).collect(),
         },
-        target: target.redacted_profile(),
-        preflight: preflight.clone(),
         ..Report::default()
     };
-    let role = target.profile.role;
-    let selected: Vec<Scenario> = scenarios
-        .into_iter()
-        .filter(|s| s.role == role)
-        .filter(|s| {
-            req.filter
-                .as_ref()
-                .is_none_or(|f| s.trial_name.contains(f.as_str()) || s.id.contains(f.as_str()))
-        })
-        .collect();
-    if preflight.problems.iter().any(|p| p.severity == "error") {
-        report.scenarios = selected
-            .iter()
-            .map(|s| report::ScenarioReport {
-                id: s.id.clone(),
-                trial: s.trial_name.clone(),
-                role: s.role.as_str().into(),
-                area: s.area.clone(),
-                title: s.title.clone(),
-                file: s.file.clone(),
-                requirements: s.requirements.clone(),
-                verdict: Verdict::Error,
-                reason: Some("not run: the preflight found configuration errors".into()),
-                duration_ms: 0,
-                choices: Default::default(),
-                checks: Vec::new(),
-                exchanges: Vec::new(),
-            })
-            .collect();
+    if parts.len() == 1 {
+        let (_, p) = parts.remove(0);
+        report.target = p.target;
+        report.preflight = p.preflight;
+        report.scenarios = p.scenarios;
     } else {
-        let env = Arc::new(make_env(req, target, catalogue, idp, metadata, capabilities, timeout));
-        report.scenarios = engine::run_all(env, selected, progress).await;
+        let mut targets = serde_json::Map::new();
+        for (role, p) in parts {
+            targets.insert(role.as_str().into(), p.target);
+            if role == catalogue::Role::As {
+                report.preflight.reachable = p.preflight.reachable;
+                report.preflight.discovery_url = p.preflight.discovery_url;
+                report.preflight.capabilities = p.preflight.capabilities;
+            }
+            report
+                .preflight
+                .problems
+                .extend(p.preflight.problems.into_iter().map(|mut pr| {
+                    pr.what = format!("{}: {}", role.as_str(), pr.what);
+                    pr
+                }));
+            report.scenarios.extend(p.scenarios);
+        }
+        report.target =
+            serde_json::json!({"name": "reference implementation (embedded): AS, RS and client", "roles": targets});
     }
-    if let Some(e) = embedded {
-        e.server.shutdown().await;
-    }
+    report.scenarios.sort_by(|a, b| a.trial.cmp(&b.trial));
     report.run.duration_ms = started.elapsed().as_millis() as u64;
     report.summarise();
     Ok(report)
@@ -291,38 +524,90 @@ pub fn write_reports(report: &Report, out: &std::path::Path) -> std::io::Result<
     Ok(())
 }
 
-/// An embedded reference AS with everything a scenario needs, for harnesses that run scenarios
-/// one by one (`tests/conformance.rs`).
+/// The embedded reference implementation with everything a scenario needs, for harnesses that
+/// run scenarios one by one (`tests/conformance.rs`): one environment per role.
 #[derive(Debug)]
 pub struct EmbeddedEnv {
-    /// Shared run state.
-    pub env: Arc<Env>,
-    /// The running server.
+    /// Shared run state by role.
+    pub envs: std::collections::BTreeMap<catalogue::Role, Arc<Env>>,
+    /// The running reference AS (the AS target).
     pub server: embedded::Embedded,
-    /// Every AS scenario.
+    /// The counterparts and targets of the RS and client roles.
+    pub running: Vec<world::Running>,
+    /// Every scenario of the roles started.
     pub scenarios: Vec<Scenario>,
 }
 
-/// Starts the embedded reference AS and the identity provider, and runs the preflight.
+impl EmbeddedEnv {
+    /// The environment a scenario runs in.
+    pub fn env_for(&self, s: &Scenario) -> Option<&Arc<Env>> {
+        self.envs.get(&s.role)
+    }
+}
+
+/// Starts the embedded reference implementation (AS target, and the RS and client worlds) and the
+/// identity provider, and runs the preflights.
 pub async fn embedded_env(req: &RunRequest) -> Result<EmbeddedEnv, RunError> {
     let (catalogue, scenarios) = load(req)?;
-    let idp = uma::idp::TestIdp::start(0)
-        .await
-        .map_err(|e| RunError::Harness(e.to_string()))?;
+    let idp = Arc::new(
+        uma::idp::TestIdp::start(0)
+            .await
+            .map_err(|e| RunError::Harness(e.to_string()))?,
+    );
     let (target, e) = start_embedded(&idp, req).await?;
     let timeout = Duration::from_secs(10);
     let (preflight, metadata, capabilities) = target::preflight::run(&target, timeout).await;
     if let Some(p) = preflight.problems.iter().find(|p| p.severity == "error") {
         return Err(RunError::Harness(format!("{} ({})", p.what, p.fix)));
     }
-    let env = Arc::new(make_env(req, target, catalogue, idp, metadata, capabilities, timeout));
-    let scenarios = scenarios
-        .into_iter()
-        .filter(|s| s.role == catalogue::Role::As)
-        .collect();
+    let mut envs = std::collections::BTreeMap::new();
+    envs.insert(
+        catalogue::Role::As,
+        Arc::new(make_env(
+            req,
+            target,
+            catalogue.clone(),
+            idp.clone(),
+            metadata,
+            capabilities,
+            timeout,
+        )),
+    );
+    let mut running = Vec::new();
+    for role in [catalogue::Role::Rs, catalogue::Role::Client] {
+        if !req.roles.is_empty() && !req.roles.contains(&role) {
+            continue;
+        }
+        let (world, target, run) = match role {
+            catalogue::Role::Rs => world::start_rs(&idp, None, &req.quirks).await,
+            _ => world::start_client(&idp, None, &req.quirks).await,
+        }
+        .map_err(RunError::Harness)?;
+        let (preflight, metadata, mut capabilities) = target::preflight::run(&target, timeout).await;
+        if let Some(p) = preflight.problems.iter().find(|p| p.severity == "error") {
+            return Err(RunError::Harness(format!("{}: {} ({})", role.as_str(), p.what, p.fix)));
+        }
+        if let Some(c) = &world.client {
+            capabilities.extend(c.capabilities.iter().cloned());
+        }
+        let mut env = make_env(
+            req,
+            target,
+            catalogue.clone(),
+            idp.clone(),
+            metadata,
+            capabilities,
+            timeout,
+        );
+        env.peer = Some(Arc::new(world));
+        envs.insert(role, Arc::new(env));
+        running.push(run);
+    }
+    let scenarios = scenarios.into_iter().filter(|s| envs.contains_key(&s.role)).collect();
     Ok(EmbeddedEnv {
-        env,
+        envs,
         server: e,
+        running,
         scenarios,
     })
 }

@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the suites (with no --target: against the embedded reference AS) and write the reports.
+    /// Run the suites (with no --target: every suite against the embedded reference AS, RS and client) and write the reports.
     Run {
         /// Target profile (YAML, see fixtures/targets/).
         #[arg(long, env = "UMA_TARGET")]
@@ -103,7 +103,9 @@ async fn real_main(cli: Cli) -> i32 {
                 }
             };
             if target.is_none() {
-                eprintln!("note: no --target given: running against the embedded reference AS");
+                eprintln!(
+                    "note: no --target given: running every suite against the embedded reference implementation (AS, RS and client)"
+                );
             }
             let req = RunRequest {
                 target,
@@ -210,8 +212,8 @@ async fn real_main(cli: Cli) -> i32 {
                 }
             }
             for t in targets {
-                match uma_conformance::target::Target::load(&t) {
-                    Ok(_) => println!("{}: valid", t.display()),
+                match uma_conformance::validate_target(&t) {
+                    Ok(()) => println!("{}: valid", t.display()),
                     Err(e) => {
                         eprintln!("error: {e}");
                         code = exit::CONFIG;
@@ -253,7 +255,7 @@ async fn real_main(cli: Cli) -> i32 {
                             st.baseline_failures.keys().collect::<Vec<_>>()
                         );
                     }
-                    println!("testable AS requirements no quirk breaks: {}", st.uncovered.len());
+                    println!("testable requirements no quirk breaks: {}", st.uncovered.len());
                     let _ = std::fs::create_dir_all(&out);
                     let path = out.join("selftest.json");
                     if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&st).unwrap_or_default()) {

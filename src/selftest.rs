@@ -1,7 +1,8 @@
-//! `selftest`: proof that the checks can fail. The AS suite runs against the reference AS once
-//! cleanly and once per quirk; every testable AS requirement must be broken by some quirk whose
-//! run fails a check citing it, and no quirk run may fail checks of unrelated requirements
-//! (collateral a quirk declares aside).
+//! `selftest`: proof that the checks can fail. Every suite runs against the reference
+//! implementation once cleanly and, per quirk, the suite of the quirk's role runs against the
+//! reference component that commits it (AS, RS or client). Every testable requirement of every
+//! role must be broken by some quirk whose run fails a check citing it, and no quirk run may fail
+//! checks of unrelated requirements (collateral a quirk declares aside).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,22 +41,39 @@ pub struct Selftest {
     pub baseline_failures: BTreeMap<String, Vec<String>>,
     /// One entry per quirk.
     pub quirks: Vec<QuirkRun>,
-    /// Testable AS requirements no quirk run failed.
+    /// Testable requirements (every role) no quirk run failed.
     pub uncovered: Vec<String>,
-    /// Testable AS requirements that no scenario checks at all.
+    /// Testable requirements (every role) that no scenario checks at all.
     pub unchecked: Vec<String>,
     /// Requirements exempt from the proof, with the reason.
     pub exempt: BTreeMap<String, String>,
 }
 
-/// Requirements the embedded (plain-http, loopback) reference cannot be shown to break. MAY
-/// requirements are added by [`run`] from the catalogue.
+/// Requirements the embedded (plain-http, loopback) reference cannot be shown to break. MAY and
+/// OPTIONAL requirements are added by [`run`] from the catalogue.
 pub fn exempt() -> BTreeMap<String, String> {
     let why = "needs TLS; the embedded reference AS runs on plain http over loopback";
-    ["F-AS-01", "R8414-03", "R9700-12", "G-ALL-03"]
+    let mut m: BTreeMap<String, String> = ["F-AS-01", "R8414-03", "R9700-12", "G-ALL-03"]
         .iter()
         .map(|r| (r.to_string(), why.to_string()))
-        .collect()
+        .collect();
+    for (r, why) in [
+        (
+            "R9207-07",
+            "binds only clients that do not implement RFC 9207; the reference client implements it (the check runs for clients that do not claim profile:icg-iss)",
+        ),
+        (
+            "ISS-06",
+            "binds only clients outside the icg-iss profile; the reference client is inside it (the check runs for clients that do not claim it)",
+        ),
+        (
+            "R9700-07",
+            "binds only clients that defend against mix-up with per-issuer redirect URIs; the reference client uses iss",
+        ),
+    ] {
+        m.insert(r.to_string(), why.to_string());
+    }
+    m
 }
 
 fn failed(report: &Report) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
@@ -84,6 +102,7 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
     req.strict = true;
     req.target = None;
     req.quirks = Vec::new();
+    req.roles = Vec::new();
     let baseline = crate::run(&req).await?;
     let (baseline_failures, _) = failed(&baseline);
     let checked: BTreeSet<String> = baseline
@@ -106,6 +125,11 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
     for (i, q) in list.iter().copied().enumerate() {
         let mut r = req.clone();
         r.quirks = vec![q];
+        r.roles = vec![match q.role() {
+            uma_reference_server::QuirkRole::As => Role::As,
+            uma_reference_server::QuirkRole::Rs => Role::Rs,
+            uma_reference_server::QuirkRole::Client => Role::Client,
+        }];
         set.spawn(async move { (i, q, crate::run(&r).await) });
         if set.len() >= 4
             && let Some(j) = set.join_next().await
@@ -147,7 +171,7 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
     let mut exempt = exempt();
     for r in catalogue
         .iter()
-        .filter(|r| r.role == Role::As && r.keyword == Keyword::May)
+        .filter(|r| matches!(r.keyword, Keyword::May | Keyword::Optional))
     {
         exempt.insert(
             r.id.clone(),
@@ -156,7 +180,7 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
     }
     let testable: Vec<String> = catalogue
         .iter()
-        .filter(|r| r.role == Role::As && r.is_testable() && !exempt.contains_key(&r.id))
+        .filter(|r| r.is_testable() && !exempt.contains_key(&r.id))
         .map(|r| r.id.clone())
         .collect();
     let uncovered: Vec<String> = testable.iter().filter(|r| !broken.contains(*r)).cloned().collect();

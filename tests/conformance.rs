@@ -1,5 +1,7 @@
-//! Every scenario of `suites/as/` as one trial against the embedded reference AS, in strict mode:
-//! `cargo test` runs the whole suite and `cargo test as::ticket` filters it.
+//! Every scenario of `suites/` as one trial against the embedded reference implementation, in
+//! strict mode: AS scenarios against the reference AS, RS scenarios against the reference RS and
+//! client scenarios against the reference client (the harness playing their counterparts).
+//! `cargo test` runs every suite and `cargo test rs::challenge` filters by name.
 
 use std::sync::Arc;
 
@@ -31,10 +33,14 @@ fn main() {
         let rt = rt.clone();
         let embedded = embedded.clone();
         let name = s.trial_name.clone();
+        let kind = s.role.as_str();
         trials.push(
             Trial::test(name, move || {
                 let scenario = &embedded.scenarios[i];
-                let report = rt.block_on(uma_conformance::engine::run_scenario(&embedded.env, scenario));
+                let env = embedded
+                    .env_for(scenario)
+                    .ok_or("no environment for the scenario's role")?;
+                let report = rt.block_on(uma_conformance::engine::run_scenario(env, scenario));
                 match report.verdict {
                     Verdict::Pass | Verdict::Skip => Ok(()),
                     _ => {
@@ -54,7 +60,7 @@ fn main() {
                     }
                 }
             })
-            .with_kind("as"),
+            .with_kind(kind),
         );
     }
     libtest_mimic::run(&args, trials).exit();

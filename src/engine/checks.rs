@@ -25,6 +25,15 @@ pub const NAMES: &[(&str, &str)] = &[
     ("json-content-type", "R8414-02"),
     ("client-challenge", "R6749-08"),
     ("https-issuer", "R8414-03"),
+    ("uma-challenge", "G-RS-03"),
+    ("warning-199", "G-RS-04"),
+    ("no-access", "G-RS-06"),
+    ("min-interval", "G-C-23"),
+    ("not-leaked", "G-C-40"),
+    ("opaque", "G-C-38"),
+    ("pkce-pair", "PKCE-03"),
+    ("verifier-format", "R7636-01"),
+    ("one-token-method", "G-C-42"),
 ];
 
 /// The default requirement of a named check, or `None` if there is no such check.
@@ -254,6 +263,193 @@ pub async fn run(ctx: &mut ScenarioCtx<'_>, name: &str, args: &Value, resp: &Res
                 )
             }
         }
+        "uma-challenge" => uma_challenge(ctx, resp),
+        "one-token-method" => {
+            // `requests`: recorded requests; each may carry a token one way only (RFC 6750 §2).
+            let reqs = args
+                .get("requests")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let methods = |r: &Value| {
+                let mut n = 0;
+                if r.get("bearer").is_some_and(|b| !b.is_null()) {
+                    n += 1;
+                }
+                if r.pointer("/query/access_token").is_some() {
+                    n += 1;
+                }
+                if r.pointer("/form/access_token").is_some() {
+                    n += 1;
+                }
+                n
+            };
+            let with_token = reqs.iter().filter(|r| methods(r) > 0).count();
+            let doubled = reqs.iter().filter(|r| methods(r) > 1).count();
+            one(
+                "each request carries its token by one method only",
+                if with_token == 0 { None } else { Some(doubled == 0) },
+                "one of: Authorization header, form body, query",
+                format!("{with_token} request(s) with a token, {doubled} with more than one method"),
+            )
+        }
+        "pkce-pair" => {
+            let verifier = arg_str(args, "verifier").unwrap_or_default();
+            let challenge = arg_str(args, "challenge").unwrap_or_default();
+            let method = arg_str(args, "method").unwrap_or_else(|| "S256".into());
+            let expected = if method == "plain" {
+                verifier.clone()
+            } else {
+                crate::uma::pkce::s256_challenge(&verifier)
+            };
+            one(
+                "the code_verifier sent with the ticket matches the code_challenge sent to the claims endpoint",
+                if challenge.is_empty() {
+                    None
+                } else {
+                    Some(!verifier.is_empty() && expected == challenge)
+                },
+                format!("{method}(code_verifier) = code_challenge"),
+                if verifier.is_empty() {
+                    "no code_verifier sent".to_string()
+                } else if expected == challenge {
+                    "matches".to_string()
+                } else {
+                    "does not match".to_string()
+                },
+            )
+        }
+        "verifier-format" => {
+            let v = arg_str(args, "value").unwrap_or_default();
+            let ok =
+                (43..=128).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+            one(
+                "code_verifier is 43 to 128 unreserved characters",
+                if v.is_empty() { None } else { Some(ok) },
+                "43–128 characters of [A-Za-z0-9-._~]",
+                format!("{} characters", v.chars().count()),
+            )
+        }
+        "warning-199" => {
+            let w = resp.header_all("warning");
+            let ok = w.iter().any(|v| {
+                let v = v.to_ascii_lowercase();
+                v.trim_start().starts_with("199") && v.contains("uma authorization server unreachable")
+            });
+            one(
+                "Warning: 199 - \"UMA Authorization Server Unreachable\" when no ticket could be had",
+                Some(ok),
+                "Warning: 199 - \"UMA Authorization Server Unreachable\"",
+                if w.is_empty() {
+                    format!("HTTP {} without a Warning header", resp.status)
+                } else {
+                    format!("HTTP {} Warning: {}", resp.status, w.join(" | "))
+                },
+            )
+        }
+        "no-access" => one(
+            "no access: the RS does not serve the request",
+            Some(!(200..300).contains(&resp.status)),
+            "no 2xx",
+            format!("HTTP {}", resp.status),
+        ),
+        "min-interval" => {
+            // `requests`: recorded requests (their `at_ms`), or `times`: milliseconds.
+            let times: Vec<f64> = args
+                .get("requests")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|r| r.get("at_ms").and_then(Value::as_f64))
+                        .collect()
+                })
+                .or_else(|| {
+                    args.get("times")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                })
+                .unwrap_or_default();
+            let min = args.get("min_ms").and_then(Value::as_f64).unwrap_or(0.0);
+            if times.len() < 2 {
+                one(
+                    "polls are at least the interval apart",
+                    None,
+                    format!("≥ {min} ms between polls"),
+                    format!("{} poll(s): nothing to compare", times.len()),
+                )
+            } else {
+                let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+                let shortest = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+                one(
+                    "polls are at least the interval apart",
+                    Some(shortest >= min),
+                    format!("≥ {min} ms between polls"),
+                    format!(
+                        "gaps of {} ms",
+                        gaps.iter().map(|g| format!("{g:.0}")).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            }
+        }
+        "not-leaked" => {
+            let secret = arg_str(args, "secret").ok_or_else(|| StepError("`not-leaked` needs `secret`".into()))?;
+            let mut seen = Vec::new();
+            if !secret.is_empty() {
+                match args.get("in") {
+                    Some(v) => {
+                        let text = if v.is_string() {
+                            super::vars::to_text(v)
+                        } else {
+                            v.to_string()
+                        };
+                        if text.contains(&secret) {
+                            seen.push("the data given");
+                        }
+                    }
+                    None => {
+                        if resp.text.contains(&secret) {
+                            seen.push("the body");
+                        }
+                        if resp.headers.iter().any(|(_, v)| v.contains(&secret)) {
+                            seen.push("a header");
+                        }
+                    }
+                }
+            }
+            one(
+                "the secret is not shown to the requesting party's browser",
+                if secret.is_empty() { None } else { Some(seen.is_empty()) },
+                "absent from every answer to the browser",
+                if seen.is_empty() {
+                    "absent".to_string()
+                } else {
+                    format!("found in {}", seen.join(" and "))
+                },
+            )
+        }
+        "opaque" => {
+            let value = arg_str(args, "value").unwrap_or_default();
+            let forbidden: Vec<String> = args
+                .get("without")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(super::vars::to_text).filter(|s| s.len() >= 4).collect())
+                .unwrap_or_default();
+            let decoded = decoded_forms(&value);
+            let found: Vec<&String> = forbidden
+                .iter()
+                .filter(|f| decoded.iter().any(|d| d.contains(f.as_str())))
+                .collect();
+            one(
+                "the value carries no readable data",
+                if value.is_empty() { None } else { Some(found.is_empty()) },
+                "none of the given data, in clear or base64",
+                if found.is_empty() {
+                    "none found".to_string()
+                } else {
+                    format!("{} readable data item(s) found", found.len())
+                },
+            )
+        }
         other => return Err(StepError(format!("unknown check `{other}`"))),
     })
 }
@@ -341,6 +537,95 @@ pub fn permissions_of(resp: &Resp) -> BTreeMap<String, setmath::Scopes> {
                 }
             }
         }
+    }
+    out
+}
+
+/// A value and its base64 / base64url decodings (each dot-separated part too), as text.
+fn decoded_forms(v: &str) -> Vec<String> {
+    use base64::Engine;
+    let mut out = vec![v.to_string()];
+    if let Ok(d) = url::form_urlencoded::parse(format!("x={v}").as_bytes())
+        .next()
+        .map(|(_, d)| d.into_owned())
+        .ok_or(())
+    {
+        out.push(d);
+    }
+    for part in std::iter::once(v).chain(v.split('.')) {
+        let p = part.trim_end_matches('=');
+        for engine in [
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+        ] {
+            if let Ok(b) = engine.decode(p) {
+                out.push(String::from_utf8_lossy(&b).into_owned());
+            }
+        }
+    }
+    out
+}
+
+/// `uma-challenge`: the response carries a UMA challenge with `as_uri` = the AS issuer and a
+/// ticket (G-RS-03). The form found (quoting, spacing, other challenges) is recorded as a choice.
+fn uma_challenge(ctx: &mut ScenarioCtx<'_>, resp: &Resp) -> Vec<Outcome> {
+    let ch = super::peer::challenge_value(resp);
+    let issuer = ctx
+        .env
+        .peer
+        .as_ref()
+        .map(|w| w.as_issuer.clone())
+        .unwrap_or_else(|| ctx.env.target.issuer().to_string());
+    let notes: Vec<String> = ch
+        .get("notes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(super::vars::to_text).collect())
+        .unwrap_or_default();
+    let schemes: Vec<String> = ch
+        .get("schemes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(super::vars::to_text).collect())
+        .unwrap_or_default();
+    ctx.choices.insert(
+        "challenge-form".into(),
+        if notes.is_empty() {
+            format!("canonical ({})", schemes.join(", "))
+        } else {
+            format!("non-canonical: {}", notes.join("; "))
+        },
+    );
+    let present = ch.get("present").and_then(Value::as_bool).unwrap_or(false);
+    let mut out = one(
+        "WWW-Authenticate carries a challenge with the UMA scheme",
+        Some(present && !(200..300).contains(&resp.status)),
+        "WWW-Authenticate: UMA … on a non-2xx answer",
+        if present {
+            format!("HTTP {}, schemes {}", resp.status, schemes.join(", "))
+        } else if schemes.is_empty() {
+            format!("HTTP {} without WWW-Authenticate", resp.status)
+        } else {
+            format!("HTTP {}, schemes {} (no UMA)", resp.status, schemes.join(", "))
+        },
+    );
+    if present {
+        let as_uri = ch.get("as_uri").and_then(Value::as_str).unwrap_or("");
+        out.extend(one(
+            "as_uri is the AS's issuer identifier",
+            Some(as_uri.trim_end_matches('/') == issuer.trim_end_matches('/')),
+            issuer.clone(),
+            if as_uri.is_empty() {
+                "(absent)".to_string()
+            } else {
+                as_uri.to_string()
+            },
+        ));
+        let ticket = ch.get("ticket").and_then(Value::as_str).unwrap_or("");
+        out.extend(one(
+            "the challenge carries a permission ticket",
+            Some(!ticket.is_empty()),
+            "ticket=\"…\"",
+            if ticket.is_empty() { "(absent)" } else { "present" },
+        ));
     }
     out
 }

@@ -116,6 +116,15 @@ impl ScenarioCtx<'_> {
         Ok(resp)
     }
 
+    /// Sends a request with another HTTP client (another browser's cookie jar) and records it.
+    pub async fn send_via(&mut self, http: &reqwest::Client, req: Req) -> Result<Resp, StepError> {
+        let (ex, resp) = transmit(http, self.env.options.request_timeout, self.step, req).await;
+        self.exchanges.push(ex);
+        let mut resp = resp?;
+        resp.exchange = Some(self.exchanges.len() - 1);
+        Ok(resp)
+    }
+
     /// Sends requests all at once and records their exchanges in the order given. A request that
     /// gets no answer ends the step with its error once all of them are back.
     pub async fn send_all(&mut self, reqs: Vec<Req>) -> Result<Vec<Resp>, StepError> {
@@ -275,6 +284,7 @@ async fn transmit(
             json,
             redirect,
             exchange: None,
+            extra: Default::default(),
         }),
     )
 }

@@ -5,6 +5,7 @@ pub mod assess;
 pub mod checks;
 pub mod expect;
 pub mod http;
+pub mod peer;
 pub mod schemas;
 pub mod steps;
 pub mod vars;
@@ -60,6 +61,8 @@ pub struct Env {
     pub idp: Arc<TestIdp>,
     /// Options.
     pub options: RunOptions,
+    /// The counterparts and the target, when the target is an RS or a client.
+    pub peer: Option<Arc<crate::world::PeerWorld>>,
 }
 
 impl Env {
@@ -84,6 +87,8 @@ pub struct Resp {
     pub redirect: Option<Redirect>,
     /// The exchange index.
     pub exchange: Option<usize>,
+    /// More members of the response value (`challenge`, `observed`, `callback`...).
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// A redirect back to the client.
@@ -134,12 +139,18 @@ impl Resp {
             m.insert("location".into(), Value::String(r.location.clone()));
             Value::Object(m)
         });
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "status": self.status,
             "header": headers,
             "body": self.json.clone().unwrap_or_else(|| Value::String(self.text.clone())),
             "redirect": redirect.unwrap_or(Value::Null),
-        })
+        });
+        if let Some(o) = v.as_object_mut() {
+            for (k, x) in &self.extra {
+                o.insert(k.clone(), x.clone());
+            }
+        }
+        v
     }
 }
 
@@ -186,6 +197,12 @@ pub struct ScenarioCtx<'e> {
     pub rqp: RequestingParty,
     /// Secrets met during the run (tokens, tickets), for redaction.
     pub secrets: BTreeSet<String>,
+    /// Where this scenario's traffic starts in the counterparts' recorder (RS and client targets).
+    pub mark: u64,
+    /// Other browsers (cookie jars) of a client scenario, by name.
+    pub browsers: BTreeMap<String, reqwest::Client>,
+    /// Target requests already added to `exchanges`.
+    pub observed_seen: BTreeSet<u64>,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -203,7 +220,13 @@ pub fn random_token() -> String {
 impl<'e> ScenarioCtx<'e> {
     fn new(env: &'e Env, scenario: &'e Scenario) -> Result<Self, StepError> {
         let jar = Arc::new(reqwest_cookie_store::CookieStoreMutex::default());
+        let mut marker = reqwest::header::HeaderMap::new();
+        marker.insert(
+            crate::counterpart::traffic::HARNESS_HEADER,
+            reqwest::header::HeaderValue::from_static("1"),
+        );
         let http = reqwest::Client::builder()
+            .default_headers(marker)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(env.options.request_timeout)
             .connect_timeout(env.options.request_timeout)
@@ -221,6 +244,13 @@ impl<'e> ScenarioCtx<'e> {
         };
         vars.insert("rqp".into(), serde_json::json!({"email": rqp.email, "sub": rqp.sub}));
         vars.insert("run".into(), Value::String(tag));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        // Epoch seconds: now, ten minutes ago, an hour ahead (for hooked introspection answers).
+        vars.insert("now".into(), Value::from(now));
+        vars.insert("past".into(), Value::from(now - 600));
+        vars.insert("future".into(), Value::from(now + 3600));
         for (name, c) in &env.target.clients {
             vars.insert(
                 name.clone(),
@@ -232,6 +262,17 @@ impl<'e> ScenarioCtx<'e> {
             "lifetimes".into(),
             serde_json::json!({"ticket": env.target.profile.lifetimes.ticket, "rpt": env.target.profile.lifetimes.rpt}),
         );
+        if let Some(w) = &env.peer {
+            vars.insert("rs_ids".into(), serde_json::to_value(&w.rs_ids).unwrap_or_default());
+            vars.insert("as_issuer".into(), Value::String(w.as_issuer.clone()));
+            if let Some(c) = &w.client {
+                vars.insert(
+                    "target_client".into(),
+                    serde_json::json!({"client_id": c.registration.client_id, "scopes": c.registration.scopes,
+                        "claims_redirect_uris": c.registration.claims_redirect_uris}),
+                );
+            }
+        }
         if let Some((_, case)) = &scenario.case {
             for (k, v) in case {
                 vars.insert(k.clone(), v.clone());
@@ -252,6 +293,9 @@ impl<'e> ScenarioCtx<'e> {
             location: scenario.file.clone(),
             rqp,
             secrets: BTreeSet::new(),
+            mark: env.peer.as_ref().map_or(0, |w| w.traffic.mark()),
+            browsers: BTreeMap::new(),
+            observed_seen: BTreeSet::new(),
         })
     }
 
@@ -331,7 +375,11 @@ fn missing_capabilities(env: &Env, scenario: &Scenario) -> Vec<String> {
     scenario
         .needs
         .iter()
-        .filter(|n| !env.capabilities.contains(*n))
+        .filter(|n| match n.strip_prefix("not:") {
+            // `not:X`: the scenario is for targets that do not claim X.
+            Some(x) => env.capabilities.contains(x),
+            None => !env.capabilities.contains(*n),
+        })
         .cloned()
         .collect()
 }
@@ -360,6 +408,11 @@ pub async fn run_scenario(env: &Env, scenario: &Scenario) -> ScenarioReport {
         report.reason = Some(format!("the target does not claim: {}", missing.join(", ")));
         return report;
     }
+    // RS and client targets talk to one counterpart: their scenarios run one at a time.
+    let _serial = match &env.peer {
+        Some(w) => Some(w.serial.lock().await),
+        None => None,
+    };
     let mut ctx = match ScenarioCtx::new(env, scenario) {
         Ok(c) => c,
         Err(e) => {
@@ -369,6 +422,9 @@ pub async fn run_scenario(env: &Env, scenario: &Scenario) -> ScenarioReport {
         }
     };
     let outcome = tokio::time::timeout(env.options.scenario_timeout, run_steps(&mut ctx)).await;
+    if let Some(w) = &env.peer {
+        w.traffic.clear_hooks();
+    }
     let reason = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(e.0),

@@ -236,6 +236,18 @@ pub async fn execute(ctx: &mut ScenarioCtx<'_>, step: &Step) -> Result<Resp, Ste
     if let Some(s) = &step.parallel {
         return parallel(ctx, s).await;
     }
+    if let Some(s) = &step.rs_request {
+        return super::peer::rs_request(ctx, s).await;
+    }
+    if let Some(s) = &step.browse {
+        return super::peer::browse(ctx, s).await;
+    }
+    if let Some(s) = &step.traffic {
+        return super::peer::traffic(ctx, s).await;
+    }
+    if let Some(s) = &step.hook {
+        return super::peer::hook(ctx, s);
+    }
     if step.assert.is_some() {
         return Ok(Resp {
             json: Some(Value::Object(ctx.vars.clone().into_iter().collect())),
@@ -618,7 +630,7 @@ fn id_token(ctx: &mut ScenarioCtx<'_>, s: &IdTokenStep) -> Result<Resp, StepErro
     Ok(Resp::default())
 }
 
-fn with_query(base: &str, params: &[(String, String)]) -> Result<String, StepError> {
+pub(crate) fn with_query(base: &str, params: &[(String, String)]) -> Result<String, StepError> {
     let mut u = url::Url::parse(base).map_err(|e| StepError(format!("`{base}` is not a URL: {e}")))?;
     {
         let mut q = u.query_pairs_mut();
@@ -636,6 +648,18 @@ fn is_redirect(status: u16) -> bool {
 /// Follows redirects within the AS (at most [`MAX_HOPS`]) until one points back at the client.
 async fn follow(
     ctx: &mut ScenarioCtx<'_>,
+    resp: Resp,
+    url: String,
+    arrived: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<(Resp, String), StepError> {
+    let http = ctx.http.clone();
+    follow_via(ctx, &http, resp, url, arrived).await
+}
+
+/// [`follow`] with a given browser.
+async fn follow_via(
+    ctx: &mut ScenarioCtx<'_>,
+    http: &reqwest::Client,
     mut resp: Resp,
     mut url: String,
     arrived: &(dyn Fn(&str) -> bool + Sync),
@@ -654,9 +678,95 @@ async fn follow(
             .and_then(|b| b.join(&loc))
             .map(|u| u.to_string())
             .unwrap_or(loc);
-        resp = ctx.send(Req::new("GET", url.clone())).await?;
+        resp = ctx.send_via(http, Req::new("GET", url.clone())).await?;
     }
     Ok((resp, url))
+}
+
+/// How to fill the claims form.
+#[derive(Default)]
+struct FormFill<'a> {
+    fill: BTreeMap<String, String>,
+    csrf_token: Option<String>,
+    drop_cookies: bool,
+    button: Option<&'a str>,
+}
+
+/// Fills and submits the claims form on `resp` (the page at `url`) as the requesting party, then
+/// follows redirects until `arrived`. `Ok(None)` when the page has no form.
+async fn submit_claims_form(
+    ctx: &mut ScenarioCtx<'_>,
+    http: &reqwest::Client,
+    resp: &Resp,
+    url: &str,
+    how: FormFill<'_>,
+    arrived: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Option<(Resp, String)>, StepError> {
+    let forms = crate::uma::forms::parse_forms(&resp.text);
+    let Some(form) = forms.iter().find(|f| f.method == "POST").or(forms.first()).cloned() else {
+        return Ok(None);
+    };
+    let mut values = BTreeMap::new();
+    if let Some(driver) = &ctx.env.target.profile.claims {
+        for (k, v) in &driver.fill {
+            values.insert(
+                k.clone(),
+                v.replace("{email}", &ctx.rqp.email).replace("{sub}", &ctx.rqp.sub),
+            );
+        }
+    } else {
+        values.insert("email".into(), ctx.rqp.email.clone());
+    }
+    values.extend(how.fill);
+    if let Some(t) = how.csrf_token {
+        values.insert("csrf_token".into(), t);
+    }
+    if how.drop_cookies
+        && let Ok(mut jar) = ctx.jar.lock()
+    {
+        jar.clear();
+    }
+    let button = how
+        .button
+        .map(str::to_string)
+        .or_else(|| ctx.env.target.profile.claims.as_ref().and_then(|d| d.submit.clone()))
+        .unwrap_or_else(|| "submit".into());
+    let body = form.fill(&values, Some(&button));
+    let action = form.action.clone().unwrap_or_else(|| url.to_string());
+    let action = url::Url::parse(url)
+        .and_then(|b| b.join(&action))
+        .map(|u| u.to_string())
+        .unwrap_or(action);
+    let resp = if form.method == "GET" {
+        ctx.send_via(http, Req::new("GET", with_query(&action, &body)?)).await?
+    } else {
+        ctx.send_via(http, Req::new("POST", action.clone()).form(body)).await?
+    };
+    Ok(Some(follow_via(ctx, http, resp, action, arrived).await?))
+}
+
+/// The requesting party's browser at the AS's claims interaction endpoint: opens `url`, follows
+/// redirects within the AS, fills and submits the claims form, and stops at the redirect that
+/// leaves the AS (`arrived`). Returns that response and the URL it answered.
+pub(crate) async fn claims_page(
+    ctx: &mut ScenarioCtx<'_>,
+    http: &reqwest::Client,
+    url: String,
+    button: Option<&str>,
+    arrived: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<(Resp, String), StepError> {
+    let resp = ctx.send_via(http, Req::new("GET", url.clone())).await?;
+    let (resp, url) = follow_via(ctx, http, resp, url, arrived).await?;
+    if resp.status != 200 {
+        return Ok((resp, url));
+    }
+    let how = FormFill {
+        button,
+        ..FormFill::default()
+    };
+    Ok(submit_claims_form(ctx, http, &resp, &url, how, arrived)
+        .await?
+        .unwrap_or((resp, url)))
 }
 
 async fn claims(ctx: &mut ScenarioCtx<'_>, s: &ClaimsStep, explicit: bool) -> Result<Resp, StepError> {
@@ -727,51 +837,27 @@ async fn claims(ctx: &mut ScenarioCtx<'_>, s: &ClaimsStep, explicit: bool) -> Re
         (resp, url) = follow(ctx, resp, url, &arrived).await?;
     }
     if resp.status == 200 && !s.first_only.unwrap_or(false) {
-        let forms = crate::uma::forms::parse_forms(&resp.text);
-        let Some(form) = forms.iter().find(|f| f.method == "POST").or(forms.first()).cloned() else {
-            ctx.setup(explicit, false, "G-AS-46", "finding the claims form", &resp)?;
-            return Ok(resp);
-        };
-        let mut values = BTreeMap::new();
-        if let Some(driver) = &ctx.env.target.profile.claims {
-            for (k, v) in &driver.fill {
-                values.insert(
-                    k.clone(),
-                    v.replace("{email}", &ctx.rqp.email).replace("{sub}", &ctx.rqp.sub),
-                );
-            }
-        } else {
-            values.insert("email".into(), ctx.rqp.email.clone());
-        }
+        let mut fill = BTreeMap::new();
         for (k, v) in &s.fill {
-            values.insert(k.clone(), ctx.text(&v.0)?);
+            fill.insert(k.clone(), ctx.text(&v.0)?);
         }
-        if let Some(t) = &s.csrf_token {
-            values.insert("csrf_token".into(), ctx.text(&t.0)?);
-        }
-        if s.drop_cookies.unwrap_or(false)
-            && let Ok(mut jar) = ctx.jar.lock()
-        {
-            jar.clear();
-        }
-        let button = s
-            .button
-            .clone()
-            .or_else(|| ctx.env.target.profile.claims.as_ref().and_then(|d| d.submit.clone()))
-            .unwrap_or_else(|| "submit".into());
-        let body = form.fill(&values, Some(&button));
-        let action = form.action.clone().unwrap_or_else(|| url.clone());
-        let action = url::Url::parse(&url)
-            .and_then(|b| b.join(&action))
-            .map(|u| u.to_string())
-            .unwrap_or(action);
-        let method = if form.method == "GET" { "GET" } else { "POST" };
-        resp = if method == "GET" {
-            ctx.send(Req::new("GET", with_query(&action, &body)?)).await?
-        } else {
-            ctx.send(Req::new("POST", action.clone()).form(body)).await?
+        let how = FormFill {
+            fill,
+            csrf_token: match &s.csrf_token {
+                Some(t) => Some(ctx.text(&t.0)?),
+                None => None,
+            },
+            drop_cookies: s.drop_cookies.unwrap_or(false),
+            button: s.button.as_deref(),
         };
-        (resp, _) = follow(ctx, resp, action, &arrived).await?;
+        let http = ctx.http.clone();
+        match submit_claims_form(ctx, &http, &resp, &url, how, &arrived).await? {
+            Some((r, _)) => resp = r,
+            None => {
+                ctx.setup(explicit, false, "G-AS-46", "finding the claims form", &resp)?;
+                return Ok(resp);
+            }
+        }
     }
     let back_redirect = resp
         .header("location")

@@ -70,6 +70,10 @@ pub struct Exchange {
     pub transport_error: Option<String>,
     /// Milliseconds.
     pub duration_ms: u64,
+    /// Set when the harness did not send this request but observed it: the target's request to
+    /// a counterpart (`target → counterpart as`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
 }
 
 /// One check: one assertion about one requirement.

@@ -305,7 +305,8 @@ pub fn load_file(root: &SuiteRoot, path: &Path, catalogue: &Catalogue) -> Result
     needs.sort();
     needs.dedup();
     for n in &needs {
-        if !CAPABILITIES.iter().any(|(c, _)| c == n) {
+        let n = n.strip_prefix("not:").unwrap_or(n);
+        if !CAPABILITIES.iter().any(|(c, _)| *c == n) {
             errors.push(err(
                 &display,
                 format!(
@@ -397,7 +398,8 @@ pub fn actions(step: &Step) -> Vec<&'static str> {
          policy => "policy", permission => "permission", token => "token", introspect => "introspect",
          revoke => "revoke", claims => "claims", approve => "approve", id_token => "id_token",
          assess => "assess", wait => "wait", http => "http", assert => "assert",
-         parallel => "parallel");
+         parallel => "parallel", rs_request => "rs_request", browse => "browse", traffic => "traffic",
+         hook => "hook");
     a
 }
 
@@ -408,7 +410,8 @@ fn validate_step(s: &StepAt, requirements: &[String], errors: &mut Vec<SuiteErro
             s.location(),
             format!(
                 "a step has exactly one action (discover, pat, register, resource, policy, permission, token, \
-                 introspect, revoke, claims, approve, id_token, assess, wait, http, assert, parallel); found {}",
+                 introspect, revoke, claims, approve, id_token, assess, wait, http, assert, parallel, rs_request, \
+                 browse, traffic, hook); found {}",
                 if acts.is_empty() {
                     "none".to_string()
                 } else {

@@ -148,6 +148,18 @@ pub struct Step {
     /// The same token request sent several times at once (races such as double redemption).
     #[serde(default)]
     pub parallel: Option<ParallelStep>,
+    /// Send a request to the resource server under test (RS targets).
+    #[serde(default)]
+    pub rs_request: Option<RsRequestStep>,
+    /// Act as the requesting party's browser at the client under test (client targets).
+    #[serde(default)]
+    pub browse: Option<BrowseStep>,
+    /// Look at the requests the target made to the harness's counterparts.
+    #[serde(default)]
+    pub traffic: Option<TrafficStep>,
+    /// Change how a counterpart answers, for the rest of the scenario.
+    #[serde(default)]
+    pub hook: Option<HookStep>,
     /// What the response must look like. Without it, a step has a default set-up expectation
     /// (e.g. 201 and `_id` for a resource creation) whose failure makes the scenario `error`.
     #[serde(default)]
@@ -703,6 +715,9 @@ pub enum Matcher {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchOps {
+    /// Absence is fine: the other operators apply only to a value that is there.
+    #[serde(default)]
+    pub optional: Option<bool>,
     /// Present (true) or absent (false).
     #[serde(default)]
     pub present: Option<bool>,
@@ -742,4 +757,143 @@ pub struct MatchOps {
     /// A number at most this large.
     #[serde(default)]
     pub max: Option<f64>,
+}
+
+/// `rs_request`: a request to the RS under test. The response's `challenge` (the parsed UMA
+/// challenge: `scheme`, `as_uri`, `ticket`, `realm`, `notes`) and `observed` (the requests the RS
+/// made to the harness's AS meanwhile, as in `traffic`) can be saved and checked.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RsRequestStep {
+    /// The request's name in the target profile (`read`, `other-scope`, `other-resource`).
+    pub request: String,
+    /// The RPT to present (absent: no token).
+    #[serde(default)]
+    pub token: Option<Tpl>,
+    /// Where the token goes: `header` (default, `Authorization: Bearer`), `query`
+    /// (`access_token`), `both`.
+    #[serde(default)]
+    pub token_in: Option<String>,
+}
+
+/// `browse`: the requesting party's browser at the client under test. Starts the client (its
+/// start URL) or opens `url`, then follows redirects: to the AS's claims interaction endpoint
+/// (where the claims form is filled as the requesting party) and back to the client. The final
+/// answer is the response; `redirect` holds the client's request to the claims interaction
+/// endpoint, and `callback` the AS's redirect back (saved as `$callback`).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrowseStep {
+    /// Start the client for this resource of the harness's RS: `read` (a photo, scope view),
+    /// `other-scope` (its download, scope download) or `other-resource` (another photo).
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Open this URL instead (e.g. a replayed or forged callback).
+    #[serde(default)]
+    pub url: Option<Tpl>,
+    /// The requesting party (default: the scenario's).
+    #[serde(default)]
+    pub user: Option<Tpl>,
+    /// Give the client an ID token for the requesting party (to push as a claim token).
+    #[serde(default)]
+    pub id_token: Option<Tpl>,
+    /// Which browser (cookie jar): default `main`; another name is another browser.
+    #[serde(default)]
+    pub browser: Option<String>,
+    /// Stop at the redirect to the claims interaction endpoint (do not go to the AS).
+    #[serde(default)]
+    pub stop_at_claims: Option<bool>,
+    /// Stop at the AS's redirect back (do not deliver it to the client).
+    #[serde(default)]
+    pub stop_at_callback: Option<bool>,
+    /// Change the redirect back before delivering it: parameter → new value (`none` removes it).
+    #[serde(default)]
+    pub tamper: BTreeMap<String, Tpl>,
+    /// Deliver the redirect back in this other browser (cookie jar) instead.
+    #[serde(default)]
+    pub callback_browser: Option<String>,
+    /// Which claims-form button to press (default `submit`).
+    #[serde(default)]
+    pub button: Option<String>,
+}
+
+/// `traffic`: the requests the target made to the harness's counterparts since the scenario
+/// started (or since `since`), as `{count, requests: [...]}`; each request has `method`, `path`,
+/// `query`, `form`, `json`, `permissions` (a permission request normalised to an array),
+/// `authorization` (scheme), `bearer` (token), `headers`, `status`, `response`, `at_ms`.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficStep {
+    /// Which endpoint: a discovery member (`token_endpoint`, `permission_endpoint`,
+    /// `introspection_endpoint`, `claims_interaction_endpoint`, ...), `discovery`, `as` (every AS
+    /// request), `rs` (every request to the harness's RS), or a path. Default: everything.
+    #[serde(default)]
+    pub at: Option<String>,
+    /// Only requests from this mark on (a number saved from an earlier `traffic` step's `mark`).
+    #[serde(default)]
+    pub since: Option<Tpl>,
+    /// Wait the target profile's quiet window first (at most 2 s): the bounded window in which a
+    /// request that must not come would arrive (negative checks).
+    #[serde(default)]
+    pub quiet: Option<bool>,
+}
+
+/// `hook`: how a counterpart answers from now on, at one endpoint.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookStep {
+    /// The endpoint, named as in `traffic.at` (`rs` for every request to the harness's RS).
+    pub at: String,
+    /// Only when the counterpart's own answer has this `error`.
+    #[serde(default)]
+    pub when_error: Option<String>,
+    /// Only when the counterpart's own answer has this status.
+    #[serde(default)]
+    pub when_status: Option<u16>,
+    /// How many times (default: every time).
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// Answer this instead: `{status, headers, json | text}`.
+    #[serde(default)]
+    pub respond: Option<HookRespond>,
+    /// Change the counterpart's own answer.
+    #[serde(default)]
+    pub patch: Option<HookPatch>,
+    /// Answer this many milliseconds late (at most 15000).
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+}
+
+/// A scripted answer.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookRespond {
+    /// Status (default 200; a number or a variable holding one).
+    #[serde(default)]
+    pub status: Option<Tpl>,
+    /// Headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Tpl>,
+    /// A JSON body; a string member `{request.form.ticket}` takes the request's value.
+    #[serde(default)]
+    pub json: Option<Tpl>,
+    /// A text body.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// Changes to a counterpart's own answer.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookPatch {
+    /// Top-level JSON members to set (`null` removes); `{request.form.ticket}` takes the
+    /// request's value.
+    #[serde(default)]
+    pub json: BTreeMap<String, Tpl>,
+    /// Query parameters of the `Location` header to set (`null` removes).
+    #[serde(default)]
+    pub redirect: BTreeMap<String, Tpl>,
+    /// Headers to set (an empty string removes).
+    #[serde(default)]
+    pub headers: BTreeMap<String, Tpl>,
 }

@@ -3,6 +3,7 @@
 //! owner approval, claims gathering).
 
 pub mod adapter;
+pub mod peer;
 pub mod preflight;
 
 use std::collections::BTreeMap;

@@ -145,6 +145,7 @@ impl ClientState {
     /// trailing slash).
     pub fn new(config: ClientConfig, base_url: String) -> Self {
         let http = reqwest::Client::builder()
+            .user_agent(concat!("uma-reference-client/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(config.http_timeout)

@@ -51,6 +51,9 @@ use upstream::{Answer, Endpoints};
 /// The default realm of the challenges.
 pub const DEFAULT_REALM: &str = "photoz";
 
+/// The `User-Agent` of the RS's calls to the AS (lets a recorder tell them apart).
+pub const USER_AGENT: &str = concat!("uma-reference-rs/", env!("CARGO_PKG_VERSION"));
+
 /// The default timeout of each call to the AS.
 pub const DEFAULT_AS_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -246,6 +249,7 @@ impl RsState {
     /// Builds the state. Nothing is sent to the AS yet; AS problems surface per request.
     pub async fn new(config: RsConfig) -> Self {
         let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
             .timeout(config.as_timeout)
             .connect_timeout(config.as_timeout)
             .redirect(reqwest::redirect::Policy::none())
