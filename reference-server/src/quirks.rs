@@ -83,7 +83,7 @@ macro_rules! quirks {
 
 quirks! {
     // --- resource server quirks (role Rs) go here ---
-    RsNoTicket => "rs-no-ticket", Rs, "G-RS-01", ["G-RS-03", "G-RS-05", "F-RS-10"],
+    RsNoTicket => "rs-no-ticket", Rs, "G-RS-01", ["G-RS-03", "G-RS-05", "F-RS-10", "G-RS-04"],
         "never calls the permission endpoint: a tokenless request gets 401 UMA realm and as_uri without a ticket";
     RsWrongAsUri => "rs-wrong-as-uri", Rs, "G-RS-03", [],
         "the UMA challenge's as_uri is the discovery document URL, not the issuer";
@@ -97,7 +97,7 @@ quirks! {
         "a failed RPT gets the ticket of the last tokenless request for the same resource and scope, without a permission request";
     RsServesInactive => "rs-serves-inactive", Rs, "G-RS-06", [],
         "serves whenever introspection answered 200 and listed the permission, ignoring active: false";
-    RsScopeUnchecked => "rs-scope-unchecked", Rs, "G-RS-06", [],
+    RsScopeUnchecked => "rs-scope-unchecked", Rs, "G-RS-06", ["F-RS-10", "G-RS-05"],
         "serves when the RPT has any permission for the resource, whatever its scopes";
     RsPermissionExpWins => "rs-permission-exp-wins", Rs, "G-RS-06", [],
         "a permission's exp and nbf replace the token-level ones instead of the stricter value winning (F-AS-33)";
@@ -301,11 +301,11 @@ quirks! {
         "the ticket is taken from the UMA challenge with its surrounding double quotes";
     ClientContinuesWithoutAs => "client-continues-without-as", Client, "G-C-03", [],
         "after a Warning 199 or an answer without a UMA challenge, a token request without ticket goes to the last AS used for this user";
-    ClientSkipsDiscovery => "client-skips-discovery", Client, "G-C-04", [],
+    ClientSkipsDiscovery => "client-skips-discovery", Client, "G-C-04", ["ISS-03", "ISS-05", "R9207-04", "R9207-06", "R9700-04", "R9700-06"],
         "no discovery fetch: token requests go to {as_uri}/token";
     ClientWrongGrantType => "client-wrong-grant-type", Client, "G-C-10", [],
         "token requests say grant_type=uma-ticket";
-    ClientStaleTicket => "client-stale-ticket", Client, "G-C-11", [],
+    ClientStaleTicket => "client-stale-ticket", Client, "G-C-11", ["G-C-30"],
         "after need_info or the redirect back, the ticket from the resource server's challenge is sent again";
     ClientClaimTokenWithoutFormat => "client-claim-token-without-format", Client, "G-C-12", [],
         "a pushed claim_token goes without claim_token_format";
@@ -333,7 +333,7 @@ quirks! {
         "claims_redirect_uri is {base}/callback-unregistered, which the client serves too";
     ClientCsrfUnbound => "client-csrf-unbound", Client, "G-C-33", ["R9700-05", "ISS-01"],
         "pending claims flows are global, not bound to the browser session: a callback from another browser is accepted";
-    ClientNoState => "client-no-state", Client, "G-C-34", ["G-C-37"],
+    ClientNoState => "client-no-state", Client, "G-C-34", ["G-C-37", "G-C-36"],
         "no state on the claims redirect; a callback continues the browser's pending flow it names by ticket, else its latest";
     ClientPredictableState => "client-predictable-state", Client, "G-C-35", [],
         "state is a per-process counter (1, 2, ...)";

@@ -263,7 +263,7 @@ pub async fn run(ctx: &mut ScenarioCtx<'_>, name: &str, args: &Value, resp: &Res
                 )
             }
         }
-        "uma-challenge" => uma_challenge(ctx, resp),
+        "uma-challenge" => uma_challenge(ctx, resp, args.get("as_uri").and_then(Value::as_bool) != Some(false)),
         "one-token-method" => {
             // `requests`: recorded requests; each may carry a token one way only (RFC 6750 §2).
             let reqs = args
@@ -568,7 +568,9 @@ fn decoded_forms(v: &str) -> Vec<String> {
 
 /// `uma-challenge`: the response carries a UMA challenge with `as_uri` = the AS issuer and a
 /// ticket (G-RS-03). The form found (quoting, spacing, other challenges) is recorded as a choice.
-fn uma_challenge(ctx: &mut ScenarioCtx<'_>, resp: &Resp) -> Vec<Outcome> {
+/// With `check_as_uri` false (`uma-challenge: { as_uri: false }`) the `as_uri` value is not
+/// compared (for checks of other requirements that only need a challenge with a ticket).
+fn uma_challenge(ctx: &mut ScenarioCtx<'_>, resp: &Resp, check_as_uri: bool) -> Vec<Outcome> {
     let ch = super::peer::challenge_value(resp);
     let issuer = ctx
         .env
@@ -607,7 +609,7 @@ fn uma_challenge(ctx: &mut ScenarioCtx<'_>, resp: &Resp) -> Vec<Outcome> {
             format!("HTTP {}, schemes {} (no UMA)", resp.status, schemes.join(", "))
         },
     );
-    if present {
+    if present && check_as_uri {
         let as_uri = ch.get("as_uri").and_then(Value::as_str).unwrap_or("");
         out.extend(one(
             "as_uri is the AS's issuer identifier",
@@ -619,6 +621,8 @@ fn uma_challenge(ctx: &mut ScenarioCtx<'_>, resp: &Resp) -> Vec<Outcome> {
                 as_uri.to_string()
             },
         ));
+    }
+    if present {
         let ticket = ch.get("ticket").and_then(Value::as_str).unwrap_or("");
         out.extend(one(
             "the challenge carries a permission ticket",

@@ -274,8 +274,13 @@ impl<'e> ScenarioCtx<'e> {
             }
         }
         if let Some((_, case)) = &scenario.case {
-            for (k, v) in case {
-                vars.insert(k.clone(), v.clone());
+            // A row's values may name variables known at the start (`$past`, `${run}`).
+            let resolved: Vec<(String, Value)> = case
+                .iter()
+                .map(|(k, v)| (k.clone(), vars::subst(v, &vars).unwrap_or_else(|_| v.clone())))
+                .collect();
+            for (k, v) in resolved {
+                vars.insert(k, v);
             }
             vars.insert("case".into(), Value::Object(case.clone().into_iter().collect()));
         }
