@@ -322,6 +322,11 @@ async fn run_peer_role(
     };
     let timeout = Duration::from_secs(profile.as_ref().and_then(|p| p.request_timeout_seconds).unwrap_or(10));
     let (mut preflight, metadata, mut capabilities) = target::preflight::run(&target, timeout).await;
+    if let Some(p) = &profile
+        && let Some(problem) = reach_peer(p).await
+    {
+        preflight.problems.push(problem);
+    }
     if let Some(c) = &world.client {
         capabilities.extend(c.capabilities.iter().cloned());
     }
@@ -338,6 +343,26 @@ async fn run_peer_role(
         scenarios,
         preflight,
         target: redact_peer(target_json),
+    })
+}
+
+/// Whether the RS's base URL or the client's start URL accepts connections (within 3 s).
+async fn reach_peer(p: &target::peer::PeerProfile) -> Option<report::Problem> {
+    let (what, url) = match (&p.rs, &p.client) {
+        (Some(rs), _) => ("the resource server", rs.base_url.clone()),
+        (None, Some(c)) => ("the client's start URL", c.start_url.replace(['{', '}'], "")),
+        (None, None) => return None,
+    };
+    let parsed = url::Url::parse(&url).ok()?;
+    let addr = format!("{}:{}", parsed.host_str()?, parsed.port_or_known_default()?);
+    let ok = matches!(
+        tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(&addr)).await,
+        Ok(Ok(_))
+    );
+    (!ok).then(|| report::Problem {
+        severity: "error".into(),
+        what: format!("cannot reach {what} at {addr}"),
+        fix: format!("start it, or fix the URL in the target profile (now {url})"),
     })
 }
 

@@ -33,7 +33,7 @@ pub fn generated() -> Vec<(&'static str, String)> {
         ),
         (
             "target.schema.json",
-            schema_of::<crate::target::TargetProfile>("target.schema.json"),
+            schema_of::<crate::target::AnyTargetProfile>("target.schema.json"),
         ),
         (
             "report.schema.json",

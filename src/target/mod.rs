@@ -190,6 +190,16 @@ pub struct TargetProfile {
     pub request_timeout_seconds: Option<u64>,
 }
 
+/// Any target profile, for the generated schema: an AS profile or an RS / client profile.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AnyTargetProfile {
+    /// `role: as`.
+    As(Box<TargetProfile>),
+    /// `role: rs` or `role: client`.
+    Peer(Box<peer::PeerProfile>),
+}
+
 /// A client with its secret resolved.
 #[derive(Clone, Debug)]
 pub struct ClientActor {

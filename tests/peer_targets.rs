@@ -1,0 +1,129 @@
+//! RS and client targets described by a profile, the way a third party tests its own product: the
+//! reference RS and the reference client run as separate servers configured with the fixed AS
+//! address of the profile (`counterpart.as_port`), and the harness runs the RS and client suites
+//! against them through `--target`. Every scenario must pass, as against the embedded ones.
+
+use std::net::SocketAddr;
+
+use uma_conformance::report::Verdict;
+use uma_conformance::{RunRequest, exit_code};
+use uma_reference_server::types::ClientSecret;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn any() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+async fn run(profile: &str, dir: &tempfile::TempDir) -> uma_conformance::report::Report {
+    let path = dir.path().join("target.yaml");
+    std::fs::write(&path, profile).unwrap();
+    let req = RunRequest {
+        target: Some(path),
+        strict: true,
+        ..RunRequest::default()
+    };
+    uma_conformance::run(&req).await.unwrap()
+}
+
+fn assert_all_pass(report: &uma_conformance::report::Report, role: &str) {
+    assert!(
+        report.preflight.problems.iter().all(|p| p.severity != "error"),
+        "{:?}",
+        report.preflight.problems
+    );
+    assert!(
+        report.scenarios.len() >= 8,
+        "only {} scenarios ran",
+        report.scenarios.len()
+    );
+    for s in &report.scenarios {
+        assert_eq!(s.role, role);
+        assert!(
+            matches!(s.verdict, Verdict::Pass | Verdict::Skip),
+            "{}: {:?} {:?} {:?}",
+            s.trial,
+            s.verdict,
+            s.reason,
+            s.checks
+                .iter()
+                .filter(|c| c.verdict != Verdict::Pass)
+                .collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(exit_code(report), uma_conformance::exit::PASS);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_separately_started_rs_passes_the_rs_suite_through_its_profile() {
+    let as_port = free_port();
+    let cfg = uma_reference_server::rs::RsConfig::new(
+        format!("http://127.0.0.1:{as_port}"),
+        "example-rs".to_string(),
+        ClientSecret::new("example-rs-secret"),
+    );
+    // Started before the harness's AS exists: it registers its resources on first use.
+    let rs = uma_reference_server::rs::ResourceServer::start(cfg, any())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = format!(
+        "name: reference RS (separate)\nrole: rs\ncounterpart: {{ as_port: {as_port} }}\nrs:\n  base_url: {}\n  as_client: {{ client_id: example-rs, client_secret: example-rs-secret }}\n  requests:\n    read: {{ path: /photos/beach, scope: view }}\n    other-scope: {{ path: /photos/beach/download, scope: download }}\n    other-resource: {{ path: /photos/sunset, scope: view }}\n",
+        rs.base_url()
+    );
+    let report = run(&profile, &dir).await;
+    assert_all_pass(&report, "rs");
+    rs.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_separately_started_client_passes_the_client_suite_through_its_profile() {
+    let (as_port, rs_port) = (free_port(), free_port());
+    let issuer = format!("http://127.0.0.1:{as_port}");
+    let mut cfg =
+        uma_reference_server::client::ClientConfig::new("example-client", ClientSecret::new("example-client-secret"));
+    cfg.trusted_issuers = Some(vec![issuer]);
+    let client = uma_reference_server::client::ReferenceClient::start(cfg, any())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = format!(
+        "name: reference client (separate)\nrole: client\ncounterpart: {{ as_port: {as_port}, rs_port: {rs_port} }}\nclient:\n  start_url: \"{}/start?resource={{resource}}&user={{user}}&id_token={{id_token}}\"\n  registration:\n    client_id: example-client\n    client_secret: example-client-secret\n    scopes: [view, download]\n    claims_redirect_uris: [{}]\n  capabilities: [profile:icg-pkce, profile:icg-iss]\n  quiet_window_ms: 200\n",
+        client.base_url(),
+        client.claims_redirect_uri()
+    );
+    let report = run(&profile, &dir).await;
+    assert_all_pass(&report, "client");
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_for_an_rs_that_is_not_running_is_a_configuration_error_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = free_port();
+    let profile = format!(
+        "name: nobody home\nrole: rs\nrs:\n  base_url: http://127.0.0.1:{dead}\n  as_client: {{ client_id: nobody, client_secret: nobody-secret }}\n  requests:\n    read: {{ path: /a }}\n    other-scope: {{ path: /b }}\n    other-resource: {{ path: /c }}\n"
+    );
+    let report = run(&profile, &dir).await;
+    assert!(
+        report.scenarios.iter().all(|s| s.verdict == Verdict::Error),
+        "an unreachable RS is never a conformance failure"
+    );
+    let problem = report
+        .preflight
+        .problems
+        .iter()
+        .find(|p| p.severity == "error")
+        .unwrap();
+    assert!(
+        problem.what.contains("cannot reach the resource server"),
+        "{}",
+        problem.what
+    );
+    assert_eq!(exit_code(&report), uma_conformance::exit::CONFIG);
+}
