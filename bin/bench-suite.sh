@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Measures the AS suite against the embedded reference (release build, cold start of the binary):
-# the whole suite, and one scenario. Usage: bin/bench-suite.sh [runs]
+# Measures the suites against the embedded reference implementation (release build, cold start of
+# the binary): the whole run (AS, RS and client suites at once), each role's suite alone, and one
+# scenario. Usage: bin/bench-suite.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -15,8 +16,12 @@ time_it() {
   end=$(date +%s%N)
   echo "$(( (end - start) / 1000000 )) ms"
 }
-echo "whole AS suite "
+echo "whole run: AS, RS and client suites "
 for _ in $(seq "$runs"); do time_it "$bin" run --out "$out"; done
+for role in as rs client; do
+  echo "the $role suite alone "
+  for _ in $(seq "$runs"); do time_it "$bin" run --role "$role" --out "$out"; done
+done
 echo "one scenario, as::ticket::need-info-rotates "
-for _ in $(seq "$runs"); do time_it "$bin" run --filter as::ticket::need-info-rotates --out "$out"; done
+for _ in $(seq "$runs"); do time_it "$bin" run --role as --filter as::ticket::need-info-rotates --out "$out"; done
 rm -rf "$out"

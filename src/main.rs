@@ -37,9 +37,13 @@ enum Command {
         /// Where to write report.json and junit.xml.
         #[arg(long, default_value = "uma-report")]
         out: PathBuf,
-        /// Quirks for the embedded reference AS (to watch checks fail).
+        /// Quirks of the embedded reference implementation (to watch checks fail); each applies to
+        /// the component of its role (AS, RS or client).
         #[arg(long = "quirk")]
         quirks: Vec<String>,
+        /// Without --target: only these roles' suites (as, rs, client; repeatable). Default: all.
+        #[arg(long = "role", value_parser = ["as", "rs", "client"])]
+        roles: Vec<String>,
     },
     /// List the scenarios (or the requirements, or the capabilities).
     List {
@@ -94,7 +98,16 @@ async fn real_main(cli: Cli) -> i32 {
             strict,
             out,
             quirks,
+            roles,
         } => {
+            let roles = roles
+                .iter()
+                .map(|r| match r.as_str() {
+                    "rs" => uma_conformance::catalogue::Role::Rs,
+                    "client" => uma_conformance::catalogue::Role::Client,
+                    _ => uma_conformance::catalogue::Role::As,
+                })
+                .collect();
             let quirks = match parse_quirks(&quirks) {
                 Ok(q) => q,
                 Err(e) => {
@@ -113,6 +126,7 @@ async fn real_main(cli: Cli) -> i32 {
                 strict,
                 jobs,
                 quirks,
+                roles,
                 ..RunRequest::default()
             };
             let tty = std::io::stderr().is_terminal();
