@@ -329,6 +329,9 @@ async fn run_peer_role(
     }
     if let Some(c) = &world.client {
         capabilities.extend(c.capabilities.iter().cloned());
+        if c.start_url.is_some() {
+            capabilities.insert("browser-client".into());
+        }
     }
     preflight.capabilities = capabilities.iter().cloned().collect();
     let scenarios = if preflight.problems.iter().any(|p| p.severity == "error") {
@@ -350,7 +353,10 @@ async fn run_peer_role(
 async fn reach_peer(p: &target::peer::PeerProfile) -> Option<report::Problem> {
     let (what, url) = match (&p.rs, &p.client) {
         (Some(rs), _) => ("the resource server", rs.base_url.clone()),
-        (None, Some(c)) => ("the client's start URL", c.start_url.replace(['{', '}'], "")),
+        (None, Some(c)) => match &c.start_url {
+            Some(u) => ("the client's start URL", u.replace(['{', '}'], "")),
+            None => return None,
+        },
         (None, None) => return None,
     };
     let parsed = url::Url::parse(&url).ok()?;
@@ -614,6 +620,9 @@ pub async fn embedded_env(req: &RunRequest) -> Result<EmbeddedEnv, RunError> {
         }
         if let Some(c) = &world.client {
             capabilities.extend(c.capabilities.iter().cloned());
+            if c.start_url.is_some() {
+                capabilities.insert("browser-client".into());
+            }
         }
         let mut env = make_env(
             req,

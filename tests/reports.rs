@@ -1,4 +1,4 @@
-//! Snapshots of the outputs of a fixed run (one scenario against the reference AS with the
+//! Snapshots of the outputs of a fixed run (one AS scenario against the reference AS with the
 //! `no-ticket-rotation` quirk), made stable by the production redactor.
 
 use uma_conformance::report::{console, junit, redact};
@@ -10,6 +10,7 @@ async fn fixed_run() -> uma_conformance::report::Report {
         suites: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/suites"),
         strict: true,
         quirks: vec![Quirk::NoTicketRotation],
+        roles: vec![uma_conformance::catalogue::Role::As],
         jobs: 1,
         ..RunRequest::default()
     };

@@ -320,11 +320,23 @@ pub async fn browse(ctx: &mut ScenarioCtx<'_>, s: &BrowseStep) -> Result<Resp, S
             if !id_token.is_empty() {
                 ctx.secret(&id_token);
             }
-            client
-                .start_url
-                .replace("{resource}", &encode(&resource))
-                .replace("{user}", &encode(&user))
-                .replace("{id_token}", &encode(&id_token))
+            match (&client.start_url, &client.start_command) {
+                (Some(u), _) => u
+                    .replace("{resource}", &encode(&resource))
+                    .replace("{user}", &encode(&user))
+                    .replace("{id_token}", &encode(&id_token)),
+                (None, Some(cmd)) => {
+                    let mark = w.traffic.mark();
+                    let mut resp = start_command(cmd, &resource, &user, &id_token).await?;
+                    let observed = ctx.observed(mark, None)?;
+                    ctx.record_observed(&observed);
+                    let obs: Vec<Value> = observed.iter().map(recorded_value).collect();
+                    resp.extra
+                        .insert("observed".into(), json!({"count": obs.len(), "requests": obs}));
+                    return Ok(resp);
+                }
+                (None, None) => return Err(StepError("the client profile has no start_url or start_command".into())),
+            }
         }
         (None, Some(u)) => ctx.text(&u.0)?,
         _ => return Err(StepError("`browse` needs exactly one of `start` and `url`".into())),
@@ -420,6 +432,49 @@ pub async fn browse(ctx: &mut ScenarioCtx<'_>, s: &BrowseStep) -> Result<Resp, S
     extra.insert("observed".into(), json!({"count": obs.len(), "requests": obs}));
     resp.extra.extend(extra);
     Ok(resp)
+}
+
+/// Runs a command-started client once; its exit status and stdout are the answer (200 or 500).
+async fn start_command(
+    cmd: &crate::target::peer::StartCommand,
+    resource: &str,
+    user: &str,
+    id_token: &str,
+) -> Result<Resp, StepError> {
+    let args: Vec<String> = cmd
+        .command
+        .iter()
+        .map(|a| {
+            a.replace("{resource}", resource)
+                .replace("{user}", user)
+                .replace("{id_token}", id_token)
+        })
+        .collect();
+    let Some((prog, rest)) = args.split_first() else {
+        return Err(StepError("`start_command.command` is empty".into()));
+    };
+    let timeout = Duration::from_secs(cmd.timeout_seconds.unwrap_or(30));
+    let run = tokio::process::Command::new(prog)
+        .args(rest)
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(timeout, run).await {
+        Err(_) => {
+            return Err(StepError(format!(
+                "the client command did not finish within {} s",
+                timeout.as_secs()
+            )));
+        }
+        Ok(Err(e)) => return Err(StepError(format!("cannot run the client command {prog}: {e}"))),
+        Ok(Ok(o)) => o,
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Ok(Resp {
+        status: if out.status.success() { 200 } else { 500 },
+        json: serde_json::from_str(&text).ok(),
+        text,
+        ..Resp::default()
+    })
 }
 
 fn redirect_json(r: &super::Redirect) -> Value {

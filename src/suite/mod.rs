@@ -49,6 +49,10 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
         "ticket and RPT lifetimes short enough to wait for (at most 10 s)",
     ),
     ("jwt-rpt", "RPTs are JWTs"),
+    (
+        "browser-client",
+        "a client target driven through a start URL, so it can send the browser to claims gathering",
+    ),
     ("profile:icg-pkce", "the ICG+PKCE profile (digest §10.1)"),
     ("profile:icg-iss", "the ICG mix-up (iss) profile (digest §10.2)"),
     (

@@ -80,7 +80,13 @@ pub struct ClientTargetProfile {
     /// `{resource}` (the protected resource URL at the harness's RS), `{user}` (the requesting
     /// party) and `{id_token}` (an ID token for the requesting party from the harness's identity
     /// provider, for clients that push claims) are replaced, URL-encoded.
-    pub start_url: String,
+    #[serde(default)]
+    pub start_url: Option<String>,
+    /// Or a command template run once per request (a client without a web front end): the same
+    /// placeholders, replaced as they are. Exit status 0 is a success; stdout is the answer.
+    /// Such a client cannot be sent through a browser, so interactive-claims scenarios are skipped.
+    #[serde(default)]
+    pub start_command: Option<StartCommand>,
     /// The client's registration at the harness's AS (client id and secret, registered scopes and
     /// claims redirection URIs).
     pub registration: ClientProfile,
@@ -91,6 +97,17 @@ pub struct ClientTargetProfile {
     /// 500, at most 2000).
     #[serde(default)]
     pub quiet_window_ms: Option<u64>,
+}
+
+/// A client started by a command.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCommand {
+    /// Program and arguments, with `{resource}`, `{user}`, `{id_token}`.
+    pub command: Vec<String>,
+    /// Seconds before it is killed (default 30).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
 }
 
 /// A target profile whose role is `rs` or `client`.
@@ -169,9 +186,25 @@ impl PeerProfile {
                     .client
                     .as_ref()
                     .ok_or_else(|| bad("role `client` needs a `client:` section".into()))?;
-                url_ok("client.start_url", &c.start_url)?;
-                if !c.start_url.contains("{resource}") {
-                    return Err(bad("`client.start_url` must contain `{resource}`".into()));
+                match (&c.start_url, &c.start_command) {
+                    (Some(u), None) => {
+                        url_ok("client.start_url", u)?;
+                        if !u.contains("{resource}") {
+                            return Err(bad("`client.start_url` must contain `{resource}`".into()));
+                        }
+                    }
+                    (None, Some(cmd)) => {
+                        if cmd.command.is_empty() || !cmd.command.iter().any(|a| a.contains("{resource}")) {
+                            return Err(bad(
+                                "`client.start_command.command` must be a program and arguments, one containing `{resource}`".into(),
+                            ));
+                        }
+                    }
+                    _ => {
+                        return Err(bad(
+                            "a client profile has exactly one of `start_url` and `start_command`".into(),
+                        ));
+                    }
                 }
                 if c.quiet_window_ms.is_some_and(|w| w > MAX_QUIET_WINDOW_MS) {
                     return Err(bad(format!(

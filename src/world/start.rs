@@ -243,10 +243,11 @@ pub async fn start_client(
             .await
             .map_err(|e| format!("cannot start the reference client: {e}"))?;
             let p = ClientTargetProfile {
-                start_url: format!(
+                start_command: None,
+                start_url: Some(format!(
                     "{}/start?resource={{resource}}&user={{user}}&id_token={{id_token}}",
                     c.base_url()
-                ),
+                )),
                 registration: ClientProfile {
                     client_id: "target-client".into(),
                     client_secret: Some(SecretSource::Inline("target-client-secret".into())),
