@@ -13,6 +13,21 @@ use crate::counterpart::{Hook, HookAction, Party, Recorded};
 use crate::suite::model::{BrowseStep, HookStep, RsRequestStep, TrafficStep};
 use crate::world::PeerWorld;
 
+/// Form and query parameters whose values are secrets (redacted in reports).
+const SECRET_FORM_FIELDS: &[&str] = &[
+    "ticket",
+    "claim_token",
+    "pct",
+    "rpt",
+    "code_verifier",
+    "client_secret",
+    "token",
+    "refresh_token",
+    "access_token",
+];
+/// Response members whose values are secrets.
+const SECRET_RESPONSE_MEMBERS: &[&str] = &["access_token", "refresh_token", "pct", "ticket", "id_token"];
+
 /// The most redirects a browse follows.
 const MAX_HOPS: usize = 12;
 /// The longest a hook may delay an answer.
@@ -126,8 +141,24 @@ impl ScenarioCtx<'_> {
                 Party::As => w.as_issuer.clone(),
                 Party::Rs => w.rs_base.clone().unwrap_or_default(),
             };
-            if let Some(t) = r.to_value().get("bearer").and_then(Value::as_str) {
-                let t = t.to_string();
+            // Every token the target sent or got is a secret of the report.
+            let v = r.to_value();
+            let mut found: Vec<String> = Vec::new();
+            if let Some(t) = v.get("bearer").and_then(Value::as_str) {
+                found.push(t.to_string());
+            }
+            for (part, names) in [
+                ("form", SECRET_FORM_FIELDS),
+                ("query", SECRET_FORM_FIELDS),
+                ("response", SECRET_RESPONSE_MEMBERS),
+            ] {
+                for n in names {
+                    if let Some(t) = v.get(part).and_then(|p| p.get(*n)).and_then(Value::as_str) {
+                        found.push(t.to_string());
+                    }
+                }
+            }
+            for t in found {
                 self.secret(&t);
             }
             self.exchanges.push(r.to_exchange(&base, self.step));
