@@ -295,6 +295,8 @@ quirks! {
         "PCTs are signed but unencrypted JWTs that carry the requesting party's claims in clear";
 
     // --- client quirks (role Client) go here ---
+    ClientNoAuthentication => "client-no-authentication", Client, "R6749-12", [],
+        "token requests carry only client_id: the client does not authenticate although it holds a secret";
     ClientFirstRequestWithToken => "client-first-request-with-token", Client, "G-C-01", [],
         "the first request to the resource server carries Authorization: Bearer anonymous";
     ClientManglesTicket => "client-mangles-ticket", Client, "G-C-02", ["G-C-11"],

@@ -34,6 +34,7 @@ pub const NAMES: &[(&str, &str)] = &[
     ("pkce-pair", "PKCE-03"),
     ("verifier-format", "R7636-01"),
     ("one-token-method", "G-C-42"),
+    ("client-authenticated", "R6749-12"),
 ];
 
 /// The default requirement of a named check, or `None` if there is no such check.
@@ -264,6 +265,39 @@ pub async fn run(ctx: &mut ScenarioCtx<'_>, name: &str, args: &Value, resp: &Res
             }
         }
         "uma-challenge" => uma_challenge(ctx, resp, args.get("as_uri").and_then(Value::as_bool) != Some(false)),
+        "client-authenticated" => {
+            // On a `traffic` answer: the first recorded token request carries client credentials
+            // (HTTP Basic, client_secret in the form, or a client assertion), unless the client
+            // was issued no secret.
+            let public = ctx
+                .env
+                .peer
+                .as_ref()
+                .and_then(|w| w.client.as_ref())
+                .is_some_and(|c| c.registration.client_secret.is_none());
+            let first = resp.body("requests").and_then(Value::as_array).and_then(|a| a.first());
+            let how = first.map(|r| {
+                let scheme = r.get("authorization").and_then(Value::as_str).unwrap_or("");
+                if scheme.eq_ignore_ascii_case("basic") {
+                    "HTTP Basic"
+                } else if r.pointer("/form/client_secret").is_some() {
+                    "client_secret in the form"
+                } else if r.pointer("/form/client_assertion").is_some() {
+                    "a client assertion"
+                } else {
+                    "no client credentials"
+                }
+            });
+            one(
+                "the client authenticates at the token endpoint",
+                match (public, how) {
+                    (true, _) | (_, None) => None,
+                    (false, Some(h)) => Some(h != "no client credentials"),
+                },
+                "client credentials (Basic, client_secret_post or an assertion)",
+                how.unwrap_or("no token request"),
+            )
+        }
         "one-token-method" => {
             // `requests`: recorded requests; each may carry a token one way only (RFC 6750 §2).
             let reqs = args

@@ -631,16 +631,15 @@ impl ClientState {
             form_encode(&config.client_id),
             form_encode(config.client_secret.secret())
         );
-        let resp = self
-            .inner
-            .http
-            .post(endpoint)
-            .timeout(self.timeout())
-            .header("authorization", format!("Basic {}", STANDARD.encode(credentials)))
-            .form(form)
-            .send()
-            .await
-            .map_err(|_| unreachable())?;
+        let mut request = self.inner.http.post(endpoint).timeout(self.timeout());
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        if self.quirk(Quirk::ClientNoAuthentication) {
+            // Identifies itself but does not authenticate.
+            form.push(("client_id", &config.client_id));
+        } else {
+            request = request.header("authorization", format!("Basic {}", STANDARD.encode(credentials)));
+        }
+        let resp = request.form(&form).send().await.map_err(|_| unreachable())?;
         let status = resp.status().as_u16();
         let body = read_body(resp).await.map_err(|_| unreachable())?;
         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
