@@ -66,10 +66,6 @@ pub fn exempt() -> BTreeMap<String, String> {
             "ISS-06",
             "binds only clients outside the icg-iss profile; the reference client is inside it (the check runs for clients that do not claim it)",
         ),
-        (
-            "R9700-07",
-            "binds only clients that defend against mix-up with per-issuer redirect URIs; the reference client uses iss",
-        ),
     ] {
         m.insert(r.to_string(), why.to_string());
     }
