@@ -231,9 +231,17 @@ pub async fn traffic(ctx: &mut ScenarioCtx<'_>, s: &TrafficStep) -> Result<Resp,
     let recs = ctx.observed(mark, s.at.as_deref())?;
     ctx.record_observed(&recs);
     let reqs: Vec<Value> = recs.iter().map(recorded_value).collect();
+    // Checks on the traffic point at the last matching request's exchange.
+    let exchange = recs.last().and_then(|r| {
+        let url_tail = r.path.clone();
+        ctx.exchanges
+            .iter()
+            .rposition(|e| e.observed.is_some() && e.method == r.method && e.url.contains(&url_tail))
+    });
     Ok(Resp {
         status: 0,
         json: Some(json!({"count": reqs.len(), "requests": reqs, "mark": w.traffic.mark()})),
+        exchange,
         ..Resp::default()
     })
 }
