@@ -19,6 +19,7 @@ pub mod crypto;
 pub mod http;
 pub mod quirks;
 pub mod rs;
+pub mod serving;
 pub mod store;
 pub mod types;
 
@@ -126,23 +127,12 @@ impl ServerBuilder {
         let ctx: SharedCtx = Arc::new(Ctx::new(self.config, issuer, store).await.map_err(StartError::Init)?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweep_loop(ctx.clone(), rx.clone()));
-        let router = app(ctx.clone());
-        let mut shutdown_rx = rx;
-        let serve = tokio::spawn(async move {
-            let result = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = shutdown_rx.wait_for(|stop| *stop).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "server stopped with an error");
-            }
-        });
+        let serving = serving::Serving::spawn(listener, app(ctx.clone()), "authorization server");
         Ok(Server {
             ctx,
             local,
             stop: tx,
-            serve,
+            serving,
             sweeper,
         })
     }
@@ -176,8 +166,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Server {
     ctx: SharedCtx,
     local: SocketAddr,
+    /// Stops the sweeper.
     stop: tokio::sync::watch::Sender<bool>,
-    serve: tokio::task::JoinHandle<()>,
+    serving: serving::Serving,
     sweeper: tokio::task::JoinHandle<()>,
 }
 
@@ -209,12 +200,9 @@ impl Server {
 
     /// Stops accepting connections, finishes in-flight requests, and closes the store.
     /// In-flight requests get [`SHUTDOWN_GRACE`]; after that their connections are dropped.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.serve).await.is_err() {
-            tracing::warn!("in-flight requests did not finish in time; closing their connections");
-            self.serve.abort();
-        }
+        self.serving.stop(SHUTDOWN_GRACE).await;
         let _ = self.sweeper.await;
         self.ctx.store.close().await;
     }

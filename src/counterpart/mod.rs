@@ -21,8 +21,7 @@ pub struct Served {
     pub base: String,
     /// The bound address.
     pub addr: SocketAddr,
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    serving: uma_reference_server::serving::Serving,
 }
 
 impl Served {
@@ -35,31 +34,17 @@ impl Served {
     ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let router = traffic.layer(router, party);
-        let (stop, mut rx) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let serving = uma_reference_server::serving::Serving::spawn(listener, router, "counterpart");
         Ok(Self {
             base: format!("http://{addr}"),
             addr,
-            stop,
-            task,
+            serving,
         })
     }
 
     /// Stops serving (in-flight requests get two seconds).
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if tokio::time::timeout(std::time::Duration::from_secs(2), &mut self.task)
-            .await
-            .is_err()
-        {
-            self.task.abort();
-        }
+    pub async fn shutdown(self) {
+        self.serving.stop(std::time::Duration::from_secs(2)).await;
     }
 }
 

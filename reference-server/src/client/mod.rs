@@ -302,8 +302,7 @@ pub enum StartError {
 pub struct ReferenceClient {
     state: ClientState,
     local: SocketAddr,
-    stop: tokio::sync::watch::Sender<bool>,
-    serve: tokio::task::JoinHandle<()>,
+    serving: crate::serving::Serving,
 }
 
 impl ReferenceClient {
@@ -316,24 +315,8 @@ impl ReferenceClient {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let state = ClientState::new(config, format!("http://{local}"));
-        let router = app(state.clone());
-        let (stop, mut rx) = tokio::sync::watch::channel(false);
-        let serve = tokio::spawn(async move {
-            let result = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "reference client stopped with an error");
-            }
-        });
-        Ok(ReferenceClient {
-            state,
-            local,
-            stop,
-            serve,
-        })
+        let serving = crate::serving::Serving::spawn(listener, app(state.clone()), "reference client");
+        Ok(ReferenceClient { state, local, serving })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -357,13 +340,7 @@ impl ReferenceClient {
     }
 
     /// Stops serving; in-flight requests get [`crate::SHUTDOWN_GRACE`].
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if tokio::time::timeout(crate::SHUTDOWN_GRACE, &mut self.serve)
-            .await
-            .is_err()
-        {
-            self.serve.abort();
-        }
+    pub async fn shutdown(self) {
+        self.serving.stop(crate::SHUTDOWN_GRACE).await;
     }
 }

@@ -754,8 +754,7 @@ fn content(def: &ResourceDef, scope: &str) -> Response {
 pub struct ResourceServer {
     state: RsState,
     local: SocketAddr,
-    stop: tokio::sync::watch::Sender<bool>,
-    serve: tokio::task::JoinHandle<()>,
+    serving: crate::serving::Serving,
 }
 
 impl ResourceServer {
@@ -773,24 +772,8 @@ impl ResourceServer {
             Ok(()) => tracing::info!(resources = RESOURCES.len(), "resources registered"),
             Err(e) => tracing::warn!(error = %e, "registration failed; it is retried on the first protected request"),
         }
-        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
-        let router = app(state.clone());
-        let serve = tokio::spawn(async move {
-            let result = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.wait_for(|stop| *stop).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "resource server stopped with an error");
-            }
-        });
-        Ok(ResourceServer {
-            state,
-            local,
-            stop,
-            serve,
-        })
+        let serving = crate::serving::Serving::spawn(listener, app(state.clone()), "resource server");
+        Ok(ResourceServer { state, local, serving })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -810,15 +793,8 @@ impl ResourceServer {
 
     /// Stops accepting connections and finishes in-flight requests (within
     /// [`SHUTDOWN_GRACE`](crate::SHUTDOWN_GRACE)).
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if tokio::time::timeout(crate::SHUTDOWN_GRACE, &mut self.serve)
-            .await
-            .is_err()
-        {
-            tracing::warn!("in-flight requests did not finish in time; closing their connections");
-            self.serve.abort();
-        }
+    pub async fn shutdown(self) {
+        self.serving.stop(crate::SHUTDOWN_GRACE).await;
     }
 }
 
