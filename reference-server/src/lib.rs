@@ -103,16 +103,7 @@ impl ServerBuilder {
 
     /// Binds, opens the store, and serves until [`Server::shutdown`].
     pub async fn start(self) -> Result<Server, StartError> {
-        let listener = tokio::net::TcpListener::bind(self.addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: self.addr,
-                source,
-            })?;
-        let local = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: self.addr,
-            source,
-        })?;
+        let (listener, local) = serving::bind(self.addr).await?;
         let issuer = if self.config.issuer.is_empty() {
             format!("http://{local}")
         } else {

@@ -1,7 +1,16 @@
 //! Serving a router on a bound listener until told to stop, with a bounded graceful shutdown:
 //! shared by the reference AS, RS and client (and the harness's counterparts).
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+/// Binds `addr` (port 0: any free port) and returns the listener with the address it got.
+pub async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), crate::StartError> {
+    let bind_error = |source| crate::StartError::Bind { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local))
+}
 
 /// A router being served.
 #[derive(Debug)]

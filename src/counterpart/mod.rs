@@ -19,8 +19,6 @@ pub use traffic::{Hook, HookAction, Party, Recorded, Traffic};
 pub struct Served {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    /// The bound address.
-    pub addr: SocketAddr,
     serving: uma_reference_server::serving::Serving,
 }
 
@@ -37,7 +35,6 @@ impl Served {
         let serving = uma_reference_server::serving::Serving::spawn(listener, router, "counterpart");
         Ok(Self {
             base: format!("http://{addr}"),
-            addr,
             serving,
         })
     }

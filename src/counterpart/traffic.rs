@@ -218,7 +218,6 @@ struct Inner {
     records: Vec<Recorded>,
     hooks: Vec<(Hook, u32)>,
     seq: u64,
-    dropped: u64,
 }
 
 /// The shared recorder and hook table of a run's counterparts.
@@ -271,7 +270,6 @@ impl Traffic {
                 records: Vec::new(),
                 hooks: Vec::new(),
                 seq: 0,
-                dropped: 0,
             })),
             started: Instant::now(),
         }
@@ -355,7 +353,6 @@ impl Traffic {
         inner.seq += 1;
         if inner.records.len() >= MAX_RECORDS {
             inner.records.remove(0);
-            inner.dropped += 1;
         }
         inner.records.push(r);
     }

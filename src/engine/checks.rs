@@ -579,12 +579,8 @@ pub fn permissions_of(resp: &Resp) -> BTreeMap<String, setmath::Scopes> {
 fn decoded_forms(v: &str) -> Vec<String> {
     use base64::Engine;
     let mut out = vec![v.to_string()];
-    if let Ok(d) = url::form_urlencoded::parse(format!("x={v}").as_bytes())
-        .next()
-        .map(|(_, d)| d.into_owned())
-        .ok_or(())
-    {
-        out.push(d);
+    if let Some((_, d)) = url::form_urlencoded::parse(format!("x={v}").as_bytes()).next() {
+        out.push(d.into_owned());
     }
     for part in std::iter::once(v).chain(v.split('.')) {
         let p = part.trim_end_matches('=');

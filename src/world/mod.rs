@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::catalogue::Role;
 use crate::counterpart::Traffic;
 use crate::target::peer::{ClientTargetProfile, RsTargetProfile};
 
@@ -24,8 +23,6 @@ pub const REFERENCE_RS_REQUESTS: &[(&str, &str, &str, &str)] = &[
 /// What RS and client scenarios know about their world.
 #[derive(Debug)]
 pub struct PeerWorld {
-    /// The role under test.
-    pub role: Role,
     /// The recorder and hooks of the counterparts.
     pub traffic: Traffic,
     /// The counterpart AS issuer.

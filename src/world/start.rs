@@ -8,7 +8,6 @@ use uma_reference_server::types::ClientSecret;
 use uma_reference_server::{Quirk, QuirkRole};
 
 use super::{PeerWorld, REFERENCE_RS_REQUESTS};
-use crate::catalogue::Role;
 use crate::counterpart::{CounterpartAs, Party, Served, Traffic};
 use crate::target::peer::{ClientTargetProfile, PeerProfile, RsTargetProfile};
 use crate::target::{ClientProfile, SecretSource, Target};
@@ -193,7 +192,6 @@ pub async fn start_rs(
     };
     let target = counterpart_target(&as_issuer, &[("target", &rs_id, &rs_secret)])?;
     let world = PeerWorld {
-        role: Role::Rs,
         traffic,
         as_issuer,
         rs_base: None,
@@ -318,7 +316,6 @@ pub async fn start_client(
     }
     let target = counterpart_target(&as_issuer, &[("photoz", PHOTOZ.0, PHOTOZ.1)])?;
     let world = PeerWorld {
-        role: Role::Client,
         traffic,
         as_issuer,
         rs_base: Some(rs_base),

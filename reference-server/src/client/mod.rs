@@ -283,20 +283,6 @@ async fn callback(
     respond(answer, &session, new_session)
 }
 
-/// Why the client could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The listener could not be bound.
-    #[error("failed to bind {addr}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
 /// A running reference client.
 #[derive(Debug)]
 pub struct ReferenceClient {
@@ -307,13 +293,8 @@ pub struct ReferenceClient {
 
 impl ReferenceClient {
     /// Binds `addr` (use a loopback address; port 0 picks a free port) and serves [`app`].
-    pub async fn start(config: ClientConfig, addr: SocketAddr) -> Result<ReferenceClient, StartError> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr, source })?;
+    pub async fn start(config: ClientConfig, addr: SocketAddr) -> Result<ReferenceClient, crate::StartError> {
+        let (listener, local) = crate::serving::bind(addr).await?;
         let state = ClientState::new(config, format!("http://{local}"));
         let serving = crate::serving::Serving::spawn(listener, app(state.clone()), "reference client");
         Ok(ReferenceClient { state, local, serving })

@@ -761,12 +761,7 @@ impl ResourceServer {
     /// Binds `addr` (port 0: any free port), tries [`RsState::register`] once (a failure is
     /// logged; registration is retried on the first protected request) and serves [`app`].
     pub async fn start(config: RsConfig, addr: SocketAddr) -> Result<ResourceServer, StartError> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let (listener, local) = crate::serving::bind(addr).await?;
         let state = RsState::new(config).await;
         match state.register().await {
             Ok(()) => tracing::info!(resources = RESOURCES.len(), "resources registered"),
