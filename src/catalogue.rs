@@ -70,28 +70,8 @@ impl Keyword {
     }
 }
 
-/// The role a requirement binds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Authorization server.
-    As,
-    /// Resource server.
-    Rs,
-    /// Client.
-    Client,
-}
-
-impl Role {
-    /// `as`, `rs` or `client`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::As => "as",
-            Self::Rs => "rs",
-            Self::Client => "client",
-        }
-    }
-}
+/// The role a requirement binds (shared with the reference implementation).
+pub use uma_reference_server::Role;
 
 /// One requirement.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

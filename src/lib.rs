@@ -160,7 +160,7 @@ async fn start_embedded(idp: &uma::idp::TestIdp, req: &RunRequest) -> Result<(Ta
         .quirks
         .iter()
         .copied()
-        .filter(|q| q.role() == uma_reference_server::QuirkRole::As)
+        .filter(|q| q.role() == uma_reference_server::Role::As)
         .collect();
     let e = embedded::start(idp, &quirks).await.map_err(RunError::Harness)?;
     let t = Target::from_profile(e.profile.clone(), "embedded").map_err(|e| RunError::Config(e.to_string()))?;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use uma_reference_server::Quirk;
 
-use crate::catalogue::{Catalogue, Keyword, Role};
+use crate::catalogue::{Catalogue, Keyword};
 use crate::report::{Report, Verdict};
 use crate::{RunError, RunRequest};
 
@@ -121,11 +121,7 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
     for (i, q) in list.iter().copied().enumerate() {
         let mut r = req.clone();
         r.quirks = vec![q];
-        r.roles = vec![match q.role() {
-            uma_reference_server::QuirkRole::As => Role::As,
-            uma_reference_server::QuirkRole::Rs => Role::Rs,
-            uma_reference_server::QuirkRole::Client => Role::Client,
-        }];
+        r.roles = vec![q.role()];
         set.spawn(async move { (i, q, crate::run(&r).await) });
         if set.len() >= 4
             && let Some(j) = set.join_next().await

@@ -18,6 +18,7 @@ pub mod core;
 pub mod crypto;
 pub mod http;
 pub mod quirks;
+pub mod role;
 pub mod rs;
 pub mod serving;
 pub mod store;
@@ -31,7 +32,8 @@ use std::time::Duration;
 pub use config::Config;
 pub use core::{Ctx, SharedCtx};
 pub use http::app;
-pub use quirks::{Quirk, QuirkRole, Quirks};
+pub use quirks::{Quirk, Quirks};
+pub use role::Role;
 pub use store::Store;
 
 /// Why the server could not start.

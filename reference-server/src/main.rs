@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use uma_reference_server::rs::{ResourceServer, RsConfig};
 use uma_reference_server::types::ClientSecret;
-use uma_reference_server::{Config, Quirk, QuirkRole, Server};
+use uma_reference_server::{Config, Quirk, Server};
 
 // The server allocates many small, short-lived objects per request; mimalloc handles that
 // markedly better than the system allocator (see benches/throughput.rs).
@@ -182,7 +182,7 @@ fn run_rs(args: RsArgs) -> ExitCode {
     config.as_timeout = std::time::Duration::from_secs(args.as_timeout_secs.max(1));
     for name in &args.quirks {
         match name.parse::<Quirk>() {
-            Ok(q) if q.role() == QuirkRole::Rs => config.quirks.insert(q),
+            Ok(q) if q.role() == uma_reference_server::Role::Rs => config.quirks.insert(q),
             Ok(q) => {
                 eprintln!(
                     "error: quirk `{name}` belongs to the {} role, not rs",

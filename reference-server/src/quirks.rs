@@ -15,27 +15,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Which reference component commits a quirk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum QuirkRole {
-    /// The authorization server.
-    As,
-    /// The resource server (`rs` module).
-    Rs,
-    /// The client (`client` module).
-    Client,
-}
-
-impl QuirkRole {
-    /// `as`, `rs` or `client`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::As => "as",
-            Self::Rs => "rs",
-            Self::Client => "client",
-        }
-    }
-}
+use crate::role::Role;
 
 macro_rules! quirks {
     ($( $variant:ident => $name:literal, $role:ident, $req:literal, [$($coll:literal),*], $desc:literal; )*) => {
@@ -59,8 +39,8 @@ macro_rules! quirks {
             }
 
             /// The role the quirk belongs to: which reference component commits it.
-            pub fn role(self) -> QuirkRole {
-                match self { $(Quirk::$variant => QuirkRole::$role,)* }
+            pub fn role(self) -> Role {
+                match self { $(Quirk::$variant => Role::$role,)* }
             }
 
             /// The requirement ID (from the spec digest) this quirk breaks.

@@ -891,7 +891,7 @@ async fn rs_introspection_hint_sends_requesting_party_token() {
 async fn every_rs_quirk_has_the_rs_role() {
     let rs: Vec<&str> = Quirk::ALL
         .iter()
-        .filter(|q| q.role() == uma_reference_server::QuirkRole::Rs)
+        .filter(|q| q.role() == uma_reference_server::Role::Rs)
         .map(|q| q.name())
         .collect();
     assert_eq!(rs.len(), 11);

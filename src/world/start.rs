@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use uma_reference_server::config::StaticClient;
 use uma_reference_server::types::ClientSecret;
-use uma_reference_server::{Quirk, QuirkRole};
+use uma_reference_server::{Quirk, Role};
 
 use super::{PeerWorld, REFERENCE_RS_REQUESTS};
 use crate::counterpart::{CounterpartAs, Party, Served, Traffic};
@@ -106,7 +106,7 @@ fn counterpart_target(issuer: &str, extra: &[(&str, &str, &str)]) -> Result<Targ
     Target::from_profile(p, "counterpart").map_err(|e| e.to_string())
 }
 
-fn quirks_of(quirks: &[Quirk], role: QuirkRole) -> uma_reference_server::Quirks {
+fn quirks_of(quirks: &[Quirk], role: Role) -> uma_reference_server::Quirks {
     quirks.iter().copied().filter(|q| q.role() == role).collect()
 }
 
@@ -180,7 +180,7 @@ pub async fn start_rs(
                 rs_id.clone(),
                 ClientSecret::new(rs_secret.clone()),
             );
-            cfg.quirks = quirks_of(quirks, QuirkRole::Rs);
+            cfg.quirks = quirks_of(quirks, Role::Rs);
             let rs =
                 uma_reference_server::rs::ResourceServer::start(cfg, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
                     .await
@@ -232,7 +232,7 @@ pub async fn start_client(
                 "target-client".to_string(),
                 ClientSecret::new("target-client-secret"),
             );
-            cfg.quirks = quirks_of(quirks, QuirkRole::Client);
+            cfg.quirks = quirks_of(quirks, Role::Client);
             cfg.max_polls = 3;
             let c = uma_reference_server::client::ReferenceClient::start(
                 cfg,

@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use super::{ClientConfig, ReferenceClient};
-use crate::quirks::{Quirk, QuirkRole};
+use crate::quirks::Quirk;
+use crate::role::Role;
 use crate::types::ClientSecret;
 
 /// Run the reference UMA 2.0 client (a web-style client driven by `GET /start`).
@@ -67,7 +68,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     config.http_timeout = Duration::from_secs(args.http_timeout.max(1));
     for name in &args.quirks {
         match name.parse::<Quirk>() {
-            Ok(q) if q.role() == QuirkRole::Client => config.quirks.insert(q),
+            Ok(q) if q.role() == Role::Client => config.quirks.insert(q),
             Ok(q) => {
                 eprintln!("error: quirk `{q}` is not a client quirk");
                 return ExitCode::from(2);
