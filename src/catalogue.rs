@@ -2,10 +2,40 @@
 //! with its spec, section, keyword, role and URL. The keyword sets a failed check's verdict.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// A requirement's stable ID, e.g. `G-AS-32` (digest §0.2).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct RequirementId(String);
+
+impl RequirementId {
+    /// Wraps an ID (whether it is in the catalogue is checked where scenarios load).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The ID.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequirementId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for RequirementId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
 
 /// An RFC 2119 keyword, or the digest's `declarative` / `example` (digest §0.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -78,7 +108,7 @@ pub use uma_reference_server::Role;
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
     /// Stable ID, e.g. `G-AS-32`.
-    pub id: String,
+    pub id: RequirementId,
     /// `grant`, `fedz`, `rfcNNNN` or `profile`.
     pub spec: String,
     /// Section number.
@@ -122,15 +152,15 @@ struct CatalogueFile {
 /// The loaded catalogue.
 #[derive(Clone, Debug, Default)]
 pub struct Catalogue {
-    by_id: BTreeMap<String, Requirement>,
-    order: Vec<String>,
+    by_id: BTreeMap<RequirementId, Requirement>,
+    order: Vec<RequirementId>,
 }
 
 /// A catalogue that cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
     /// Unreadable file.
-    #[error("failed to read {path}")]
+    #[error("failed to read the requirement catalogue {path}")]
     Read {
         /// The path.
         path: String,
@@ -138,14 +168,9 @@ pub enum CatalogueError {
         #[source]
         source: std::io::Error,
     },
-    /// Bad YAML or a bad field.
-    #[error("{path}: {message}")]
-    Parse {
-        /// The path.
-        path: String,
-        /// The parser's message, with line and column.
-        message: String,
-    },
+    /// Bad YAML, a bad field or a duplicate ID.
+    #[error("{0}")]
+    Parse(crate::diagnostic::Diagnostic),
 }
 
 impl Catalogue {
@@ -160,17 +185,19 @@ impl Catalogue {
 
     /// Parses catalogue text.
     pub fn parse(text: &str, origin: &str) -> Result<Self, CatalogueError> {
-        let file: CatalogueFile = serde_saphyr::from_str(text).map_err(|e| CatalogueError::Parse {
-            path: origin.to_string(),
-            message: e.to_string(),
-        })?;
+        let file: CatalogueFile = serde_saphyr::from_str(text)
+            .map_err(|e| CatalogueError::Parse(crate::diagnostic::Diagnostic::from_yaml(origin, text, &e)))?;
         let mut cat = Catalogue::default();
         for r in file.requirements {
             if cat.by_id.contains_key(&r.id) {
-                return Err(CatalogueError::Parse {
-                    path: origin.to_string(),
-                    message: format!("requirement {} is listed twice", r.id),
-                });
+                let (line, column) = crate::diagnostic::find_after(text, 1, &format!("id: {}", r.id)).unwrap_or((0, 0));
+                return Err(CatalogueError::Parse(
+                    crate::diagnostic::Diagnostic::new(
+                        crate::diagnostic::Location::new(origin, line, column),
+                        format!("requirement {} is listed twice", r.id),
+                    )
+                    .with_source(text),
+                ));
             }
             cat.order.push(r.id.clone());
             cat.by_id.insert(r.id.clone(), r);
@@ -198,13 +225,9 @@ impl Catalogue {
         self.order.is_empty()
     }
 
-    /// The closest IDs to a misspelt one (a "did you mean").
-    pub fn suggest(&self, id: &str) -> Option<String> {
-        self.order
-            .iter()
-            .map(|c| (crate::suite::edit_distance(id, c), c))
-            .filter(|(d, _)| *d <= 2)
-            .min()
-            .map(|(_, c)| c.clone())
+    /// The closest ID to a misspelt one (a "did you mean").
+    pub fn suggest(&self, id: &str) -> Option<&RequirementId> {
+        let near = crate::diagnostic::closest(id, self.order.iter().map(RequirementId::as_str), 2)?;
+        self.by_id.get(near).map(|r| &r.id)
     }
 }

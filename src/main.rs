@@ -5,7 +5,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use uma_conformance::{RunRequest, exit, report};
+use uma_conformance::{Role, RunRequest, exit, report};
+
+/// `println!` that stops quietly when stdout is closed (`uma-conformance list | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(exit::PASS);
+        }
+    }};
+}
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -59,7 +69,7 @@ enum Command {
         /// Target profiles to validate too.
         targets: Vec<PathBuf>,
     },
-    /// Prove that every check can fail: run the AS suite once per quirk of the reference AS.
+    /// Prove that every check can fail: run each role's suite once per quirk of the reference.
     Selftest {
         /// Where to write selftest.json.
         #[arg(long, default_value = "uma-report")]
@@ -100,14 +110,7 @@ async fn real_main(cli: Cli) -> i32 {
             quirks,
             roles,
         } => {
-            let roles = roles
-                .iter()
-                .map(|r| match r.as_str() {
-                    "rs" => uma_conformance::catalogue::Role::Rs,
-                    "client" => uma_conformance::catalogue::Role::Client,
-                    _ => uma_conformance::catalogue::Role::As,
-                })
-                .collect();
+            let roles: Vec<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
             let quirks = match parse_quirks(&quirks) {
                 Ok(q) => q,
                 Err(e) => {
@@ -155,25 +158,25 @@ async fn real_main(cli: Cli) -> i32 {
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            let report = match result {
+            let (report, redactor) = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("{e}");
+                    eprintln!("error: {e}");
                     return e.exit_code();
                 }
             };
-            let catalogue = uma_conformance::catalogue::Catalogue::load(&req.catalogue).unwrap_or_default();
-            print!(
-                "{}",
-                report::console::findings(&report, |id| catalogue.get(id).map(|r| r.url.clone()))
-            );
-            println!("{}", report::console::summary(&report));
-            if let Err(e) = uma_conformance::write_reports(&report, &out) {
-                eprintln!("error: failed to write the reports to {}: {e}", out.display());
-                return exit::ERROR;
+            let catalogue = uma_conformance::Catalogue::load(&req.catalogue).unwrap_or_default();
+            let findings = report::console::findings(&report, |id| catalogue.get(id).map(|r| r.url.clone()));
+            say!("{}", redactor.text(&findings).trim_end());
+            say!("{}", redactor.text(&report::console::summary(&report)));
+            match report::write_all(&report, &redactor, &out) {
+                Ok(files) => say!("reports: {}", files.join(", ")),
+                Err(e) => {
+                    eprintln!("error: {e}: {}", e.source);
+                    return exit::ERROR;
+                }
             }
-            println!("reports: {}/report.json, {}/junit.xml", out.display(), out.display());
-            uma_conformance::exit_code(&report)
+            exit::of(&report)
         }
         Command::List {
             requirements,
@@ -181,14 +184,14 @@ async fn real_main(cli: Cli) -> i32 {
         } => {
             let req = RunRequest::default();
             if capabilities {
-                for (c, what) in uma_conformance::suite::CAPABILITIES {
-                    println!("{c:20} {what}");
+                for c in uma_conformance::suite::Capability::ALL {
+                    say!("{:20} {}", c.as_str(), c.description());
                 }
                 return exit::PASS;
             }
             match uma_conformance::load(&req) {
                 Err(e) => {
-                    eprintln!("{e}");
+                    eprintln!("error: {e}");
                     e.exit_code()
                 }
                 Ok((cat, scenarios)) => {
@@ -199,7 +202,7 @@ async fn real_main(cli: Cli) -> i32 {
                                 .as_deref()
                                 .map(|u| format!(" [untestable: {u}]"))
                                 .unwrap_or_default();
-                            println!(
+                            say!(
                                 "{:10} {:11} {:6} {}{note}",
                                 r.id,
                                 format!("{:?}", r.keyword),
@@ -209,7 +212,7 @@ async fn real_main(cli: Cli) -> i32 {
                         }
                     } else {
                         for s in scenarios {
-                            println!("{:60} {}", s.trial_name, s.title);
+                            say!("{:60} {}", s.trial_name, s.title);
                         }
                     }
                     exit::PASS
@@ -219,17 +222,17 @@ async fn real_main(cli: Cli) -> i32 {
         Command::Validate { targets } => {
             let mut code = exit::PASS;
             match uma_conformance::load(&RunRequest::default()) {
-                Ok((_, s)) => println!("{} scenarios valid", s.len()),
+                Ok((_, s)) => say!("{} scenarios valid", s.len()),
                 Err(e) => {
                     eprintln!("{e}");
-                    code = exit::CONFIG;
+                    code = e.exit_code();
                 }
             }
             for t in targets {
                 match uma_conformance::validate_target(&t) {
-                    Ok(()) => println!("{}: valid", t.display()),
+                    Ok(()) => say!("{}: valid", t.display()),
                     Err(e) => {
-                        eprintln!("error: {e}");
+                        eprintln!("{e}");
                         code = exit::CONFIG;
                     }
                 }
@@ -251,7 +254,7 @@ async fn real_main(cli: Cli) -> i32 {
                 }
                 Ok(st) => {
                     for q in &st.quirks {
-                        println!(
+                        say!(
                             "{:36} breaks {:9} {} {}",
                             q.quirk,
                             q.breaks,
@@ -264,19 +267,19 @@ async fn real_main(cli: Cli) -> i32 {
                         );
                     }
                     if !st.baseline_failures.is_empty() {
-                        println!(
+                        say!(
                             "the reference AS without quirks fails: {:?}",
                             st.baseline_failures.keys().collect::<Vec<_>>()
                         );
                     }
-                    println!("testable requirements no quirk breaks: {}", st.uncovered.len());
+                    say!("testable requirements no quirk breaks: {}", st.uncovered.len());
                     let _ = std::fs::create_dir_all(&out);
                     let path = out.join("selftest.json");
                     if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&st).unwrap_or_default()) {
                         eprintln!("error: cannot write {}: {e}", path.display());
                         return exit::ERROR;
                     }
-                    println!(
+                    say!(
                         "selftest {}: {}",
                         if st.passed { "passed" } else { "FAILED" },
                         path.display()
@@ -286,10 +289,10 @@ async fn real_main(cli: Cli) -> i32 {
             }
         }
         Command::Schemas => {
-            let dir = uma_conformance::repo_root().join("fixtures/schemas");
-            match uma_conformance::schemas::write(&dir) {
+            let dir = uma_conformance::run::repo_root().join("fixtures/schemas");
+            match uma_conformance::formats::write(&dir) {
                 Ok(()) => {
-                    println!("wrote {}", dir.display());
+                    say!("wrote {}", dir.display());
                     exit::PASS
                 }
                 Err(e) => {

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use uma_conformance::report::{Verdict, console};
-use uma_conformance::{RunRequest, embedded_env};
+use uma_conformance::report::console;
+use uma_conformance::{RunRequest, Session, Verdict};
 
 fn main() {
     let args = Arguments::from_args();
@@ -21,26 +21,23 @@ fn main() {
         strict: true,
         ..RunRequest::default()
     };
-    let embedded = match rt.block_on(embedded_env(&req)) {
-        Ok(e) => Arc::new(e),
+    let session = match rt.block_on(Session::prepare(&req)) {
+        Ok(s) => Arc::new(s),
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("error: {e}");
             std::process::exit(1);
         }
     };
+    let scenarios: Vec<_> = session.scenarios().map(|(s, _)| s.clone()).collect();
     let mut trials = Vec::new();
-    for (i, s) in embedded.scenarios.iter().enumerate() {
+    for scenario in scenarios {
         let rt = rt.clone();
-        let embedded = embedded.clone();
-        let name = s.trial_name.clone();
-        let kind = s.role.as_str();
+        let session = session.clone();
+        let name = scenario.trial_name.clone();
+        let kind = scenario.role.as_str();
         trials.push(
             Trial::test(name, move || {
-                let scenario = &embedded.scenarios[i];
-                let env = embedded
-                    .env_for(scenario)
-                    .ok_or("no environment for the scenario's role")?;
-                let report = rt.block_on(uma_conformance::engine::run_scenario(env, scenario));
+                let report = rt.block_on(session.run_one(&scenario));
                 match report.verdict {
                     Verdict::Pass | Verdict::Skip => Ok(()),
                     _ => {

@@ -43,7 +43,7 @@ fn load_error(yaml: &str) -> String {
 
 #[test]
 fn the_committed_schemas_are_the_generated_ones() {
-    for (name, text) in uma_conformance::schemas::generated() {
+    for (name, text) in uma_conformance::formats::generated() {
         let committed = std::fs::read_to_string(root().join("fixtures/schemas").join(name)).unwrap_or_default();
         assert!(
             committed == text,
@@ -78,7 +78,7 @@ fn every_target_profile_validates_against_the_target_schema() {
     yaml_files(&root().join("fixtures/targets"), &mut files);
     let profiles: Vec<_> = files
         .into_iter()
-        .filter(|f| !f.ends_with("reference-server.yaml"))
+        .filter(|f| !f.components().any(|c| c.as_os_str() == "servers"))
         .collect();
     assert!(profiles.len() >= 2);
     for f in profiles {
@@ -101,7 +101,7 @@ fn the_catalogue_validates_and_every_scenario_cites_only_known_requirements() {
     assert!(catalogue.len() > 150);
     for s in &scenarios {
         for r in &s.requirements {
-            assert!(catalogue.get(r).is_some(), "{}: {r}", s.file);
+            assert!(catalogue.get(r.as_str()).is_some(), "{}: {r}", s.file);
         }
     }
 }
@@ -144,4 +144,87 @@ fn a_set_math_row_whose_expected_outcome_disagrees_does_not_load() {
          steps:\n  - assess: $case\n",
     );
     assert!(err.contains("disagrees"), "{err}");
+}
+
+#[test]
+fn a_wrong_typed_expectation_is_reported_with_its_line_and_column() {
+    let err = load_error(
+        "id: as/x/bad\ntitle: t\nrequirements: [G-AS-01]\nsteps:\n  - discover: {}\n    expect: { status: two hundred }\n",
+    );
+    assert!(err.contains("found `two hundred`"), "{err}");
+    assert!(err.contains("suites/as/x/bad.yaml:6:23"), "{err}");
+    assert!(err.contains("6 |     expect: { status: two hundred }"), "{err}");
+}
+
+#[test]
+fn an_undefined_variable_is_reported_where_it_is_used() {
+    let err = load_error(
+        "id: as/x/bad\ntitle: t\nrequirements: [T-01]\nsteps:\n  - permission: { resource: $r1, scopes: [view], as: t1 }\n    expect: { status: 201 }\n  - token: { ticket: $t9 }\n    expect: { status: 400 }\n",
+    );
+    assert!(err.contains("variable `$r1` is not set"), "{err}");
+    assert!(err.contains("suites/as/x/bad.yaml:5:29"), "{err}");
+    assert!(
+        err.contains("variable `$t9` is not set by any earlier step (did you mean `t1`?)"),
+        "{err}"
+    );
+    assert!(err.contains("suites/as/x/bad.yaml:7:22"), "{err}");
+}
+
+#[test]
+fn a_variable_saved_by_an_earlier_step_or_set_by_the_step_itself_is_defined() {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("as/x");
+    std::fs::create_dir_all(&area).unwrap();
+    std::fs::write(
+        area.join("good.yaml"),
+        "id: as/x/good\ntitle: t\nrequirements: [T-01]\nsteps:\n  - resource: { op: create, as: r1 }\n  - permission: { resource: $r1, scopes: [view] }\n    save: { t1: body.ticket }\n  - token: { ticket: $t1 }\n    expect: { status: 200, json: { access_token: $rpt } }\n",
+    )
+    .unwrap();
+    let req = uma_conformance::RunRequest {
+        suites: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let (_, scenarios) = uma_conformance::load(&req).unwrap();
+    assert_eq!(scenarios.len(), 1);
+}
+
+#[test]
+fn an_unknown_check_argument_is_reported_with_its_line_and_column() {
+    let err = load_error(
+        "id: as/x/bad\ntitle: t\nrequirements: [T-04]\nsteps:\n  - permission: { resource: x, scopes: [view], as: t1 }\n  - token: { ticket: $t1 }\n    expect: { checks: [ticket-rotated: { frm: $t1 }] }\n",
+    );
+    assert!(
+        err.contains("unknown field `frm`, expected `from`") || err.contains("unknown field `frm`"),
+        "{err}"
+    );
+    assert!(err.contains("suites/as/x/bad.yaml:7:42"), "{err}");
+}
+
+#[test]
+fn an_unknown_check_gets_a_suggestion_at_its_position() {
+    let err = load_error(
+        "id: as/x/bad\ntitle: t\nrequirements: [G-AS-21]\nsteps:\n  - discover: {}\n    expect: { checks: [no-stor] }\n",
+    );
+    assert!(
+        err.contains("unknown check `no-stor` (did you mean `no-store`?)"),
+        "{err}"
+    );
+    assert!(err.contains("suites/as/x/bad.yaml:6:24"), "{err}");
+}
+
+#[test]
+fn the_scenario_schema_lists_every_check_and_every_step() {
+    let schema = std::fs::read_to_string(root().join("fixtures/schemas/scenario.schema.json")).unwrap();
+    for name in uma_conformance::check::Check::NAMES {
+        assert!(
+            schema.contains(&format!("\"{name}\"")),
+            "check {name} is not in the schema"
+        );
+    }
+    for key in uma_conformance::suite::Action::KEYS {
+        assert!(
+            schema.contains(&format!("\"{key}\"")),
+            "step {key} is not in the schema"
+        );
+    }
 }

@@ -5,8 +5,8 @@
 
 use std::net::SocketAddr;
 
-use uma_conformance::report::Verdict;
-use uma_conformance::{RunRequest, exit_code};
+use uma_conformance::outcome::Severity;
+use uma_conformance::{Report, Role, RunRequest, Verdict, exit};
 use uma_reference_server::types::ClientSecret;
 
 fn free_port() -> u16 {
@@ -20,7 +20,7 @@ fn any() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-async fn run(profile: &str, dir: &tempfile::TempDir) -> uma_conformance::report::Report {
+async fn run(profile: &str, dir: &tempfile::TempDir) -> Report {
     let path = dir.path().join("target.yaml");
     std::fs::write(&path, profile).unwrap();
     let req = RunRequest {
@@ -31,9 +31,9 @@ async fn run(profile: &str, dir: &tempfile::TempDir) -> uma_conformance::report:
     uma_conformance::run(&req).await.unwrap()
 }
 
-fn assert_all_pass(report: &uma_conformance::report::Report, role: &str) {
+fn assert_all_pass(report: &Report, role: Role) {
     assert!(
-        report.preflight.problems.iter().all(|p| p.severity != "error"),
+        report.preflight.problems.iter().all(|p| p.severity != Severity::Error),
         "{:?}",
         report.preflight.problems
     );
@@ -56,7 +56,7 @@ fn assert_all_pass(report: &uma_conformance::report::Report, role: &str) {
                 .collect::<Vec<_>>()
         );
     }
-    assert_eq!(exit_code(report), uma_conformance::exit::PASS);
+    assert_eq!(exit::of(report), exit::PASS);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -77,7 +77,7 @@ async fn a_separately_started_rs_passes_the_rs_suite_through_its_profile() {
         rs.base_url()
     );
     let report = run(&profile, &dir).await;
-    assert_all_pass(&report, "rs");
+    assert_all_pass(&report, Role::Rs);
     rs.shutdown().await;
 }
 
@@ -98,7 +98,7 @@ async fn a_separately_started_client_passes_the_client_suite_through_its_profile
         client.claims_redirect_uri()
     );
     let report = run(&profile, &dir).await;
-    assert_all_pass(&report, "client");
+    assert_all_pass(&report, Role::Client);
     client.shutdown().await;
 }
 
@@ -118,14 +118,14 @@ async fn a_profile_for_an_rs_that_is_not_running_is_a_configuration_error_not_a_
         .preflight
         .problems
         .iter()
-        .find(|p| p.severity == "error")
+        .find(|p| p.severity == Severity::Error)
         .unwrap();
     assert!(
         problem.what.contains("cannot reach the resource server"),
         "{}",
         problem.what
     );
-    assert_eq!(exit_code(&report), uma_conformance::exit::CONFIG);
+    assert_eq!(exit::of(&report), exit::CONFIG);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -178,7 +178,7 @@ async fn a_faulty_rs_gets_findings_and_errors_in_bounded_time_never_a_panic() {
         tokenless
             .checks
             .iter()
-            .any(|c| c.requirement == "G-RS-03" && c.verdict == Verdict::Fail)
+            .any(|c| c.requirement_str() == "G-RS-03" && c.verdict == Verdict::Fail)
     );
     assert!(
         report

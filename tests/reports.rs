@@ -1,28 +1,28 @@
 //! Snapshots of the outputs of a fixed run (one AS scenario against the reference AS with the
 //! `no-ticket-rotation` quirk), made stable by the production redactor.
 
-use uma_conformance::report::{console, junit, redact};
-use uma_conformance::{RunRequest, run};
+use uma_conformance::report::{console, junit, stable};
+use uma_conformance::{Report, Role, RunRequest, run};
 use uma_reference_server::Quirk;
 
-async fn fixed_run() -> uma_conformance::report::Report {
+async fn fixed_run() -> Report {
     let req = RunRequest {
         suites: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/suites"),
         strict: true,
         quirks: vec![Quirk::NoTicketRotation],
-        roles: vec![uma_conformance::catalogue::Role::As],
+        roles: vec![Role::As],
         jobs: 1,
         ..RunRequest::default()
     };
     let mut report = run(&req).await.unwrap();
-    redact::stabilize(&mut report);
+    stable::stabilize(&mut report);
     report
 }
 
 #[tokio::test]
 async fn the_outputs_of_a_failing_run_are_stable() {
     let report = fixed_run().await;
-    assert_eq!(uma_conformance::exit_code(&report), uma_conformance::exit::FAIL);
+    assert_eq!(uma_conformance::exit::of(&report), uma_conformance::exit::FAIL);
     let text = serde_json::to_string(&report).unwrap();
     for secret in ["harness-client-secret", "harness-rs-secret"] {
         assert!(!text.contains(secret), "a client secret leaked into report.json");

@@ -1,18 +1,61 @@
-//! The counterparts the harness plays when the target is a resource server or a client: the
-//! reference AS (and, for a client target, the reference RS) running in-process on loopback, each
-//! wrapped in a layer that records every request the target makes and lets a scenario change the
-//! answers (hooks).
+//! Every party the harness plays, and their start-up.
+//!
+//! - [`reference`]: the reference implementation run in-process (the embedded target AS, RS and
+//!   client, and the reference AS the counterparts are built from).
+//! - The counterpart AS and RS: when the target is a resource server or a client, the reference
+//!   AS (and, for a client target, the reference RS) running on loopback behind a layer that
+//!   records every request the target makes and lets a scenario change the answers ([`traffic`]).
+//!   [`Counterparts`] is what RS and client scenarios know about them; [`start`] starts them.
+//! - [`idp`]: the test identity provider that mints the ID tokens pushed as claim tokens.
+//! - [`forms`]: the HTML form reader of the claims-gathering form driver (the requesting party's
+//!   browser).
 //!
 //! The target talks to one counterpart for the whole run, so RS and client scenarios run one at a
 //! time: the recorder marks where a scenario starts, and the hooks a scenario sets are cleared when
 //! it ends.
 
+pub mod forms;
+pub mod idp;
+pub mod reference;
+pub mod start;
 pub mod traffic;
+mod world;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use start::{Running, start_for_client, start_for_rs};
 pub use traffic::{Hook, HookAction, Party, Recorded, Traffic};
+pub use world::{Counterparts, REFERENCE_RS_REQUESTS};
+
+/// Why a party could not be started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A loopback port could not be bound.
+    #[error("failed to bind {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A reference component did not start.
+    #[error("failed to start {what}: {message}")]
+    Reference {
+        /// Which component.
+        what: &'static str,
+        /// The cause, as the reference server reports it.
+        message: String,
+    },
+    /// The target's `setup` command failed.
+    #[error("failed to point the target at the harness: {0}")]
+    Setup(String),
+    /// The target profile names a secret that cannot be resolved, or lacks a section.
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
+}
 
 /// A running counterpart server (one router behind the recording layer).
 #[derive(Debug)]
@@ -29,8 +72,11 @@ impl Served {
         router: axum::Router,
         traffic: Traffic,
         party: Party,
-    ) -> std::io::Result<Self> {
-        let addr = listener.local_addr()?;
+    ) -> Result<Self, StartError> {
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            source,
+        })?;
         let router = traffic.layer(router, party);
         let serving = uma_reference_server::serving::Serving::spawn(listener, router, "counterpart");
         Ok(Self {
@@ -46,11 +92,11 @@ impl Served {
 }
 
 /// Binds a loopback listener on `port` (0 = any).
-pub async fn bind(port: u16) -> Result<tokio::net::TcpListener, String> {
+pub async fn bind(port: u16) -> Result<tokio::net::TcpListener, StartError> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot bind the counterpart on {addr}: {e}"))
+        .map_err(|source| StartError::Bind { addr, source })
 }
 
 /// The counterpart AS: the reference AS behind the recorder.
@@ -64,23 +110,32 @@ pub struct CounterpartAs {
 
 impl CounterpartAs {
     /// Starts the reference AS with `config` on `port` (0 = any), recording into `traffic`.
-    pub async fn start(mut config: uma_reference_server::Config, port: u16, traffic: Traffic) -> Result<Self, String> {
+    pub async fn start(
+        mut config: uma_reference_server::Config,
+        port: u16,
+        traffic: Traffic,
+    ) -> Result<Self, StartError> {
         let listener = bind(port).await?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            source,
+        })?;
         let issuer = format!("http://{addr}");
         config.issuer = issuer.clone();
+        let failed = |e: &dyn std::fmt::Display| StartError::Reference {
+            what: "the counterpart AS",
+            message: e.to_string(),
+        };
         let store = uma_reference_server::Store::connect("sqlite::memory:")
             .await
-            .map_err(|e| format!("cannot open the counterpart AS store: {e}"))?;
+            .map_err(|e| failed(&e))?;
         let ctx: uma_reference_server::SharedCtx = Arc::new(
             uma_reference_server::Ctx::new(config, issuer, store)
                 .await
-                .map_err(|e| format!("cannot start the counterpart AS: {e}"))?,
+                .map_err(|e| failed(&e))?,
         );
         let router = uma_reference_server::app(ctx.clone());
-        let served = Served::serve(listener, router, traffic, Party::As)
-            .await
-            .map_err(|e| e.to_string())?;
+        let served = Served::serve(listener, router, traffic, Party::As).await?;
         Ok(Self { served, ctx })
     }
 

@@ -139,13 +139,13 @@ impl Recorded {
     }
 
     /// The request as a report exchange.
-    pub fn to_exchange(&self, base: &str, step: usize) -> crate::report::Exchange {
+    pub fn to_exchange(&self, base: &str, step: usize) -> crate::outcome::Exchange {
         let url = if self.query.is_empty() {
             format!("{base}{}", self.path)
         } else {
             format!("{base}{}?{}", self.path, self.query)
         };
-        crate::report::Exchange {
+        crate::outcome::Exchange {
             step,
             method: self.method.clone(),
             url,

@@ -3,22 +3,11 @@
 
 use serde_json::Value;
 
-use super::vars::{get_path, lookup, to_text};
-use super::{Resp, ScenarioCtx, StepError};
-use crate::suite::model::{Alternative, Expect, MatchOps, Matcher};
-
-/// One assertion's outcome before it is recorded.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    /// What was checked.
-    pub title: String,
-    /// Held? `None` = not applicable.
-    pub ok: Option<bool>,
-    /// Expected.
-    pub expected: String,
-    /// Actual.
-    pub actual: String,
-}
+use super::{ScenarioCtx, StepError};
+use crate::catalogue::RequirementId;
+use crate::check::{Assertion as Outcome, CheckInput, Response};
+use crate::suite::model::{Alternative, Expect, MatchOps, Matcher, StatusMatch};
+use crate::template::{get_path, lookup, to_text};
 
 fn show(v: Option<&Value>) -> String {
     match v {
@@ -32,18 +21,6 @@ fn as_list(v: &Value) -> Vec<Value> {
     match v {
         Value::Array(a) => a.clone(),
         other => vec![other.clone()],
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
@@ -106,9 +83,9 @@ fn ops_match(ctx: &ScenarioCtx<'_>, ops: &MatchOps, actual: Option<&Value>) -> R
         };
         exp.push(format!("does not contain {}", show(Some(&want))));
     }
-    if let Some(t) = &ops.json_type {
-        ok &= actual.is_some_and(|a| type_name(a) == t || (t == "number" && type_name(a) == "integer"));
-        exp.push(format!("of type {t}"));
+    if let Some(t) = ops.json_type {
+        ok &= actual.is_some_and(|a| t.holds(a));
+        exp.push(format!("of type {}", t.as_str()));
     }
     if let Some(t) = &ops.set {
         let mut want: Vec<String> = as_list(&ctx.subst(&t.0)?).iter().map(|v| v.to_string()).collect();
@@ -156,16 +133,19 @@ fn ops_match(ctx: &ScenarioCtx<'_>, ops: &MatchOps, actual: Option<&Value>) -> R
 }
 
 /// Every assertion of a block (without `one_of`), as outcomes tagged with the requirement each cites.
-pub async fn assertions(
+pub fn assertions(
     ctx: &mut ScenarioCtx<'_>,
     block: &Expect,
-    resp: &Resp,
-    default_req: &str,
-) -> Result<Vec<(String, Outcome)>, StepError> {
+    resp: &Response,
+    default_req: &RequirementId,
+) -> Result<Vec<(RequirementId, Outcome)>, StepError> {
     let mut out = Vec::new();
-    let req = block.req.clone().unwrap_or_else(|| default_req.to_string());
+    let req = block.req.clone().unwrap_or_else(|| default_req.clone());
     if let Some(t) = &block.status {
-        let want: Vec<u64> = as_list(&ctx.subst(&t.0)?).iter().filter_map(Value::as_u64).collect();
+        let want: Vec<u64> = match t {
+            StatusMatch::Codes(c) => c.iter().map(|c| u64::from(*c)).collect(),
+            StatusMatch::Var(v) => as_list(&ctx.subst(&v.0)?).iter().filter_map(Value::as_u64).collect(),
+        };
         out.push((
             req.clone(),
             Outcome {
@@ -177,7 +157,7 @@ pub async fn assertions(
         ));
     }
     if let Some(t) = &block.error {
-        let want = as_list(&ctx.subst(&t.0)?);
+        let want = as_list(&ctx.subst(&t.0.0)?);
         let got = resp.body("error");
         out.push((
             req.clone(),
@@ -258,22 +238,53 @@ pub async fn assertions(
         ));
     }
     if let Some(schema) = &block.schema {
-        let o = super::schemas::validate(schema, resp);
-        out.push((req.clone(), o));
+        out.push((req.clone(), schema_outcome(schema, resp)));
     }
     for c in &block.checks {
-        let (name, args) = c.parts();
-        let args = ctx.subst(&args)?;
         let cited = block
             .req
             .clone()
-            .or_else(|| super::checks::default_requirement(&name).map(str::to_string))
-            .unwrap_or_else(|| default_req.to_string());
-        for o in super::checks::run(ctx, &name, &args, resp).await? {
+            .unwrap_or_else(|| RequirementId::new(c.default_requirement()));
+        let evaluation = c.evaluate(&CheckInput {
+            response: resp,
+            facts: &ctx.facts,
+            vars: &ctx.vars,
+        })?;
+        for (name, choice) in evaluation.choices {
+            ctx.choices.insert(name, choice);
+        }
+        for o in evaluation.assertions {
             out.push((cited.clone(), o));
         }
     }
     Ok(out)
+}
+
+fn schema_outcome(name: &str, resp: &Response) -> Outcome {
+    let title = format!("the body validates against the `{name}` schema");
+    let Some(json) = &resp.json else {
+        return Outcome::new(
+            title,
+            Some(false),
+            format!("a JSON body matching fixtures/schemas/messages/{name}.schema.json"),
+            "no JSON body",
+        );
+    };
+    match crate::uma::messages::validate(name, json) {
+        Ok(()) => Outcome::new(
+            title,
+            Some(true),
+            format!("fixtures/schemas/messages/{name}.schema.json"),
+            "valid",
+        ),
+        Err(crate::uma::messages::MessageError::Invalid(errors)) => Outcome::new(
+            title,
+            Some(false),
+            format!("fixtures/schemas/messages/{name}.schema.json"),
+            errors.join("; "),
+        ),
+        Err(e) => Outcome::new(title, None, String::new(), e.to_string()),
+    }
 }
 
 fn short(s: &str) -> String {
@@ -282,36 +293,38 @@ fn short(s: &str) -> String {
 }
 
 /// Evaluates one block and records its checks.
-pub async fn evaluate(ctx: &mut ScenarioCtx<'_>, block: &Expect, resp: &Resp) -> Result<(), StepError> {
-    let default_req = match ctx.scenario.requirements.as_slice() {
-        [only] => only.clone(),
-        _ => block.req.clone().unwrap_or_default(),
+pub fn evaluate(ctx: &mut ScenarioCtx<'_>, block: &Expect, resp: &Response) -> Result<(), StepError> {
+    // Loading guarantees a block with plain assertions has a requirement (its own `req`, or the
+    // scenario's only one); a block of named checks alone cites each check's default.
+    let default_req = match (&block.req, ctx.scenario.requirements.as_slice()) {
+        (Some(r), _) => r.clone(),
+        (None, [only]) => only.clone(),
+        (None, _) => RequirementId::new(""),
     };
-    let req = block.req.clone().unwrap_or_else(|| default_req.clone());
-    for (r, o) in assertions(ctx, block, resp, &default_req).await? {
+    for (r, o) in assertions(ctx, block, resp, &default_req)? {
         ctx.record(&r, o.title, o.ok, o.expected, o.actual, resp.exchange);
     }
     if !block.one_of.is_empty() {
-        evaluate_alternatives(ctx, &block.one_of, block.choice.as_deref(), &req, resp).await?;
+        evaluate_alternatives(ctx, &block.one_of, block.choice.as_deref(), &default_req, resp)?;
     }
     Ok(())
 }
 
-async fn evaluate_alternatives(
+fn evaluate_alternatives(
     ctx: &mut ScenarioCtx<'_>,
     alts: &[Alternative],
     choice: Option<&str>,
-    req: &str,
-    resp: &Resp,
+    req: &RequirementId,
+    resp: &Response,
 ) -> Result<(), StepError> {
     let mut tried = Vec::new();
     for alt in alts {
-        let as_block = alt.to_expect(Some(req.to_string()));
+        let as_block = alt.to_expect(Some(req.clone()));
         // Named checks of an alternative may cite their own requirements: evaluate them only
         // once the alternative's plain assertions hold.
         let mut plain = as_block.clone();
         plain.checks.clear();
-        let outcomes = assertions(ctx, &plain, resp, req).await?;
+        let outcomes = assertions(ctx, &plain, resp, req)?;
         let failed: Vec<&Outcome> = outcomes
             .iter()
             .map(|(_, o)| o)
@@ -334,7 +347,7 @@ async fn evaluate_alternatives(
                 checks: alt.checks.clone(),
                 ..Expect::default()
             };
-            for (r, o) in assertions(ctx, &with_checks, resp, req).await? {
+            for (r, o) in assertions(ctx, &with_checks, resp, req)? {
                 ctx.record(&r, o.title, o.ok, o.expected, o.actual, resp.exchange);
             }
             return Ok(());

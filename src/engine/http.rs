@@ -4,8 +4,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{Redirect, Resp, ScenarioCtx, StepError};
-use crate::report::Exchange;
+use super::{ScenarioCtx, StepError};
+use crate::check::{Redirect, Response};
+use crate::outcome::Exchange;
 
 /// Bodies at most this large are kept whole.
 const MAX_BODY: usize = 1 << 20;
@@ -88,27 +89,9 @@ fn truncate(s: &str) -> String {
     format!("{}… [{} bytes truncated]", &s[..end], s.len() - end)
 }
 
-/// Parses the query of a URL into parameters, noting repeated names.
-pub fn redirect_of(location: &str) -> Redirect {
-    let mut r = Redirect {
-        location: location.to_string(),
-        ..Redirect::default()
-    };
-    if let Ok(u) = url::Url::parse(location) {
-        for (k, v) in u.query_pairs() {
-            if r.params.contains_key(k.as_ref()) {
-                r.repeated.push(k.to_string());
-            } else {
-                r.params.insert(k.to_string(), v.to_string());
-            }
-        }
-    }
-    r
-}
-
 impl ScenarioCtx<'_> {
     /// Sends a request, records the exchange, and returns the response.
-    pub async fn send(&mut self, req: Req) -> Result<Resp, StepError> {
+    pub async fn send(&mut self, req: Req) -> Result<Response, StepError> {
         let (ex, resp) = transmit(&self.http, self.env.options.request_timeout, self.step, req).await;
         self.exchanges.push(ex);
         let mut resp = resp?;
@@ -117,7 +100,7 @@ impl ScenarioCtx<'_> {
     }
 
     /// Sends a request with another HTTP client (another browser's cookie jar) and records it.
-    pub async fn send_via(&mut self, http: &reqwest::Client, req: Req) -> Result<Resp, StepError> {
+    pub async fn send_via(&mut self, http: &reqwest::Client, req: Req) -> Result<Response, StepError> {
         let (ex, resp) = transmit(http, self.env.options.request_timeout, self.step, req).await;
         self.exchanges.push(ex);
         let mut resp = resp?;
@@ -127,7 +110,7 @@ impl ScenarioCtx<'_> {
 
     /// Sends requests all at once and records their exchanges in the order given. A request that
     /// gets no answer ends the step with its error once all of them are back.
-    pub async fn send_all(&mut self, reqs: Vec<Req>) -> Result<Vec<Resp>, StepError> {
+    pub async fn send_all(&mut self, reqs: Vec<Req>) -> Result<Vec<Response>, StepError> {
         let (http, timeout, step) = (self.http.clone(), self.env.options.request_timeout, self.step);
         let mut set = tokio::task::JoinSet::new();
         for (i, req) in reqs.into_iter().enumerate() {
@@ -136,7 +119,7 @@ impl ScenarioCtx<'_> {
         }
         let mut done = Vec::new();
         while let Some(j) = set.join_next().await {
-            done.push(j.map_err(|e| StepError(format!("a parallel request failed to run: {e}")))?);
+            done.push(j.map_err(|e| StepError::unusable(format!("a parallel request failed to run: {e}")))?);
         }
         done.sort_by_key(|(i, _)| *i);
         let mut out = Vec::new();
@@ -166,7 +149,7 @@ async fn transmit(
     timeout: std::time::Duration,
     step: usize,
     req: Req,
-) -> (Exchange, Result<Resp, StepError>) {
+) -> (Exchange, Result<Response, StepError>) {
     let mut ex = Exchange {
         step,
         method: req.method.clone(),
@@ -175,19 +158,24 @@ async fn transmit(
     };
     let method = match reqwest::Method::from_bytes(req.method.as_bytes()) {
         Ok(m) => m,
-        Err(_) => return (ex, Err(StepError(format!("`{}` is not an HTTP method", req.method)))),
+        Err(_) => {
+            return (
+                ex,
+                Err(StepError::unusable(format!("`{}` is not an HTTP method", req.method))),
+            );
+        }
     };
     let url = match url::Url::parse(&req.url) {
         Ok(u) => u,
-        Err(e) => return (ex, Err(StepError(format!("`{}` is not a URL: {e}", req.url)))),
+        Err(e) => return (ex, Err(StepError::unusable(format!("`{}` is not a URL: {e}", req.url)))),
     };
     if let Some(host) = url.host_str()
-        && !crate::is_loopback_host(host)
+        && !crate::profile::is_loopback_host(host)
         && std::env::var("UMA_ALLOW_REMOTE").is_err()
     {
         return (
             ex,
-            Err(StepError(format!(
+            Err(StepError::unusable(format!(
                 "refusing to send a request to {host}: only loopback targets are allowed"
             ))),
         );
@@ -234,7 +222,14 @@ async fn transmit(
             };
             ex.transport_error = Some(what.clone());
             ex.duration_ms = started.elapsed().as_millis() as u64;
-            return (ex, Err(StepError(format!("{} {}: {what}", req.method, req.url))));
+            return (
+                ex,
+                Err(StepError::Transport {
+                    method: req.method.clone(),
+                    url: req.url.clone(),
+                    reason: what,
+                }),
+            );
         }
     };
     let status = resp.status().as_u16();
@@ -274,10 +269,10 @@ async fn transmit(
     let redirect = rheaders
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("location"))
-        .map(|(_, v)| redirect_of(v));
+        .map(|(_, v)| Redirect::parse(v));
     (
         ex,
-        Ok(Resp {
+        Ok(Response {
             status,
             headers: rheaders,
             text,

@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use super::{CheckReport, Report, ScenarioReport, Verdict};
+use crate::outcome::{CheckResult, Report, ScenarioResult, Verdict};
 
 /// One line for a finished scenario.
-pub fn line(s: &ScenarioReport) -> String {
+pub fn line(s: &ScenarioResult) -> String {
     let mut l = format!("{:>5}  {}", s.verdict.as_str().to_uppercase(), s.trial);
     if let Some(r) = &s.reason
         && s.verdict == Verdict::Skip
@@ -17,9 +17,9 @@ pub fn line(s: &ScenarioReport) -> String {
 }
 
 /// A failure (or warning, or error) rendered hurl-style.
-pub fn finding(s: &ScenarioReport, c: &CheckReport, spec_url: Option<&str>) -> String {
+pub fn finding(s: &ScenarioResult, c: &CheckResult, spec_url: Option<&str>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}[{}]: {}", c.verdict.as_str(), c.requirement, c.title);
+    let _ = writeln!(out, "{}[{}]: {}", c.verdict.as_str(), c.requirement_str(), c.title);
     let _ = writeln!(out, "  --> {}", c.location);
     let _ = writeln!(out, "   |  scenario {} (step {})", s.id, c.step + 1);
     if !c.expected.is_empty() {
@@ -38,7 +38,11 @@ pub fn findings(report: &Report, url_of: impl Fn(&str) -> Option<String>) -> Str
     for v in [Verdict::Fail, Verdict::Error, Verdict::Warn] {
         for s in &report.scenarios {
             for c in s.checks.iter().filter(|c| c.verdict == v) {
-                out.push_str(&finding(s, c, url_of(&c.requirement).as_deref()));
+                out.push_str(&finding(
+                    s,
+                    c,
+                    c.requirement.as_ref().and_then(|r| url_of(r.as_str())).as_deref(),
+                ));
                 out.push('\n');
             }
         }
@@ -70,8 +74,19 @@ pub fn summary(report: &Report) -> String {
             p.pass, p.fail, p.warn, p.skip
         );
     }
+    if s.harness_errors > 0 {
+        let _ = write!(
+            out,
+            "\nharness errors (could not test, not conformance): {}",
+            s.harness_errors
+        );
+    }
     for p in &report.preflight.problems {
-        let _ = write!(out, "\npreflight {}: {}\n  fix: {}", p.severity, p.what, p.fix);
+        let sev = match p.severity {
+            crate::outcome::Severity::Error => "error",
+            crate::outcome::Severity::Warning => "warning",
+        };
+        let _ = write!(out, "\npreflight {sev}: {}\n  fix: {}", p.what, p.fix);
     }
     out
 }

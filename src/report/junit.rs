@@ -4,16 +4,17 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Report, Verdict};
+use crate::outcome::{Report, Verdict};
+use crate::uma::Role;
 
 /// Renders the JUnit XML of a report.
 pub fn render(report: &Report) -> String {
     let mut out = JReport::new("uma-conformance");
-    let mut roles: Vec<&str> = report.scenarios.iter().map(|s| s.role.as_str()).collect();
+    let mut roles: Vec<Role> = report.scenarios.iter().map(|s| s.role).collect();
     roles.sort();
     roles.dedup();
     for role in roles {
-        let mut suite = TestSuite::new(role);
+        let mut suite = TestSuite::new(role.as_str());
         for s in report.scenarios.iter().filter(|s| s.role == role) {
             let bad: Vec<_> = s
                 .checks
@@ -29,8 +30,8 @@ pub fn render(report: &Report) -> String {
             if matches!(s.verdict, Verdict::Fail | Verdict::Error) {
                 let first = bad.iter().find(|c| c.verdict == s.verdict).or(bad.first());
                 if let Some(c) = first {
-                    status.set_message(format!("{} {}: {}", c.requirement, c.verdict.as_str(), c.title));
-                    status.set_type(c.requirement.clone());
+                    status.set_message(format!("{} {}: {}", c.requirement_str(), c.verdict.as_str(), c.title));
+                    status.set_type(c.requirement_str().to_string());
                 } else if let Some(r) = &s.reason {
                     status.set_message(r.clone());
                 }
@@ -39,7 +40,7 @@ pub fn render(report: &Report) -> String {
                     .map(|c| {
                         format!(
                             "{} [{}] {}\n  --> {}\n  expected: {}\n    actual: {}",
-                            c.requirement,
+                            c.requirement_str(),
                             c.verdict.as_str(),
                             c.title,
                             c.location,
@@ -63,7 +64,10 @@ pub fn render(report: &Report) -> String {
                         .map(|c| {
                             format!(
                                 "warning {}: {} (expected {}, got {})",
-                                c.requirement, c.title, c.expected, c.actual
+                                c.requirement_str(),
+                                c.title,
+                                c.expected,
+                                c.actual
                             )
                         })
                         .collect::<Vec<_>>()

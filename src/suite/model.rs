@@ -1,19 +1,23 @@
 //! The scenario file format: one scenario per YAML file under `suites/<role>/<area>/`.
 //!
 //! The JSON Schema in `fixtures/schemas/scenario.schema.json` is generated from these types
-//! (`uma-conformance schemas --write`); a test checks that the committed copy is current.
+//! (`uma-conformance schemas`); a test checks that the committed copy is current. Every value is
+//! typed when the file loads, so a wrong type, an unknown check argument or a misspelt key is
+//! reported with its `file:line:col` before anything is sent.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use schemars::JsonSchema;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A value that may contain variables: `$name` (the whole value, keeping its JSON type),
-/// `$name.member[0]` (a path into a saved JSON value) or `${name}` inside a longer string.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct Tpl(#[schemars(with = "Value")] pub Value);
+use super::capability::Need;
+use super::step::Step;
+use crate::catalogue::RequirementId;
+use crate::check::Check;
+use crate::template::Tpl;
 
 /// One scenario file.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
@@ -27,15 +31,16 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub description: Option<String>,
     /// Every requirement ID (from `fixtures/requirements.yaml`) this scenario's checks cite.
-    pub requirements: Vec<String>,
-    /// Capabilities the target must have; without them the scenario is skipped with the reason.
+    pub requirements: Vec<RequirementId>,
+    /// Capabilities the target must have (or, `not:X`, must not claim); without them the
+    /// scenario is skipped with the reason.
     #[serde(default)]
-    pub needs: Vec<String>,
+    pub needs: Vec<Need>,
     /// Fragment files (relative to this file) whose steps run first, in order.
     #[serde(default)]
     pub include: Vec<String>,
-    /// A table: the scenario runs once per row, with the row's members as variables
-    /// (and the whole row as `$case`). Each row needs a unique `name`.
+    /// A table: the scenario runs once per row, with the row's members as variables (and the
+    /// whole row as `$case`). Each row needs a unique `name`.
     #[serde(default)]
     pub cases: Vec<BTreeMap<String, Value>>,
     /// The steps, in order.
@@ -50,7 +55,7 @@ pub struct FragmentFile {
     pub title: String,
     /// Capabilities every scenario including it needs.
     #[serde(default)]
-    pub needs: Vec<String>,
+    pub needs: Vec<Need>,
     /// The steps.
     pub steps: Vec<Located<Step>>,
 }
@@ -67,7 +72,7 @@ pub struct Located<T> {
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = serde_saphyr::Spanned::<T>::deserialize(d)?;
         Ok(Self {
             value: s.value,
@@ -86,244 +91,21 @@ impl<T: JsonSchema> JsonSchema for Located<T> {
     }
 }
 
-/// One step: exactly one action key (`token`, `permission`, ...) plus optional `expect`, `save`,
-/// `if` and `name`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    /// A short label shown in reports.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Run the step only when this holds.
-    #[serde(default, rename = "if")]
-    pub when: Option<Condition>,
-    /// Fetch the discovery document.
-    #[serde(default)]
-    pub discover: Option<DiscoverStep>,
-    /// Obtain a protection API access token (PAT) for a resource server of the target profile.
-    #[serde(default)]
-    pub pat: Option<PatStep>,
-    /// Register a client dynamically (RFC 7591).
-    #[serde(default)]
-    pub register: Option<RegisterStep>,
-    /// Use the resource registration endpoint (FedAuthz §3).
-    #[serde(default)]
-    pub resource: Option<ResourceStep>,
-    /// Establish an abstract policy through the target's policy adapter.
-    #[serde(default)]
-    pub policy: Option<PolicyStep>,
-    /// Request a permission ticket (FedAuthz §4).
-    #[serde(default)]
-    pub permission: Option<PermissionStep>,
-    /// Call the token endpoint (by default with the UMA grant).
-    #[serde(default)]
-    pub token: Option<TokenStep>,
-    /// Introspect a token (FedAuthz §5, RFC 7662).
-    #[serde(default)]
-    pub introspect: Option<IntrospectStep>,
-    /// Revoke a token (RFC 7009).
-    #[serde(default)]
-    pub revoke: Option<RevokeStep>,
-    /// Interactive claims gathering through the configured driver (UMA Grant §3.3.2–3.3.3).
-    #[serde(default)]
-    pub claims: Option<ClaimsStep>,
-    /// Decide a pending request as the resource owner, through the owner-approval adapter.
-    #[serde(default)]
-    pub approve: Option<ApproveStep>,
-    /// Mint an ID token from the harness's test identity provider (for `claim_token`).
-    #[serde(default)]
-    pub id_token: Option<IdTokenStep>,
-    /// Run the set-math assessment of a table row end to end (digest §4.3).
-    #[serde(default)]
-    pub assess: Option<Tpl>,
-    /// Wait a bounded time (at most 30 s).
-    #[serde(default)]
-    pub wait: Option<WaitStep>,
-    /// A raw HTTP request: the escape hatch.
-    #[serde(default)]
-    pub http: Option<HttpStep>,
-    /// No request: run the expectations against saved variables (`vars` paths).
-    #[serde(default)]
-    pub assert: Option<AssertStep>,
-    /// The same token request sent several times at once (races such as double redemption).
-    #[serde(default)]
-    pub parallel: Option<ParallelStep>,
-    /// Send a request to the resource server under test (RS targets).
-    #[serde(default)]
-    pub rs_request: Option<RsRequestStep>,
-    /// Act as the requesting party's browser at the client under test (client targets).
-    #[serde(default)]
-    pub browse: Option<BrowseStep>,
-    /// Look at the requests the target made to the harness's counterparts.
-    #[serde(default)]
-    pub traffic: Option<TrafficStep>,
-    /// Change how a counterpart answers, for the rest of the scenario.
-    #[serde(default)]
-    pub hook: Option<HookStep>,
-    /// What the response must look like. Without it, a step has a default set-up expectation
-    /// (e.g. 201 and `_id` for a resource creation) whose failure makes the scenario `error`.
-    #[serde(default)]
-    pub expect: Option<Expectations>,
-    /// Variables to save: name → path (`body.ticket`, `header.location`, `status`,
-    /// `redirect.ticket`, `vars.x`).
-    #[serde(default)]
-    pub save: BTreeMap<String, String>,
-}
-
 /// A condition on a variable.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// The variable name (without `$`).
     pub var: String,
     /// The variable must equal this value (which may be a `$variable`).
     #[serde(default)]
-    pub is: Option<Value>,
+    pub is: Option<Tpl>,
     /// The variable must differ from this value (which may be a `$variable`).
     #[serde(default)]
-    pub is_not: Option<Value>,
+    pub is_not: Option<Tpl>,
     /// The variable must be set (true) or unset (false).
     #[serde(default)]
     pub set: Option<bool>,
-}
-
-/// `discover`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DiscoverStep {
-    /// `uma` (default): `{issuer}/.well-known/uma2-configuration`; `rfc8414`:
-    /// `/.well-known/oauth-authorization-server` inserted between host and path.
-    #[serde(default)]
-    pub form: Option<String>,
-}
-
-/// `pat`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatStep {
-    /// Which resource server of the profile: `rs` (default) or `rs2` (another resource owner).
-    #[serde(default)]
-    pub rs: Option<String>,
-    /// Variable to save the PAT in (default `pat`, or `pat2` for `rs2`).
-    #[serde(default, rename = "as")]
-    pub save_as: Option<String>,
-    /// Scope to request instead of `uma_protection` (for negative checks).
-    #[serde(default)]
-    pub scope: Option<String>,
-}
-
-/// `register`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterStep {
-    /// Client metadata (RFC 7591 §2). Variables allowed.
-    #[serde(default)]
-    pub metadata: Option<Tpl>,
-    /// Name of the client actor to create from the response (usable as `client:` later).
-    #[serde(default, rename = "as")]
-    pub save_as: Option<String>,
-}
-
-/// `resource`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceStep {
-    /// The operation.
-    pub op: ResourceOp,
-    /// `_id` of the resource (read, update, delete).
-    #[serde(default)]
-    pub id: Option<Tpl>,
-    /// Shorthand for a description body `{"resource_scopes": [...], "name": ...}`.
-    #[serde(default)]
-    pub scopes: Option<Tpl>,
-    /// A name for the shorthand body.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The exact JSON body to send (overrides `scopes`).
-    #[serde(default)]
-    pub body: Option<Tpl>,
-    /// The exact raw body to send (malformed-JSON checks).
-    #[serde(default)]
-    pub raw_body: Option<String>,
-    /// The HTTP method to use instead of the operation's (for 405 checks).
-    #[serde(default)]
-    pub method: Option<String>,
-    /// The PAT to use (default `$pat`); `none` sends no Authorization header.
-    #[serde(default)]
-    pub pat: Option<Tpl>,
-    /// Add a trailing slash to the collection URL (create and list).
-    #[serde(default)]
-    pub trailing_slash: Option<bool>,
-    /// Save the created `_id` in this variable (create).
-    #[serde(default, rename = "as")]
-    pub save_as: Option<String>,
-}
-
-/// Resource registration operations (FedAuthz §3.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ResourceOp {
-    /// `POST rreguri/`.
-    Create,
-    /// `GET rreguri/{_id}`.
-    Read,
-    /// `PUT rreguri/{_id}`.
-    Update,
-    /// `DELETE rreguri/{_id}`.
-    Delete,
-    /// `GET rreguri/`.
-    List,
-}
-
-/// `policy`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyStep {
-    /// The resource `_id`.
-    pub resource: Tpl,
-    /// Policy for every scope (`open`, `deny`, `claim-email`, `owner-approval`).
-    #[serde(default)]
-    pub all: Option<String>,
-    /// Policy per scope; scopes without one are never granted.
-    #[serde(default)]
-    pub scopes: BTreeMap<String, String>,
-}
-
-/// `permission`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PermissionStep {
-    /// One permission: the resource `_id` (object form of the request).
-    #[serde(default)]
-    pub resource: Option<Tpl>,
-    /// Its scopes.
-    #[serde(default)]
-    pub scopes: Option<Tpl>,
-    /// Several permissions (array form of the request): `[{resource, scopes}]`.
-    #[serde(default)]
-    pub permissions: Option<Vec<PermissionItem>>,
-    /// Send the single permission as a one-element array.
-    #[serde(default)]
-    pub array: Option<bool>,
-    /// The exact JSON body (overrides the rest).
-    #[serde(default)]
-    pub body: Option<Tpl>,
-    /// The PAT (default `$pat`); `none` sends no Authorization header.
-    #[serde(default)]
-    pub pat: Option<Tpl>,
-    /// Save the ticket in this variable (default `ticket`).
-    #[serde(default, rename = "as")]
-    pub save_as: Option<String>,
-}
-
-/// One permission of an array-form request.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PermissionItem {
-    /// The resource `_id`.
-    pub resource: Tpl,
-    /// Its scopes.
-    pub scopes: Tpl,
 }
 
 /// How the client authenticates at the token, revocation or introspection endpoint.
@@ -342,242 +124,13 @@ pub enum ClientAuth {
     WrongSecret,
 }
 
-/// `token`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenStep {
-    /// `grant_type` (default `urn:ietf:params:oauth:grant-type:uma-ticket`).
-    #[serde(default)]
-    pub grant_type: Option<String>,
-    /// `ticket`.
-    #[serde(default)]
-    pub ticket: Option<Tpl>,
-    /// The client actor (default `client`).
-    #[serde(default)]
-    pub client: Option<String>,
-    /// Client authentication (default: the actor's method).
-    #[serde(default)]
-    pub auth: Option<ClientAuth>,
-    /// `scope`: a string or a list of scopes.
-    #[serde(default)]
-    pub scope: Option<Tpl>,
-    /// `claim_token` (with `claim_token_format` defaulting to the OIDC ID Token URI).
-    #[serde(default)]
-    pub claim_token: Option<Tpl>,
-    /// `claim_token_format`.
-    #[serde(default)]
-    pub claim_token_format: Option<Tpl>,
-    /// `pct`.
-    #[serde(default)]
-    pub pct: Option<Tpl>,
-    /// `rpt`.
-    #[serde(default)]
-    pub rpt: Option<Tpl>,
-    /// `refresh_token` (with `grant_type: refresh_token`).
-    #[serde(default)]
-    pub refresh_token: Option<Tpl>,
-    /// `code_verifier` (PKCE profile).
-    #[serde(default)]
-    pub code_verifier: Option<Tpl>,
-    /// Other form parameters, sent as given.
-    #[serde(default)]
-    pub params: BTreeMap<String, Tpl>,
-    /// Send the request with this HTTP method instead of POST.
-    #[serde(default)]
-    pub method: Option<String>,
-    /// Save `access_token` here (default `rpt` when the response is 200).
-    #[serde(default, rename = "as")]
-    pub save_as: Option<String>,
-}
-
-/// `parallel`: `count` copies of one token request, sent at the same moment. The expectations
-/// look at a summary object: `count`, `statuses` (one per request, in sending order), `errors`
-/// (each response's `error` or null), `succeeded` (how many got 200 with an `access_token`) and
-/// `not_invalid_grant` (how many got anything but 400 `invalid_grant`). Every exchange is recorded.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ParallelStep {
-    /// How many copies, 2 to 8.
-    pub count: u8,
-    /// The token request (as in a `token` step; nothing is saved from it).
-    pub token: TokenStep,
-}
-
-/// `introspect`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IntrospectStep {
-    /// The token to introspect.
-    pub token: Tpl,
-    /// `token_type_hint`.
-    #[serde(default)]
-    pub hint: Option<String>,
-    /// The PAT to authenticate with (default `$pat`); `none` sends no credentials.
-    #[serde(default)]
-    pub pat: Option<Tpl>,
-}
-
-/// `revoke`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeStep {
-    /// The token to revoke.
-    pub token: Tpl,
-    /// `token_type_hint`.
-    #[serde(default)]
-    pub hint: Option<String>,
-    /// The client actor (default `client`).
-    #[serde(default)]
-    pub client: Option<String>,
-    /// Client authentication.
-    #[serde(default)]
-    pub auth: Option<ClientAuth>,
-}
-
-/// PKCE on the claims interaction request (the ICG+PKCE profile, digest §10.1).
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum PkceMode {
-    /// No PKCE parameters.
-    None,
-    /// A fresh verifier, `code_challenge_method=S256` (saved as `code_verifier`).
-    S256,
-    /// `code_challenge_method=plain`.
-    Plain,
-}
-
-/// `claims`: one pass through the claims interaction endpoint with the form driver.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimsStep {
-    /// The ticket to present.
-    pub ticket: Tpl,
-    /// The client actor (default `client`).
-    #[serde(default)]
-    pub client: Option<String>,
-    /// The endpoint to start from (default: `claims_interaction_endpoint`; e.g. `$redirect_user`).
-    #[serde(default)]
-    pub endpoint: Option<Tpl>,
-    /// `claims_redirect_uri` (default: the actor's first registered one); `none` omits it.
-    #[serde(default)]
-    pub redirect_uri: Option<Tpl>,
-    /// `state` (default: a fresh random value, saved as `state`); `none` omits it.
-    #[serde(default)]
-    pub state: Option<Tpl>,
-    /// `client_id` to send instead of the actor's; `none` omits it.
-    #[serde(default)]
-    pub client_id: Option<Tpl>,
-    /// PKCE (default `s256` when the target claims the ICG+PKCE profile, else `none`).
-    #[serde(default)]
-    pub pkce: Option<PkceMode>,
-    /// The PKCE code_verifier to derive the challenge from, instead of a fresh random one (to
-    /// test how the target treats verifiers of the wrong length or alphabet); saved as
-    /// `code_verifier` either way.
-    #[serde(default)]
-    pub code_verifier: Option<Tpl>,
-    /// Form values to fill in (e.g. `email`). Default: the requesting party's email.
-    #[serde(default)]
-    pub fill: BTreeMap<String, Tpl>,
-    /// Which submit button to press (default `submit`; `cancel` refuses).
-    #[serde(default)]
-    pub button: Option<String>,
-    /// Stop after the first response (do not fill the form).
-    #[serde(default)]
-    pub first_only: Option<bool>,
-    /// Drop the cookies set by the endpoint before submitting (CSRF checks).
-    #[serde(default)]
-    pub drop_cookies: Option<bool>,
-    /// Submit this CSRF token value instead of the one in the form.
-    #[serde(default)]
-    pub csrf_token: Option<Tpl>,
-}
-
-/// `approve`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApproveStep {
-    /// The resource whose pending request is decided.
-    pub resource: Tpl,
-    /// `approve` or `deny`.
-    pub decision: String,
-}
-
-/// `id_token`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IdTokenStep {
-    /// `email` claim (default: the requesting party's email).
-    #[serde(default)]
-    pub email: Option<Tpl>,
-    /// `sub` (default: the requesting party's subject).
-    #[serde(default)]
-    pub sub: Option<Tpl>,
-    /// `aud` (default: the target's issuer).
-    #[serde(default)]
-    pub aud: Option<Tpl>,
-    /// Lifetime in seconds from now (negative: already expired). Default 300.
-    #[serde(default)]
-    pub expires_in: Option<i64>,
-    /// `iss` override (a wrong issuer).
-    #[serde(default)]
-    pub issuer: Option<String>,
-    /// Sign with a key the target does not trust.
-    #[serde(default)]
-    pub forged: Option<bool>,
-    /// Variable to save the token in (default `id_token`).
-    #[serde(default, rename = "as")]
-    pub save_as: Option<String>,
-}
-
-/// `wait`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WaitStep {
-    /// Seconds (a number or a variable holding one); at most 30.
-    pub seconds: Tpl,
-}
-
-/// `http`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HttpStep {
-    /// Method (default GET).
-    #[serde(default)]
-    pub method: Option<String>,
-    /// Absolute URL, or a discovery member name in braces: `{token_endpoint}/x`.
-    pub url: Tpl,
-    /// Request headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, Tpl>,
-    /// A form body.
-    #[serde(default)]
-    pub form: Option<BTreeMap<String, Tpl>>,
-    /// A JSON body.
-    #[serde(default)]
-    pub json: Option<Tpl>,
-    /// A raw body (`$x` and `${x}` are substituted, as they are: not URL-encoded).
-    #[serde(default)]
-    pub body: Option<String>,
-    /// `Authorization: Bearer` with this token.
-    #[serde(default)]
-    pub bearer: Option<Tpl>,
-    /// HTTP Basic as this client actor.
-    #[serde(default)]
-    pub basic: Option<String>,
-}
-
-/// `assert`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssertStep {}
-
-/// One expectation block, or several.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+/// One expectation block, or several (each citing its own requirement).
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Expectations {
     /// One block.
     One(Box<Expect>),
-    /// Several blocks (each citing its own requirement).
+    /// Several blocks.
     Many(Vec<Expect>),
 }
 
@@ -591,19 +144,42 @@ impl Expectations {
     }
 }
 
+impl<'de> Deserialize<'de> for Expectations {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Expectations;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an expectation block (a map) or a list of them")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Expectations, A::Error> {
+                Expect::deserialize(de::value::MapAccessDeserializer::new(map)).map(|e| Expectations::One(Box::new(e)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Expectations, A::Error> {
+                let mut v = Vec::new();
+                while let Some(e) = seq.next_element::<Expect>()? {
+                    v.push(e);
+                }
+                Ok(Expectations::Many(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// What one response must look like; every assertion becomes one check citing `req`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The requirement the assertions of this block check (default: the scenario's only one).
     #[serde(default)]
-    pub req: Option<String>,
-    /// The HTTP status: one code or a list of accepted codes.
+    pub req: Option<RequirementId>,
+    /// The HTTP status: one code, a list of accepted codes, or a `$variable`.
     #[serde(default)]
-    pub status: Option<Tpl>,
+    pub status: Option<StatusMatch>,
     /// The `error` member of a JSON body: one code or a list of accepted codes.
     #[serde(default)]
-    pub error: Option<Tpl>,
+    pub error: Option<CodeMatch>,
     /// Response headers (case-insensitive names) → matcher.
     #[serde(default)]
     pub headers: BTreeMap<String, Matcher>,
@@ -621,7 +197,7 @@ pub struct Expect {
     pub schema: Option<String>,
     /// Named checks written in Rust: `- ticket-rotated: { from: $t1 }` or `- no-store`.
     #[serde(default)]
-    pub checks: Vec<NamedCheck>,
+    pub checks: Vec<Check>,
     /// Alternatives, each a block without `req`: the first that holds is the target's choice.
     #[serde(default)]
     pub one_of: Vec<Alternative>,
@@ -630,18 +206,32 @@ pub struct Expect {
     pub choice: Option<String>,
 }
 
+impl Expect {
+    /// Whether the block has assertions besides named checks (they need a requirement).
+    pub fn has_plain_assertions(&self) -> bool {
+        self.status.is_some()
+            || self.error.is_some()
+            || !self.headers.is_empty()
+            || !self.json.is_empty()
+            || !self.redirect.is_empty()
+            || !self.vars.is_empty()
+            || self.schema.is_some()
+            || !self.one_of.is_empty()
+    }
+}
+
 /// A named alternative of `one_of`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Alternative {
     /// The name recorded as the target's choice.
     pub name: String,
     /// Status.
     #[serde(default)]
-    pub status: Option<Tpl>,
+    pub status: Option<StatusMatch>,
     /// `error`.
     #[serde(default)]
-    pub error: Option<Tpl>,
+    pub error: Option<CodeMatch>,
     /// Headers.
     #[serde(default)]
     pub headers: BTreeMap<String, Matcher>,
@@ -656,12 +246,12 @@ pub struct Alternative {
     pub schema: Option<String>,
     /// Named checks.
     #[serde(default)]
-    pub checks: Vec<NamedCheck>,
+    pub checks: Vec<Check>,
 }
 
 impl Alternative {
     /// The alternative as an expectation block citing `req`.
-    pub fn to_expect(&self, req: Option<String>) -> Expect {
+    pub fn to_expect(&self, req: Option<RequirementId>) -> Expect {
         Expect {
             req,
             status: self.status.clone(),
@@ -678,31 +268,88 @@ impl Alternative {
     }
 }
 
-/// A named check: a bare name, or a one-key map `name: { args }`.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+/// An expected HTTP status: one code, several, or a variable holding them.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum NamedCheck {
-    /// Without arguments.
-    Bare(String),
-    /// With arguments.
-    WithArgs(BTreeMap<String, Tpl>),
+pub enum StatusMatch {
+    /// Accepted codes.
+    Codes(Vec<u16>),
+    /// A `$variable` holding a code or a list of codes.
+    Var(Tpl),
 }
 
-impl NamedCheck {
-    /// The check's name and its arguments.
-    pub fn parts(&self) -> (String, Value) {
-        match self {
-            Self::Bare(n) => (n.clone(), Value::Null),
-            Self::WithArgs(m) => match m.iter().next() {
-                Some((k, v)) => (k.clone(), v.0.clone()),
-                None => (String::new(), Value::Null),
-            },
+fn status_code<E: de::Error>(n: u64) -> Result<u16, E> {
+    u16::try_from(n)
+        .ok()
+        .filter(|c| (100..=599).contains(c))
+        .ok_or_else(|| E::custom(format!("`{n}` is not an HTTP status code (100–599)")))
+}
+
+impl<'de> Deserialize<'de> for StatusMatch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StatusMatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an HTTP status code (100–599), a list of them, or a `$variable`")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<StatusMatch, E> {
+                Ok(StatusMatch::Codes(vec![status_code(n)?]))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<StatusMatch, E> {
+                self.visit_u64(u64::try_from(n).map_err(|_| E::custom(format!("`{n}` is not an HTTP status code")))?)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<StatusMatch, E> {
+                if s.starts_with('$') {
+                    Ok(StatusMatch::Var(Tpl::new(Value::String(s.to_string()))))
+                } else {
+                    Err(E::custom(format!(
+                        "expected an HTTP status code (100–599), a list of them, or a `$variable`; found `{s}`"
+                    )))
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StatusMatch, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(n) = seq.next_element::<u64>()? {
+                    codes.push(status_code(n)?);
+                }
+                Ok(StatusMatch::Codes(codes))
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
-/// A matcher: a literal (equality after variable substitution) or an operator map.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+/// Expected OAuth `error` codes: one, several, or a variable.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct CodeMatch(pub Tpl);
+
+impl<'de> Deserialize<'de> for CodeMatch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CodeMatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an error code (a string), a list of them, or a `$variable`")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<CodeMatch, E> {
+                Ok(CodeMatch(Tpl::new(Value::String(s.to_string()))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<CodeMatch, A::Error> {
+                let mut v = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    v.push(Value::String(s));
+                }
+                Ok(CodeMatch(Tpl::new(Value::Array(v))))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A matcher: a literal (equality after variable substitution) or a map of operators.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Matcher {
     /// Operators, all of which must hold.
@@ -711,189 +358,208 @@ pub enum Matcher {
     Literal(Tpl),
 }
 
-/// Matcher operators.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MatchOps {
-    /// Absence is fine: the other operators apply only to a value that is there.
-    #[serde(default)]
-    pub optional: Option<bool>,
-    /// Present (true) or absent (false).
-    #[serde(default)]
-    pub present: Option<bool>,
-    /// Equal to.
-    #[serde(default)]
-    pub eq: Option<Tpl>,
-    /// Not equal to.
-    #[serde(default)]
-    pub ne: Option<Tpl>,
-    /// One of these values.
-    #[serde(default)]
-    pub one_of: Option<Tpl>,
-    /// A string containing this substring, or an array containing this element.
-    #[serde(default)]
-    pub contains: Option<Tpl>,
-    /// The opposite of `contains`.
-    #[serde(default)]
-    pub not_contains: Option<Tpl>,
-    /// JSON type: string, number, integer, boolean, array, object, null.
-    #[serde(default, rename = "type")]
-    pub json_type: Option<String>,
-    /// An array with the same elements as this one, in any order.
-    #[serde(default)]
-    pub set: Option<Tpl>,
-    /// An array whose elements all appear in this one.
-    #[serde(default)]
-    pub subset_of: Option<Tpl>,
-    /// A string starting with this prefix.
-    #[serde(default)]
-    pub starts_with: Option<Tpl>,
-    /// The length of a string or array.
-    #[serde(default)]
-    pub len: Option<usize>,
-    /// A number at least this large.
-    #[serde(default)]
-    pub min: Option<f64>,
-    /// A number at most this large.
-    #[serde(default)]
-    pub max: Option<f64>,
+/// A JSON type, for the `type` operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    /// A string.
+    String,
+    /// Any number.
+    Number,
+    /// An integer.
+    Integer,
+    /// true or false.
+    Boolean,
+    /// An array.
+    Array,
+    /// An object.
+    Object,
+    /// null.
+    Null,
 }
 
-/// `rs_request`: a request to the RS under test. The response's `challenge` (the parsed UMA
-/// challenge: `scheme`, `as_uri`, `ticket`, `realm`, `notes`) and `observed` (the requests the RS
-/// made to the harness's AS meanwhile, as in `traffic`) can be saved and checked.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RsRequestStep {
-    /// The request's name in the target profile (`read`, `other-scope`, `other-resource`).
-    pub request: String,
-    /// The RPT to present (absent: no token).
-    #[serde(default)]
-    pub token: Option<Tpl>,
-    /// Where the token goes: `header` (default, `Authorization: Bearer`), `query`
-    /// (`access_token`), `both`.
-    #[serde(default)]
-    pub token_in: Option<String>,
+impl JsonType {
+    /// Whether a value is of this type (an integer is also a number).
+    pub fn holds(self, v: &Value) -> bool {
+        match (self, v) {
+            (Self::String, Value::String(_))
+            | (Self::Boolean, Value::Bool(_))
+            | (Self::Array, Value::Array(_))
+            | (Self::Object, Value::Object(_))
+            | (Self::Null, Value::Null)
+            | (Self::Number, Value::Number(_)) => true,
+            (Self::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+            _ => false,
+        }
+    }
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Number => "number",
+            Self::Integer => "integer",
+            Self::Boolean => "boolean",
+            Self::Array => "array",
+            Self::Object => "object",
+            Self::Null => "null",
+        }
+    }
 }
 
-/// `browse`: the requesting party's browser at the client under test. Starts the client (its
-/// start URL) or opens `url`, then follows redirects: to the AS's claims interaction endpoint
-/// (where the claims form is filled as the requesting party) and back to the client. The final
-/// answer is the response; `redirect` holds the client's request to the claims interaction
-/// endpoint, and `callback` the AS's redirect back (saved as `$callback`).
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BrowseStep {
-    /// Start the client for this resource of the harness's RS: `read` (a photo, scope view),
-    /// `other-scope` (its download, scope download) or `other-resource` (another photo).
-    #[serde(default)]
-    pub start: Option<String>,
-    /// Open this URL instead (e.g. a replayed or forged callback).
-    #[serde(default)]
-    pub url: Option<Tpl>,
-    /// The requesting party (default: the scenario's).
-    #[serde(default)]
-    pub user: Option<Tpl>,
-    /// Give the client an ID token for the requesting party (to push as a claim token).
-    #[serde(default)]
-    pub id_token: Option<Tpl>,
-    /// Which browser (cookie jar): default `main`; another name is another browser.
-    #[serde(default)]
-    pub browser: Option<String>,
-    /// Stop at the redirect to the claims interaction endpoint (do not go to the AS).
-    #[serde(default)]
-    pub stop_at_claims: Option<bool>,
-    /// Stop at the AS's redirect back (do not deliver it to the client).
-    #[serde(default)]
-    pub stop_at_callback: Option<bool>,
-    /// Change the redirect back before delivering it: parameter → new value (`none` removes it).
-    #[serde(default)]
-    pub tamper: BTreeMap<String, Tpl>,
-    /// Deliver the redirect back in this other browser (cookie jar) instead.
-    #[serde(default)]
-    pub callback_browser: Option<String>,
-    /// Which claims-form button to press (default `submit`).
-    #[serde(default)]
-    pub button: Option<String>,
+macro_rules! match_ops {
+    ($( $field:ident $(as $rename:literal)? : $ty:ty => $doc:literal; )*) => {
+        /// Matcher operators; all given must hold.
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct MatchOps {
+            $(
+                #[doc = $doc]
+                #[serde(default, skip_serializing_if = "Option::is_none" $(, rename = $rename)?)]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl MatchOps {
+            /// The operator names.
+            pub const NAMES: &'static [&'static str] = &[$(match_ops!(@name $field $($rename)?)),*];
+
+            fn set<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+                match key {
+                    $(match_ops!(@name $field $($rename)?) => self.$field = Some(map.next_value()?),)*
+                    other => {
+                        return Err(de::Error::custom(format!(
+                            "unknown matcher operator `{other}`{}; operators: {}",
+                            crate::diagnostic::did_you_mean(other, Self::NAMES.iter().copied()),
+                            Self::NAMES.join(", ")
+                        )))
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+    (@name $field:ident $rename:literal) => { $rename };
+    (@name $field:ident) => { stringify!($field) };
 }
 
-/// `traffic`: the requests the target made to the harness's counterparts since the scenario
-/// started (or since `since`), as `{count, requests: [...]}`; each request has `method`, `path`,
-/// `query`, `form`, `json`, `permissions` (a permission request normalised to an array),
-/// `authorization` (scheme), `bearer` (token), `headers`, `status`, `response`, `at_ms`.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TrafficStep {
-    /// Which endpoint: a discovery member (`token_endpoint`, `permission_endpoint`,
-    /// `introspection_endpoint`, `claims_interaction_endpoint`, ...), `discovery`, `as` (every AS
-    /// request), `rs` (every request to the harness's RS), or a path. Default: everything.
-    #[serde(default)]
-    pub at: Option<String>,
-    /// Only requests from this mark on (a number saved from an earlier `traffic` step's `mark`).
-    #[serde(default)]
-    pub since: Option<Tpl>,
-    /// Wait the target profile's quiet window first (at most 2 s): the bounded window in which a
-    /// request that must not come would arrive (negative checks).
-    #[serde(default)]
-    pub quiet: Option<bool>,
+match_ops! {
+    optional: bool => "Absence is fine: the other operators apply only to a value that is there.";
+    present: bool => "Present (true) or absent (false).";
+    eq: Tpl => "Equal to.";
+    ne: Tpl => "Not equal to.";
+    one_of: Tpl => "One of these values.";
+    contains: Tpl => "A string containing this substring, or an array containing this element.";
+    not_contains: Tpl => "The opposite of `contains`.";
+    json_type as "type": JsonType => "JSON type: string, number, integer, boolean, array, object, null.";
+    set: Tpl => "An array with the same elements as this one, in any order.";
+    subset_of: Tpl => "An array whose elements all appear in this one.";
+    starts_with: Tpl => "A string starting with this prefix.";
+    len: usize => "The length of a string or array.";
+    min: f64 => "A number at least this large.";
+    max: f64 => "A number at most this large.";
 }
 
-/// `hook`: how a counterpart answers from now on, at one endpoint.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HookStep {
-    /// The endpoint, named as in `traffic.at` (`rs` for every request to the harness's RS).
-    pub at: String,
-    /// Only when the counterpart's own answer has this `error`.
-    #[serde(default)]
-    pub when_error: Option<String>,
-    /// Only when the counterpart's own answer has this status.
-    #[serde(default)]
-    pub when_status: Option<u16>,
-    /// How many times (default: every time).
-    #[serde(default)]
-    pub times: Option<u32>,
-    /// Answer this instead: `{status, headers, json | text}`.
-    #[serde(default)]
-    pub respond: Option<HookRespond>,
-    /// Change the counterpart's own answer.
-    #[serde(default)]
-    pub patch: Option<HookPatch>,
-    /// Answer this many milliseconds late (at most 15000).
-    #[serde(default)]
-    pub delay_ms: Option<u64>,
+impl<'de> Deserialize<'de> for Matcher {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Matcher;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value to compare with, or a map of matcher operators")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Matcher, E> {
+                Ok(Matcher::Literal(Tpl::new(Value::Bool(v))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Matcher, E> {
+                Ok(Matcher::Literal(Tpl::new(Value::from(v))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Matcher, E> {
+                Ok(Matcher::Literal(Tpl::new(Value::from(v))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Matcher, E> {
+                Ok(Matcher::Literal(Tpl::new(Value::from(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Matcher, E> {
+                Ok(Matcher::Literal(Tpl::new(Value::String(v.to_string()))))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Matcher, E> {
+                Ok(Matcher::Literal(Tpl::new(Value::Null)))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Matcher, E> {
+                Ok(Matcher::Literal(Tpl::new(Value::Null)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Matcher, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<Value>()? {
+                    v.push(x);
+                }
+                Ok(Matcher::Literal(Tpl::new(Value::Array(v))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Matcher, A::Error> {
+                let Some(first) = map.next_key::<String>()? else {
+                    return Ok(Matcher::Literal(Tpl::new(Value::Object(Default::default()))));
+                };
+                if MatchOps::NAMES.contains(&first.as_str()) {
+                    // A map whose first key is an operator is a map of operators: every key
+                    // must be one, with a value of the operator's type.
+                    let mut ops = MatchOps::default();
+                    ops.set(&first, &mut map)?;
+                    let help = format!("; operators: {}", MatchOps::NAMES.join(", "));
+                    let seed = crate::diagnostic::KnownKey {
+                        known: MatchOps::NAMES,
+                        what: "matcher operator",
+                        help: &help,
+                    };
+                    while let Some(k) = map.next_key_seed(seed)? {
+                        ops.set(&k, &mut map)?;
+                    }
+                    return Ok(Matcher::Ops(Box::new(ops)));
+                }
+                let mut obj = serde_json::Map::new();
+                obj.insert(first, map.next_value::<Value>()?);
+                while let Some(k) = map.next_key::<String>()? {
+                    obj.insert(k, map.next_value::<Value>()?);
+                }
+                Ok(Matcher::Literal(Tpl::new(Value::Object(obj))))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
-/// A scripted answer.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HookRespond {
-    /// Status (default 200; a number or a variable holding one).
-    #[serde(default)]
-    pub status: Option<Tpl>,
-    /// Headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, Tpl>,
-    /// A JSON body; a string member `{request.form.ticket}` takes the request's value.
-    #[serde(default)]
-    pub json: Option<Tpl>,
-    /// A text body.
-    #[serde(default)]
-    pub text: Option<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Changes to a counterpart's own answer.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HookPatch {
-    /// Top-level JSON members to set (`null` removes); `{request.form.ticket}` takes the
-    /// request's value.
-    #[serde(default)]
-    pub json: BTreeMap<String, Tpl>,
-    /// Query parameters of the `Location` header to set (`null` removes).
-    #[serde(default)]
-    pub redirect: BTreeMap<String, Tpl>,
-    /// Headers to set (an empty string removes).
-    #[serde(default)]
-    pub headers: BTreeMap<String, Tpl>,
+    #[test]
+    fn a_status_must_be_a_code_a_list_or_a_variable() {
+        assert_eq!(
+            serde_saphyr::from_str::<StatusMatch>("201").unwrap(),
+            StatusMatch::Codes(vec![201])
+        );
+        assert_eq!(
+            serde_saphyr::from_str::<StatusMatch>("[200, 204]").unwrap(),
+            StatusMatch::Codes(vec![200, 204])
+        );
+        assert!(matches!(
+            serde_saphyr::from_str::<StatusMatch>("$s").unwrap(),
+            StatusMatch::Var(_)
+        ));
+        let e = serde_saphyr::from_str::<StatusMatch>("two hundred").unwrap_err();
+        assert!(e.to_string().contains("found `two hundred`"), "{e}");
+        assert!(serde_saphyr::from_str::<StatusMatch>("999").is_err());
+    }
+
+    #[test]
+    fn a_map_of_operators_is_typed_and_a_plain_map_is_a_literal() {
+        let m: Matcher = serde_saphyr::from_str("{ present: true, len: 3 }").unwrap();
+        assert!(matches!(&m, Matcher::Ops(o) if o.present == Some(true) && o.len == Some(3)));
+        let m: Matcher = serde_saphyr::from_str("{ active: false }").unwrap();
+        assert!(matches!(&m, Matcher::Literal(t) if t.0 == serde_json::json!({"active": false})));
+        let e = serde_saphyr::from_str::<Matcher>("{ present: yes-please }").unwrap_err();
+        assert!(e.location().is_some(), "{e}");
+        let e = serde_saphyr::from_str::<Matcher>("{ present: true, presnt: false }").unwrap_err();
+        assert!(e.to_string().contains("did you mean `present`"), "{e}");
+    }
 }

@@ -197,9 +197,49 @@ pub fn parse_all<'a>(values: impl IntoIterator<Item = &'a str>) -> (Vec<Challeng
     (all, errors)
 }
 
+/// Every `WWW-Authenticate` value of a response, summarised as JSON for scenarios: `present`
+/// (a UMA challenge is there), `scheme`, `schemes` (all of them), `as_uri`, `ticket`, `realm`,
+/// `notes` (non-canonical forms and parse errors) and, without a UMA challenge, `error` (of a
+/// Bearer challenge).
+pub fn describe<'a>(values: impl IntoIterator<Item = &'a str>) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let (all, errors) = parse_all(values);
+    let schemes: Vec<Value> = all.iter().map(|c| Value::String(c.scheme.clone())).collect();
+    let mut notes: Vec<Value> = errors.into_iter().map(Value::String).collect();
+    match all.iter().find(|c| c.is("UMA")) {
+        None => json!({"present": false, "schemes": schemes, "notes": notes,
+            "error": all.iter().find_map(|c| c.param("error"))}),
+        Some(c) => {
+            notes.extend(c.notes.iter().map(|n| Value::String(n.clone())));
+            json!({
+                "present": true,
+                "scheme": c.scheme,
+                "schemes": schemes,
+                "as_uri": c.param("as_uri"),
+                "ticket": c.param("ticket"),
+                "realm": c.param("realm"),
+                "notes": notes,
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn describe_summarises_the_uma_challenge_among_others() {
+        let d = describe([
+            r#"Bearer error="invalid_token""#,
+            r#"UMA as_uri="http://a", ticket="t""#,
+        ]);
+        assert_eq!(d["present"], true);
+        assert_eq!(d["ticket"], "t");
+        assert_eq!(d["schemes"], serde_json::json!(["Bearer", "UMA"]));
+        let none = describe(std::iter::empty());
+        assert_eq!(none["present"], false);
+    }
 
     #[test]
     fn the_spec_example_parses_without_notes() {

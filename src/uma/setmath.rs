@@ -81,13 +81,18 @@ pub struct Assessment {
     pub unmatched: Scopes,
 }
 
+/// An assessment input no AS can meet: every violation, in one message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(String);
+
 impl Input {
     /// Checks the input is one an AS can meet: at least one resource, and `C(r) ⊆ D(r)` for
     /// every resource (FedAuthz §4.1: a permission's scopes are among the resource's registered
     /// scopes). The error lists every violation.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InputError> {
         if self.resources.is_empty() {
-            return Err("the ticket holds no resource".to_owned());
+            return Err(InputError("the ticket holds no resource".to_owned()));
         }
         let mut problems = Vec::new();
         for (id, r) in &self.resources {
@@ -102,7 +107,7 @@ impl Input {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(problems.join("; "))
+            Err(InputError(problems.join("; ")))
         }
     }
 }
@@ -414,7 +419,8 @@ mod tests {
 
         // Assert
         assert!(
-            bad.as_ref().is_err_and(|e| e.contains("r1") && e.contains("edit")),
+            bad.as_ref()
+                .is_err_and(|e| e.to_string().contains("r1") && e.to_string().contains("edit")),
             "{bad:?}"
         );
         assert!(empty.is_err());

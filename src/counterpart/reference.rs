@@ -1,0 +1,164 @@
+//! The reference implementation as the harness runs it in-process: the reference AS (as the
+//! embedded target, or as the counterpart of an RS or client target) trusting the harness's test
+//! identity provider, with the profile that describes it.
+
+use std::collections::BTreeMap;
+
+use uma_reference_server::config::{StaticClient, TrustedIssuer};
+use uma_reference_server::{Config, Quirk, Quirks, Server};
+
+use super::idp::TestIdp;
+use crate::profile::{
+    AsProfile, ClaimsDriver, ClientProfile, IdpProfile, Lifetimes, PatProfile, PolicyAdapter, SecretSource,
+};
+use crate::suite::{Capability, ClientAuth};
+use crate::uma::Role;
+
+/// Ticket lifetime of the embedded AS (short, so that expiry can be waited for).
+pub const TICKET_LIFETIME: i64 = 5;
+/// RPT lifetime of the embedded AS.
+pub const RPT_LIFETIME: i64 = 4;
+
+/// A running embedded reference AS.
+#[derive(Debug)]
+pub struct EmbeddedAs {
+    /// The server.
+    pub server: Server,
+    /// Its profile.
+    pub profile: AsProfile,
+}
+
+fn client(id: &str, secret: &str, scope: &str, owner: Option<&str>, claims: &[&str]) -> StaticClient {
+    StaticClient {
+        client_id: id.into(),
+        client_secret: Some(uma_reference_server::types::ClientSecret::new(secret)),
+        redirect_uris: vec![format!("http://127.0.0.1:9/{id}/callback")],
+        claims_redirect_uris: claims.iter().map(|s| s.to_string()).collect(),
+        scope: scope.into(),
+        owner: owner.map(str::to_string),
+        client_name: Some(id.into()),
+    }
+}
+
+/// The configuration of the embedded reference AS.
+pub fn config(idp: &TestIdp, quirks: &[Quirk]) -> Config {
+    let mut c = Config::demo();
+    c.clients = vec![
+        client(
+            "harness-rs",
+            "harness-rs-secret",
+            "uma_protection",
+            Some("owner-a"),
+            &[],
+        ),
+        client(
+            "harness-rs2",
+            "harness-rs2-secret",
+            "uma_protection",
+            Some("owner-b"),
+            &[],
+        ),
+        client(
+            "harness-client",
+            "harness-client-secret",
+            "view download",
+            None,
+            &["http://127.0.0.1:9/harness-client/claims"],
+        ),
+        client(
+            "harness-client2",
+            "harness-client2-secret",
+            "view download",
+            None,
+            &["http://127.0.0.1:9/harness-client2/claims"],
+        ),
+    ];
+    c.trusted_issuers = vec![TrustedIssuer {
+        issuer: idp.issuer().to_string(),
+        jwks_uri: Some(idp.jwks_uri()),
+        jwks: None,
+        audiences: Vec::new(),
+    }];
+    c.lifetimes.ticket = TICKET_LIFETIME;
+    c.lifetimes.rpt = RPT_LIFETIME;
+    c.quirks = quirks.iter().copied().collect::<Quirks>();
+    c
+}
+
+fn cp(id: &str, secret: &str, scopes: &[&str], claims: &[&str]) -> ClientProfile {
+    ClientProfile {
+        client_id: id.into(),
+        client_secret: Some(SecretSource::Inline(secret.into())),
+        auth: Some(ClientAuth::Basic),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        claims_redirect_uris: claims.iter().map(|s| s.to_string()).collect(),
+        redirect_uris: vec![format!("http://127.0.0.1:9/{id}/callback")],
+    }
+}
+
+/// The target profile of an embedded AS at `issuer` (the same shape as `fixtures/targets/reference.yaml`).
+pub fn profile(issuer: &str) -> AsProfile {
+    let mut clients = BTreeMap::new();
+    clients.insert("rs".into(), cp("harness-rs", "harness-rs-secret", &[], &[]));
+    clients.insert("rs2".into(), cp("harness-rs2", "harness-rs2-secret", &[], &[]));
+    clients.insert(
+        "client".into(),
+        cp(
+            "harness-client",
+            "harness-client-secret",
+            &["view", "download"],
+            &["http://127.0.0.1:9/harness-client/claims"],
+        ),
+    );
+    clients.insert(
+        "client2".into(),
+        cp(
+            "harness-client2",
+            "harness-client2-secret",
+            &["view", "download"],
+            &["http://127.0.0.1:9/harness-client2/claims"],
+        ),
+    );
+    AsProfile {
+        name: "reference AS (embedded)".into(),
+        role: Role::As,
+        issuer: issuer.to_string(),
+        allow_http: true,
+        clients,
+        pat: PatProfile::default(),
+        capabilities: vec![
+            Capability::ClaimsPushing,
+            Capability::Pct,
+            Capability::RptUpgrade,
+            Capability::Refresh,
+            Capability::RequestSubmitted,
+        ],
+        policy: PolicyAdapter::Reference,
+        claims: Some(ClaimsDriver {
+            driver: "form".into(),
+            fill: [("email".to_string(), "{email}".to_string())].into_iter().collect(),
+            submit: None,
+        }),
+        idp: IdpProfile::default(),
+        lifetimes: Lifetimes {
+            ticket: Some(TICKET_LIFETIME as u64),
+            rpt: Some(RPT_LIFETIME as u64),
+        },
+        request_timeout_seconds: None,
+    }
+}
+
+/// Starts the embedded reference AS (in-memory store, any free loopback port).
+pub async fn start_as(idp: &TestIdp, quirks: &[Quirk]) -> Result<EmbeddedAs, super::StartError> {
+    let server = Server::builder(config(idp, quirks))
+        .memory()
+        .port(0)
+        .start()
+        .await
+        .map_err(|e| super::StartError::Reference {
+            what: "the embedded reference AS",
+            message: e.to_string(),
+        })?;
+    let profile = profile(server.issuer());
+    Ok(EmbeddedAs { server, profile })
+}

@@ -1,0 +1,204 @@
+//! Profiles of resource-server and client targets. The harness plays the AS (and, for a client,
+//! the RS) itself, so these profiles say how to reach the target, what the target is registered as
+//! at the harness's AS, and how the target is pointed at the harness's counterparts.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{ClientProfile, ProfileError, SecretSource, check_host};
+use crate::suite::Capability;
+use crate::uma::Role;
+
+/// Where the harness's counterparts listen.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterpartBinding {
+    /// Loopback port of the harness's AS (0 = any free port; give a fixed one when the target
+    /// is configured with a fixed AS address). Its issuer is `http://127.0.0.1:PORT`.
+    #[serde(default)]
+    pub as_port: u16,
+    /// Loopback port of the harness's RS (client targets; 0 = any).
+    #[serde(default)]
+    pub rs_port: u16,
+}
+
+/// A program the harness runs once its counterparts are up, to point the target at them.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetupCommand {
+    /// Program and arguments; `{as_issuer}` and `{rs_base}` are replaced.
+    pub command: Vec<String>,
+    /// Seconds before it is killed (default 30).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// One request the RS scenarios send.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RsRequestProfile {
+    /// HTTP method (default GET).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path below `base_url`.
+    pub path: String,
+    /// The scope the RS needs for it (documentation for reports).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// A resource server under test.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RsTargetProfile {
+    /// The RS's base URL.
+    pub base_url: String,
+    /// The RS's client at the harness's AS: it gets its PATs with these credentials (client
+    /// credentials grant, scope `uma_protection`).
+    pub as_client: RsAsClient,
+    /// The requests scenarios send, by name. Required: `read` (a protected resource and scope),
+    /// `other-scope` (the same resource, another scope), `other-resource` (another resource).
+    pub requests: BTreeMap<String, RsRequestProfile>,
+}
+
+/// The RS's registration at the harness's AS.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RsAsClient {
+    /// `client_id`.
+    pub client_id: String,
+    /// The secret.
+    pub client_secret: SecretSource,
+}
+
+/// How the harness starts a client under test.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTargetProfile {
+    /// The start URL, an HTTP GET the harness sends as the requesting party's browser.
+    /// `{resource}` (the protected resource URL at the harness's RS), `{user}` (the requesting
+    /// party) and `{id_token}` (an ID token for the requesting party from the harness's identity
+    /// provider, for clients that push claims) are replaced, URL-encoded.
+    #[serde(default)]
+    pub start_url: Option<String>,
+    /// Or a command template run once per request (a client without a web front end): the same
+    /// placeholders, replaced as they are. Exit status 0 is a success; stdout is the answer.
+    /// Such a client cannot be sent through a browser, so interactive-claims scenarios are skipped.
+    #[serde(default)]
+    pub start_command: Option<StartCommand>,
+    /// The client's registration at the harness's AS (client id and secret, registered scopes and
+    /// claims redirection URIs).
+    pub registration: ClientProfile,
+    /// Profiles and options the client claims: `profile:icg-pkce`, `profile:icg-iss`.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// How long negative checks wait for a request that must not come, in milliseconds (default
+    /// 500, at most 2000).
+    #[serde(default)]
+    pub quiet_window_ms: Option<u64>,
+}
+
+/// A client started by a command.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCommand {
+    /// Program and arguments, with `{resource}`, `{user}`, `{id_token}`.
+    pub command: Vec<String>,
+    /// Seconds before it is killed (default 30).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// A target profile whose role is `rs` or `client`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeerProfile {
+    /// A name for reports.
+    pub name: String,
+    /// `rs` or `client`.
+    pub role: Role,
+    /// The resource server (role `rs`).
+    #[serde(default)]
+    pub rs: Option<RsTargetProfile>,
+    /// The client (role `client`).
+    #[serde(default)]
+    pub client: Option<ClientTargetProfile>,
+    /// Where the harness's counterparts listen.
+    #[serde(default)]
+    pub counterpart: CounterpartBinding,
+    /// Points the target at the counterparts once they are up.
+    #[serde(default)]
+    pub setup: Option<SetupCommand>,
+    /// Loopback port of the harness's identity provider (0 = any).
+    #[serde(default)]
+    pub idp_port: u16,
+    /// Per-request timeout in seconds (default 10).
+    #[serde(default)]
+    pub request_timeout_seconds: Option<u64>,
+}
+
+/// The most a negative check waits.
+pub const MAX_QUIET_WINDOW_MS: u64 = 2000;
+
+impl PeerProfile {
+    /// Checks the parts the schema cannot.
+    pub fn validate(&self, location: &str) -> Result<(), ProfileError> {
+        let bad = |message: String| ProfileError::at(location, message);
+        let url_ok = |field: &str, u: &str| check_host(field, u, location);
+        match self.role {
+            Role::As => {
+                return Err(bad(
+                    "an `as` profile has `issuer`, `clients` and `policy`; this one has neither".into(),
+                ));
+            }
+            Role::Rs => {
+                let rs = self
+                    .rs
+                    .as_ref()
+                    .ok_or_else(|| bad("role `rs` needs an `rs:` section".into()))?;
+                url_ok("rs.base_url", &rs.base_url)?;
+                for need in ["read", "other-scope", "other-resource"] {
+                    if !rs.requests.contains_key(need) {
+                        return Err(bad(format!(
+                            "`rs.requests.{need}` is required (see fixtures/targets/example-rs.yaml)"
+                        )));
+                    }
+                }
+            }
+            Role::Client => {
+                let c = self
+                    .client
+                    .as_ref()
+                    .ok_or_else(|| bad("role `client` needs a `client:` section".into()))?;
+                match (&c.start_url, &c.start_command) {
+                    (Some(u), None) => {
+                        url_ok("client.start_url", u)?;
+                        if !u.contains("{resource}") {
+                            return Err(bad("`client.start_url` must contain `{resource}`".into()));
+                        }
+                    }
+                    (None, Some(cmd)) => {
+                        if cmd.command.is_empty() || !cmd.command.iter().any(|a| a.contains("{resource}")) {
+                            return Err(bad(
+                                "`client.start_command.command` must be a program and arguments, one containing `{resource}`".into(),
+                            ));
+                        }
+                    }
+                    _ => {
+                        return Err(bad(
+                            "a client profile has exactly one of `start_url` and `start_command`".into(),
+                        ));
+                    }
+                }
+                if c.quiet_window_ms.is_some_and(|w| w > MAX_QUIET_WINDOW_MS) {
+                    return Err(bad(format!(
+                        "`client.quiet_window_ms` is at most {MAX_QUIET_WINDOW_MS}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}

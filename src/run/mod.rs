@@ -1,0 +1,560 @@
+//! A run: load the suites, prepare a [`Session`] (the target or the embedded reference, the
+//! counterparts, the identity provider, one [`Env`] per role, the preflight), run the scenarios
+//! and assemble the [`Report`]. The CLI, `tests/conformance.rs` and the selftest all go through
+//! [`Session::prepare`].
+
+pub mod exit;
+pub mod preflight;
+pub mod selftest;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::Digest;
+use uma_reference_server::Quirk;
+
+use crate::catalogue::{Catalogue, CatalogueError};
+use crate::counterpart::idp::TestIdp;
+use crate::counterpart::{self, Running, StartError};
+use crate::engine::{self, Env, RunOptions};
+use crate::outcome::{Preflight, Problem, REPORT_SCHEMA, Report, RunInfo, ScenarioResult, Verdict};
+use crate::profile::{AsAccess, PeerProfile, Profile, ProfileError};
+use crate::redact::Redactor;
+use crate::suite::{Capability, LoadError, Scenario, SuiteRoot};
+use crate::uma::Role;
+
+/// The repository root (where `suites/` and `fixtures/` live).
+pub fn repo_root() -> PathBuf {
+    if PathBuf::from("suites").is_dir() && PathBuf::from("fixtures").is_dir() {
+        return PathBuf::from(".");
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// A target profile; `None` runs against the embedded reference implementation.
+    pub target: Option<PathBuf>,
+    /// Only scenarios whose trial name or id contains this.
+    pub filter: Option<String>,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--jobs`.
+    pub jobs: usize,
+    /// Quirks of the embedded reference implementation (each applies to the component of its
+    /// role: AS, RS or client).
+    pub quirks: Vec<Quirk>,
+    /// Roles to run without a target (empty: all three).
+    pub roles: Vec<Role>,
+    /// The suites directory.
+    pub suites: PathBuf,
+    /// The catalogue file.
+    pub catalogue: PathBuf,
+}
+
+impl Default for RunRequest {
+    fn default() -> Self {
+        let root = repo_root();
+        Self {
+            target: None,
+            filter: None,
+            strict: false,
+            jobs: 8,
+            quirks: Vec::new(),
+            roles: Vec::new(),
+            suites: root.join("suites"),
+            catalogue: root.join("fixtures/requirements.yaml"),
+        }
+    }
+}
+
+/// Why a run could not produce a report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The requirement catalogue does not load.
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    /// A scenario file does not load.
+    #[error("{0}")]
+    Suites(#[from] LoadError),
+    /// The target profile does not load.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// A party could not be started.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The embedded reference failed its own preflight (a harness bug).
+    #[error("the embedded reference failed its preflight: {0}")]
+    Embedded(String),
+}
+
+impl RunError {
+    /// The exit code (DESIGN §3).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Catalogue(_) | Self::Suites(_) | Self::Profile(_) => exit::CONFIG,
+            Self::Start(_) | Self::Embedded(_) => exit::ERROR,
+        }
+    }
+}
+
+/// Loads the catalogue and every scenario, or every problem found.
+pub fn load(req: &RunRequest) -> Result<(Catalogue, Vec<Scenario>), RunError> {
+    let catalogue = Catalogue::load(&req.catalogue)?;
+    let scenarios = crate::suite::load_all(&SuiteRoot::new(&req.suites), &catalogue)?;
+    Ok((catalogue, scenarios))
+}
+
+/// SHA-256 over every suite file's path and content, hex.
+pub fn suites_hash(dir: &Path) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut h = sha2::Sha256::new();
+    for f in files {
+        h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One role of a session, ready to run.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The environment its scenarios share; `None` when the preflight stopped the role.
+    pub env: Option<Arc<Env>>,
+    /// The preflight's findings.
+    pub preflight: Preflight,
+    /// The target profile as JSON (secrets still in it: reports pass it through the redactor).
+    pub target: serde_json::Value,
+    /// The role's selected scenarios.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Everything a run needs, started once: per role, the target (or the embedded reference), its
+/// counterparts, the preflight and the environment; the identity provider; the redactor.
+#[derive(Debug)]
+pub struct Session {
+    /// The prepared roles.
+    pub roles: BTreeMap<Role, Prepared>,
+    /// The run's redactor.
+    pub redactor: Arc<Redactor>,
+    /// The request.
+    pub request: RunRequest,
+    /// The catalogue.
+    pub catalogue: Catalogue,
+    idp: Arc<TestIdp>,
+    embedded: Option<counterpart::reference::EmbeddedAs>,
+    running: Vec<Running>,
+    started: Instant,
+    started_at: String,
+}
+
+fn selected(req: &RunRequest, scenarios: &[Scenario], role: Role) -> Vec<Scenario> {
+    scenarios
+        .iter()
+        .filter(|s| s.role == role)
+        .filter(|s| {
+            req.filter
+                .as_ref()
+                .is_none_or(|f| s.trial_name.contains(f.as_str()) || s.id.contains(f.as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
+fn quirks_of(quirks: &[Quirk], role: Role) -> Vec<Quirk> {
+    quirks.iter().copied().filter(|q| q.role() == role).collect()
+}
+
+/// Whether the RS's base URL or the client's start URL accepts connections (within 3 s).
+async fn reach_peer(p: &PeerProfile) -> Option<Problem> {
+    let (what, url) = match (&p.rs, &p.client) {
+        (Some(rs), _) => ("the resource server", rs.base_url.clone()),
+        (None, Some(c)) => match &c.start_url {
+            Some(u) => ("the client's start URL", u.replace(['{', '}'], "")),
+            None => return None,
+        },
+        (None, None) => return None,
+    };
+    let parsed = url::Url::parse(&url).ok()?;
+    let addr = format!("{}:{}", parsed.host_str()?, parsed.port_or_known_default()?);
+    let ok = matches!(
+        tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(&addr)).await,
+        Ok(Ok(_))
+    );
+    (!ok).then(|| {
+        Problem::error(
+            format!("cannot reach {what} at {addr}"),
+            format!("start it, or fix the URL in the target profile (now {url})"),
+        )
+    })
+}
+
+impl Session {
+    /// Loads the suites and starts everything the request names.
+    pub async fn prepare(req: &RunRequest) -> Result<Self, RunError> {
+        let started = Instant::now();
+        let started_at = jiff::Timestamp::now().to_string();
+        let (catalogue, scenarios) = load(req)?;
+        let profile = match &req.target {
+            Some(path) => Some(Profile::load(path)?),
+            None => None,
+        };
+        let idp_port = match &profile {
+            Some(Profile::As(p)) => p.idp.port,
+            Some(Profile::Rs(p) | Profile::Client(p)) => p.idp_port,
+            None => 0,
+        };
+        let idp = Arc::new(TestIdp::start(idp_port).await.map_err(|e| StartError::Reference {
+            what: "the test identity provider",
+            message: e.to_string(),
+        })?);
+        let roles: Vec<Role> = match &profile {
+            Some(p) => vec![p.role()],
+            None => Role::ALL
+                .into_iter()
+                .filter(|r| req.roles.is_empty() || req.roles.contains(r))
+                .collect(),
+        };
+        let redactor = Arc::new(Redactor::new());
+        let mut session = Self {
+            roles: BTreeMap::new(),
+            redactor,
+            request: req.clone(),
+            catalogue,
+            idp,
+            embedded: None,
+            running: Vec::new(),
+            started,
+            started_at,
+        };
+        // The roles start one after the other (each is quick); their scenarios run at once.
+        for role in roles {
+            let scenarios = selected(req, &scenarios, role);
+            let prepared = match (&profile, role) {
+                (Some(Profile::As(p)), _) => {
+                    let access = AsAccess::from_profile(p.as_ref().clone(), "the target profile")?;
+                    session.prepare_as(access, scenarios).await
+                }
+                (Some(Profile::Rs(p) | Profile::Client(p)), _) => {
+                    session.prepare_peer(role, Some(p), scenarios).await?
+                }
+                (None, Role::As) => {
+                    let embedded =
+                        counterpart::reference::start_as(&session.idp, &quirks_of(&req.quirks, Role::As)).await?;
+                    let access = AsAccess::from_profile(embedded.profile.clone(), "embedded")?;
+                    session.embedded = Some(embedded);
+                    session.prepare_as(access, scenarios).await
+                }
+                (None, _) => session.prepare_peer(role, None, scenarios).await?,
+            };
+            session.roles.insert(role, prepared);
+        }
+        Ok(session)
+    }
+
+    fn env(
+        &self,
+        role: Role,
+        authz: AsAccess,
+        found: &preflight::Found,
+        caps: BTreeSet<Capability>,
+        timeout: Duration,
+    ) -> Env {
+        for s in authz.secrets() {
+            self.redactor.add_profile_secret(s.secret());
+        }
+        Env {
+            role,
+            authz,
+            catalogue: self.catalogue.clone(),
+            metadata: found.metadata.clone(),
+            capabilities: caps,
+            idp: self.idp.clone(),
+            options: RunOptions {
+                strict: self.request.strict,
+                jobs: self.request.jobs,
+                request_timeout: timeout,
+                ..RunOptions::default()
+            },
+            counterparts: None,
+            redactor: self.redactor.clone(),
+        }
+    }
+
+    async fn prepare_as(&self, authz: AsAccess, scenarios: Vec<Scenario>) -> Prepared {
+        let timeout = Duration::from_secs(authz.profile.request_timeout_seconds.unwrap_or(10));
+        let found = preflight::run(&authz, timeout).await;
+        let target = serde_json::to_value(&authz.profile).unwrap_or_default();
+        let env = (!found.report.blocks()).then(|| {
+            let caps = found.capabilities.clone();
+            Arc::new(self.env(Role::As, authz, &found, caps, timeout))
+        });
+        Prepared {
+            env,
+            preflight: found.report,
+            target,
+            scenarios,
+        }
+    }
+
+    async fn prepare_peer(
+        &mut self,
+        role: Role,
+        profile: Option<&PeerProfile>,
+        scenarios: Vec<Scenario>,
+    ) -> Result<Prepared, RunError> {
+        let target = match profile {
+            Some(p) => serde_json::to_value(p).unwrap_or_default(),
+            None => serde_json::json!({"name": format!("reference {role} (embedded)"), "role": role}),
+        };
+        let started = match role {
+            Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.request.quirks).await,
+            _ => counterpart::start_for_client(&self.idp, profile, &self.request.quirks).await,
+        };
+        let (counterparts, authz, running) = match started {
+            Ok(x) => x,
+            Err(e) if profile.is_some() => {
+                // A third-party target that cannot be reached or set up is a configuration
+                // problem, reported by the preflight, never a failure.
+                return Ok(Prepared {
+                    env: None,
+                    preflight: Preflight {
+                        problems: vec![Problem::error(
+                            e.to_string(),
+                            "check the target profile (`setup`, ports, credentials) and that the target runs",
+                        )],
+                        ..Preflight::default()
+                    },
+                    target,
+                    scenarios,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.running.push(running);
+        let timeout = Duration::from_secs(profile.and_then(|p| p.request_timeout_seconds).unwrap_or(10));
+        let mut found = preflight::run(&authz, timeout).await;
+        if profile.is_none() && found.report.blocks() {
+            return Err(RunError::Embedded(format!("{role}: {:?}", found.report.problems)));
+        }
+        if let Some(p) = profile
+            && let Some(problem) = reach_peer(p).await
+        {
+            found.report.problems.push(problem);
+        }
+        // The target's profiles (PKCE, iss) are its own claims, never the counterpart AS's.
+        let mut caps: BTreeSet<Capability> = found
+            .capabilities
+            .iter()
+            .copied()
+            .filter(|c| !matches!(c, Capability::ProfileIcgPkce | Capability::ProfileIcgIss))
+            .collect();
+        if let Some(c) = &counterparts.client {
+            caps.extend(c.capabilities.iter().copied());
+            if c.start_url.is_some() {
+                caps.insert(Capability::BrowserClient);
+            }
+        }
+        found.report.capabilities = caps.iter().map(|c| c.to_string()).collect();
+        let env = if found.report.blocks() {
+            None
+        } else {
+            if let Some(c) = &counterparts.client
+                && let Some(crate::profile::SecretSource::Inline(s)) = &c.registration.client_secret
+            {
+                self.redactor.add_profile_secret(s);
+            }
+            if let Some(rs) = &counterparts.rs
+                && let crate::profile::SecretSource::Inline(s) = &rs.as_client.client_secret
+            {
+                self.redactor.add_profile_secret(s);
+            }
+            let mut env = self.env(role, authz, &found, caps, timeout);
+            env.counterparts = Some(Arc::new(counterparts));
+            Some(Arc::new(env))
+        };
+        Ok(Prepared {
+            env,
+            preflight: found.report,
+            target,
+            scenarios,
+        })
+    }
+
+    /// Every selected scenario with the environment it runs in (`None`: its role did not pass
+    /// the preflight).
+    pub fn scenarios(&self) -> impl Iterator<Item = (&Scenario, Option<&Arc<Env>>)> {
+        self.roles
+            .values()
+            .flat_map(|p| p.scenarios.iter().map(move |s| (s, p.env.as_ref())))
+    }
+
+    /// Runs one scenario and returns its redacted result.
+    pub async fn run_one(&self, scenario: &Scenario) -> ScenarioResult {
+        let Some(env) = self.roles.get(&scenario.role).and_then(|p| p.env.as_ref()) else {
+            return engine::not_run(
+                scenario,
+                Verdict::Error,
+                "not run: the preflight found configuration errors",
+            );
+        };
+        let executed = engine::run_scenario(env, scenario).await;
+        self.redactor.scenario(&executed.result, &executed.secrets)
+    }
+
+    /// Runs every selected scenario (the roles at once) and returns the report; `progress` sees
+    /// each scenario, redacted, as it finishes. Stops every server the session started.
+    pub async fn run(mut self, progress: impl Fn(&ScenarioResult) + Send + Sync + 'static) -> Report {
+        let progress: Arc<dyn Fn(&ScenarioResult) + Send + Sync> = Arc::new(progress);
+        let mut runs = Vec::new();
+        for (role, prepared) in std::mem::take(&mut self.roles) {
+            let redactor = self.redactor.clone();
+            let progress = progress.clone();
+            runs.push(tokio::spawn(async move {
+                let scenarios = match &prepared.env {
+                    Some(env) => {
+                        let done = move |e: engine::Executed| {
+                            let r = redactor.scenario(&e.result, &e.secrets);
+                            progress(&r);
+                            r
+                        };
+                        engine::run_all(env.clone(), prepared.scenarios.clone(), done).await
+                    }
+                    None => {
+                        let why = prepared
+                            .preflight
+                            .problems
+                            .iter()
+                            .find(|p| p.severity == crate::outcome::Severity::Error)
+                            .map(|p| p.what.clone())
+                            .unwrap_or_default();
+                        prepared
+                            .scenarios
+                            .iter()
+                            .map(|s| {
+                                engine::not_run(
+                                    s,
+                                    Verdict::Error,
+                                    format!("not run: the preflight found a configuration error: {why}"),
+                                )
+                            })
+                            .collect()
+                    }
+                };
+                (role, prepared, scenarios)
+            }));
+        }
+        let mut finished = Vec::new();
+        for r in runs {
+            // A role's task ends only by returning: its scenarios catch their own panics.
+            if let Ok(done) = r.await {
+                finished.push(done);
+            }
+        }
+        let report = self.assemble(finished);
+        self.shutdown().await;
+        report
+    }
+
+    fn assemble(&self, finished: Vec<(Role, Prepared, Vec<ScenarioResult>)>) -> Report {
+        let req = &self.request;
+        let mut report = Report {
+            schema: REPORT_SCHEMA.into(),
+            run: RunInfo {
+                harness: "uma-conformance".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                started_at: self.started_at.clone(),
+                duration_ms: 0,
+                strict: req.strict,
+                jobs: req.jobs,
+                filter: req.filter.clone(),
+                suites_hash: suites_hash(&req.suites),
+                quirks: req.quirks.iter().map(|q| q.name().to_string()).collect(),
+            },
+            ..Report::default()
+        };
+        if let [(_, prepared, _)] = finished.as_slice() {
+            report.target = self.redactor.json(&prepared.target);
+            report.preflight = prepared.preflight.clone();
+            report.scenarios = finished.into_iter().flat_map(|(_, _, s)| s).collect();
+        } else {
+            let mut targets = serde_json::Map::new();
+            for (role, prepared, scenarios) in finished {
+                targets.insert(role.as_str().into(), self.redactor.json(&prepared.target));
+                if role == Role::As {
+                    report.preflight.reachable = prepared.preflight.reachable;
+                    report.preflight.discovery_url = prepared.preflight.discovery_url.clone();
+                    report.preflight.capabilities = prepared.preflight.capabilities.clone();
+                }
+                report
+                    .preflight
+                    .problems
+                    .extend(prepared.preflight.problems.into_iter().map(|mut p| {
+                        p.what = format!("{role}: {}", p.what);
+                        p
+                    }));
+                report.scenarios.extend(scenarios);
+            }
+            report.target =
+                serde_json::json!({"name": "reference implementation (embedded): AS, RS and client", "roles": targets});
+        }
+        for p in &mut report.preflight.problems {
+            p.what = self.redactor.text(&p.what);
+        }
+        report.scenarios.sort_by(|a, b| a.trial.cmp(&b.trial));
+        report.run.duration_ms = self.started.elapsed().as_millis() as u64;
+        report.summarise();
+        report
+    }
+
+    /// Stops every server the session started.
+    pub async fn shutdown(mut self) {
+        for r in std::mem::take(&mut self.running) {
+            r.shutdown().await;
+        }
+        if let Some(e) = self.embedded.take() {
+            e.server.shutdown().await;
+        }
+    }
+}
+
+/// Runs the suites and returns the report; `progress` sees each scenario (redacted) as it
+/// finishes. Without a target, every role runs against the embedded reference implementation
+/// (the AS suite against the reference AS, the RS suite against the reference RS, the client
+/// suite against the reference client), the three at once.
+pub async fn run_with(
+    req: &RunRequest,
+    progress: impl Fn(&ScenarioResult) + Send + Sync + 'static,
+) -> Result<(Report, Arc<Redactor>), RunError> {
+    let session = Session::prepare(req).await?;
+    let redactor = session.redactor.clone();
+    Ok((session.run(progress).await, redactor))
+}
+
+/// Runs without progress output.
+pub async fn run(req: &RunRequest) -> Result<Report, RunError> {
+    run_with(req, |_| {}).await.map(|(r, _)| r)
+}
+
+/// Validates a target profile of any role (for `validate`).
+pub fn validate_target(path: &Path) -> Result<(), RunError> {
+    Profile::load(path).map(|_| ()).map_err(RunError::from)
+}
