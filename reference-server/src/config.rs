@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::quirks::Quirks;
+use crate::store::Durability;
 use crate::types::{ClientSecret, Password};
 
 /// The longest lifetime accepted for anything, in seconds (ten years).
@@ -19,6 +20,9 @@ pub struct Config {
     /// Database URL: `sqlite://…`, `sqlite::memory:` or `postgres://…`. Empty means a SQLite
     /// file `uma.db` in the data directory.
     pub database_url: String,
+    /// When a write to SQLite is acknowledged: `batched` (default) or `sync` (see
+    /// [`Durability`]). PostgreSQL always acknowledges after the commit.
+    pub durability: Durability,
     /// Statically configured clients.
     pub clients: Vec<StaticClient>,
     /// End users: resource owners who log in for a PAT, and requesting parties.
@@ -54,6 +58,7 @@ impl Default for Config {
         Self {
             issuer: String::new(),
             database_url: String::new(),
+            durability: Durability::default(),
             clients: Vec::new(),
             users: Vec::new(),
             trusted_issuers: Vec::new(),
@@ -353,6 +358,19 @@ mod tests {
     fn lifetimes_beyond_ten_years_are_rejected() {
         let err = Config::from_yaml("lifetimes: {rpt: 999999999999}\n", "t.yaml").unwrap_err();
         assert!(err.to_string().contains("lifetimes.rpt"), "{err}");
+    }
+
+    #[test]
+    fn durability_is_read_by_name_and_defaults_to_batched() {
+        // Act
+        let sync = Config::from_yaml("durability: sync\n", "t.yaml").unwrap();
+        let default = Config::from_yaml("issuer: x\n", "t.yaml").unwrap();
+        let unknown = Config::from_yaml("durability: eventually\n", "t.yaml");
+
+        // Assert
+        assert_eq!(sync.durability, Durability::Sync);
+        assert_eq!(default.durability, Durability::Batched);
+        assert!(unknown.is_err());
     }
 
     #[test]
