@@ -48,6 +48,9 @@ pub struct Config {
     pub quirks: Quirks,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request's line and headers (and a keep-alive
+    /// connection may stay idle) before its connection is closed, in seconds.
+    pub header_read_timeout_secs: u64,
     /// Serve a built-in demo identity provider at `{issuer}/demo-idp` that mints ID tokens on
     /// request, and trust it. For walk-throughs and tests only: anyone can mint any claim.
     pub demo_identity_provider: bool,
@@ -71,6 +74,7 @@ impl Default for Config {
             icg_iss: true,
             quirks: Quirks::none(),
             max_body_bytes: 64 * 1024,
+            header_read_timeout_secs: crate::serving::HEADER_READ_TIMEOUT.as_secs(),
             demo_identity_provider: false,
         }
     }
@@ -284,6 +288,11 @@ impl Config {
                 )));
             }
         }
+        if !(1..=3600).contains(&self.header_read_timeout_secs) {
+            return Err(ConfigError::Invalid(
+                "header_read_timeout_secs must be between 1 and 3600".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -371,6 +380,18 @@ mod tests {
         assert_eq!(sync.durability, Durability::Sync);
         assert_eq!(default.durability, Durability::Batched);
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn a_header_read_timeout_outside_one_second_to_an_hour_is_rejected() {
+        // Act
+        let zero = Config::from_yaml("header_read_timeout_secs: 0\n", "t.yaml");
+        let five = Config::from_yaml("header_read_timeout_secs: 5\n", "t.yaml").unwrap();
+
+        // Assert
+        assert!(zero.unwrap_err().to_string().contains("header_read_timeout_secs"));
+        assert_eq!(five.header_read_timeout_secs, 5);
+        assert_eq!(Config::default().header_read_timeout_secs, 10);
     }
 
     #[test]

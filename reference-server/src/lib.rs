@@ -118,10 +118,12 @@ impl ServerBuilder {
             (Storage::Dir(d), _) => Store::open_dir_with(d, durability).await?,
             (Storage::Url(u), _) => Store::connect_with(u, durability).await?,
         };
+        let header_read_timeout = Duration::from_secs(self.config.header_read_timeout_secs);
         let ctx: SharedCtx = Arc::new(Ctx::new(self.config, issuer, store).await.map_err(StartError::Init)?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweep_loop(ctx.clone(), rx.clone()));
-        let serving = serving::Serving::spawn(listener, app(ctx.clone()), "authorization server");
+        let serving =
+            serving::Serving::spawn_with(listener, app(ctx.clone()), "authorization server", header_read_timeout);
         Ok(Server {
             ctx,
             local,
