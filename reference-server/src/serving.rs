@@ -17,6 +17,12 @@ use hyper_util::service::TowerToHyperService;
 /// connection may stay idle) before its connection is closed.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most header fields hyper parses in one request; a request with more is answered 431 by
+/// hyper itself, with no body. It is above the routers' own limit (see
+/// [`crate::http::limits::MAX_HEADERS`]) so that requests between the two get the routers'
+/// JSON 431.
+const PARSED_HEADERS: usize = 256;
+
 /// Binds `addr` (port 0: any free port) and returns the listener with the address it got.
 pub async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), crate::StartError> {
     let bind_error = |source| crate::StartError::Bind { addr, source };
@@ -74,7 +80,9 @@ async fn accept_loop(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_headers(PARSED_HEADERS);
     let mut connections = tokio::task::JoinSet::new();
     let stop_connections = stop.clone();
     loop {

@@ -1,10 +1,13 @@
 //! The reference servers on real loopback sockets: what hyper does before a router sees a
 //! request. A request head that never completes is cut off (the header-read timeout) by the AS,
-//! the RS and the client.
+//! the RS and the client; and the routers' own JSON 414 and 431 are reached, because hyper's
+//! own limits sit above them.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use reqwest::StatusCode;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use uma_reference_server::client::{ClientConfig, ReferenceClient};
@@ -180,4 +183,84 @@ async fn complete_requests_are_served_one_after_another_on_one_connection() {
     // Assert
     assert_eq!(seen.matches("HTTP/1.1 200 OK").count(), 2, "{seen}");
     server.shutdown().await;
+}
+
+/// Sends `req`, expects an OAuth JSON error with `status`, and returns its description.
+async fn oauth_error(req: reqwest::RequestBuilder, status: StatusCode) -> String {
+    let resp = req.send().await.expect("answers");
+    assert_eq!(resp.status(), status);
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(ct.starts_with("application/json"), "{ct}");
+    let body: Value = resp.json().await.expect("a JSON body");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    body["error_description"].as_str().expect("a description").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_socket_150_header_fields_get_the_json_431_not_hypers_bare_one() {
+    // Arrange
+    let server = the_as().await;
+    let http = reqwest::Client::builder().no_proxy().build().expect("HTTP client");
+    let mut req = http.get(format!("{}/jwks", server.issuer()));
+    for i in 0..150 {
+        req = req.header(format!("x-padding-{i}"), "x");
+    }
+
+    // Act
+    let description = oauth_error(req, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).await;
+
+    // Assert
+    assert!(description.contains("header fields"), "{description}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_socket_a_20_kib_request_target_gets_the_json_414() {
+    // Arrange
+    let server = the_as().await;
+    let http = reqwest::Client::builder().no_proxy().build().expect("HTTP client");
+    let url = format!("{}/jwks?pad={}", server.issuer(), "x".repeat(20 * 1024));
+
+    // Act
+    let description = oauth_error(http.get(url), StatusCode::URI_TOO_LONG).await;
+
+    // Assert
+    assert!(description.contains("request target"), "{description}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rs_and_the_client_answer_oversized_requests_with_json_414_and_431() {
+    // Arrange
+    let rs_config = RsConfig::new(&dead_issuer().await, "demo-rs", ClientSecret::new("demo-rs-secret"));
+    let rs = ResourceServer::start(rs_config, loopback())
+        .await
+        .expect("the RS starts");
+    let client_config = ClientConfig::new("demo-client", ClientSecret::new("demo-client-secret"));
+    let client = ReferenceClient::start(client_config, loopback())
+        .await
+        .expect("the client starts");
+    let http = reqwest::Client::builder().no_proxy().build().expect("HTTP client");
+    let pad = "x".repeat(20 * 1024);
+
+    for base in [rs.base_url(), client.base_url()] {
+        // Act
+        let long = oauth_error(http.get(format!("{base}/?pad={pad}")), StatusCode::URI_TOO_LONG).await;
+        let mut many = http.get(format!("{base}/"));
+        for i in 0..150 {
+            many = many.header(format!("x-padding-{i}"), "x");
+        }
+        let many = oauth_error(many, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).await;
+
+        // Assert
+        assert!(long.contains("request target"), "{base}: {long}");
+        assert!(many.contains("header fields"), "{base}: {many}");
+    }
+    rs.shutdown().await;
+    client.shutdown().await;
 }
