@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::quirks::Quirks;
+use crate::store::Durability;
 use crate::types::{ClientSecret, Password};
 
 /// The longest lifetime accepted for anything, in seconds (ten years).
@@ -19,6 +20,9 @@ pub struct Config {
     /// Database URL: `sqlite://…`, `sqlite::memory:` or `postgres://…`. Empty means a SQLite
     /// file `uma.db` in the data directory.
     pub database_url: String,
+    /// When a write to SQLite is acknowledged: `batched` (default) or `sync` (see
+    /// [`Durability`]). PostgreSQL always acknowledges after the commit.
+    pub durability: Durability,
     /// Statically configured clients.
     pub clients: Vec<StaticClient>,
     /// End users: resource owners who log in for a PAT, and requesting parties.
@@ -44,6 +48,9 @@ pub struct Config {
     pub quirks: Quirks,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request's line and headers (and a keep-alive
+    /// connection may stay idle) before its connection is closed, in seconds.
+    pub header_read_timeout_secs: u64,
     /// Serve a built-in demo identity provider at `{issuer}/demo-idp` that mints ID tokens on
     /// request, and trust it. For walk-throughs and tests only: anyone can mint any claim.
     pub demo_identity_provider: bool,
@@ -54,6 +61,7 @@ impl Default for Config {
         Self {
             issuer: String::new(),
             database_url: String::new(),
+            durability: Durability::default(),
             clients: Vec::new(),
             users: Vec::new(),
             trusted_issuers: Vec::new(),
@@ -66,6 +74,7 @@ impl Default for Config {
             icg_iss: true,
             quirks: Quirks::none(),
             max_body_bytes: 64 * 1024,
+            header_read_timeout_secs: crate::serving::HEADER_READ_TIMEOUT.as_secs(),
             demo_identity_provider: false,
         }
     }
@@ -279,6 +288,11 @@ impl Config {
                 )));
             }
         }
+        if !(1..=3600).contains(&self.header_read_timeout_secs) {
+            return Err(ConfigError::Invalid(
+                "header_read_timeout_secs must be between 1 and 3600".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -353,6 +367,31 @@ mod tests {
     fn lifetimes_beyond_ten_years_are_rejected() {
         let err = Config::from_yaml("lifetimes: {rpt: 999999999999}\n", "t.yaml").unwrap_err();
         assert!(err.to_string().contains("lifetimes.rpt"), "{err}");
+    }
+
+    #[test]
+    fn durability_is_read_by_name_and_defaults_to_batched() {
+        // Act
+        let sync = Config::from_yaml("durability: sync\n", "t.yaml").unwrap();
+        let default = Config::from_yaml("issuer: x\n", "t.yaml").unwrap();
+        let unknown = Config::from_yaml("durability: eventually\n", "t.yaml");
+
+        // Assert
+        assert_eq!(sync.durability, Durability::Sync);
+        assert_eq!(default.durability, Durability::Batched);
+        assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn a_header_read_timeout_outside_one_second_to_an_hour_is_rejected() {
+        // Act
+        let zero = Config::from_yaml("header_read_timeout_secs: 0\n", "t.yaml");
+        let five = Config::from_yaml("header_read_timeout_secs: 5\n", "t.yaml").unwrap();
+
+        // Assert
+        assert!(zero.unwrap_err().to_string().contains("header_read_timeout_secs"));
+        assert_eq!(five.header_read_timeout_secs, 5);
+        assert_eq!(Config::default().header_read_timeout_secs, 10);
     }
 
     #[test]

@@ -111,16 +111,19 @@ impl ServerBuilder {
         } else {
             self.config.issuer.clone()
         };
+        let durability = self.config.durability;
         let store = match (&self.storage, self.config.database_url.as_str()) {
-            (_, url) if !url.is_empty() => Store::connect(url).await?,
-            (Storage::Memory, _) => Store::connect("sqlite::memory:").await?,
-            (Storage::Dir(d), _) => Store::open_dir(d).await?,
-            (Storage::Url(u), _) => Store::connect(u).await?,
+            (_, url) if !url.is_empty() => Store::connect_with(url, durability).await?,
+            (Storage::Memory, _) => Store::connect_with("sqlite::memory:", durability).await?,
+            (Storage::Dir(d), _) => Store::open_dir_with(d, durability).await?,
+            (Storage::Url(u), _) => Store::connect_with(u, durability).await?,
         };
+        let header_read_timeout = Duration::from_secs(self.config.header_read_timeout_secs);
         let ctx: SharedCtx = Arc::new(Ctx::new(self.config, issuer, store).await.map_err(StartError::Init)?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweep_loop(ctx.clone(), rx.clone()));
-        let serving = serving::Serving::spawn(listener, app(ctx.clone()), "authorization server");
+        let serving =
+            serving::Serving::spawn_with(listener, app(ctx.clone()), "authorization server", header_read_timeout);
         Ok(Server {
             ctx,
             local,
@@ -213,7 +216,7 @@ pub async fn test_app_at(
     issuer: &str,
     database_url: &str,
 ) -> Result<(axum::Router, SharedCtx), StartError> {
-    let store = Store::connect(database_url).await?;
+    let store = Store::connect_with(database_url, config.durability).await?;
     let ctx: SharedCtx = Arc::new(
         Ctx::new(config, issuer.to_owned(), store)
             .await

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use uma_reference_server::rs::{ResourceServer, RsConfig};
+use uma_reference_server::store::Durability;
 use uma_reference_server::types::ClientSecret;
 use uma_reference_server::{Config, Quirk, Server};
 
@@ -29,6 +30,11 @@ struct Args {
     /// Directory for the SQLite database.
     #[arg(long, default_value = "uma-data", env = "UMA_AS_DATA_DIR")]
     data_dir: PathBuf,
+    /// When a write to SQLite is acknowledged: `batched` (default; at once while the writer is
+    /// less than 10 ms behind, so a crash loses at most about the last 10 ms of writes) or
+    /// `sync` (after its commit is on disk). Overrides `durability` in the configuration file.
+    #[arg(long, value_name = "MODE", env = "UMA_AS_DURABILITY", value_parser = parse_durability)]
+    durability: Option<Durability>,
     /// Commit a deliberate violation (repeatable; see --list-quirks).
     #[arg(long = "quirk", value_name = "NAME")]
     quirks: Vec<String>,
@@ -74,6 +80,11 @@ struct RsArgs {
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
+}
+
+fn parse_durability(s: &str) -> Result<Durability, String> {
+    s.parse()
+        .map_err(|e: uma_reference_server::store::UnknownDurability| e.to_string())
 }
 
 fn init_logs(json: bool) {
@@ -127,6 +138,9 @@ fn main() -> ExitCode {
         },
         None => Config::demo(),
     };
+    if let Some(d) = args.durability {
+        config.durability = d;
+    }
     for name in &args.quirks {
         match name.parse::<Quirk>() {
             Ok(q) => config.quirks.insert(q),
@@ -160,7 +174,7 @@ fn main() -> ExitCode {
         for q in shown.quirks.iter() {
             tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this server is deliberately non-conformant");
         }
-        tracing::info!(issuer = server.issuer(), data_dir = %args.data_dir.display(), "reference UMA authorization server listening");
+        tracing::info!(issuer = server.issuer(), data_dir = %args.data_dir.display(), durability = shown.durability.as_str(), "reference UMA authorization server listening");
         wait_for_signal().await;
         tracing::info!("shutting down");
         server.shutdown().await;

@@ -1,8 +1,27 @@
 //! Serving a router on a bound listener until told to stop, with a bounded graceful shutdown:
 //! shared by the reference AS, RS and client (and the harness's counterparts).
+//!
+//! Connections are served by hyper's HTTP/1.1 server directly rather than `axum::serve`, which
+//! cannot bound how long a client may take to send a request's headers: here a connection whose
+//! request head is not complete within [`HEADER_READ_TIMEOUT`] (also an idle keep-alive
+//! connection) is closed.
 
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+
+/// How long a client may take to send a request's line and headers (and how long a keep-alive
+/// connection may stay idle) before its connection is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most header fields hyper parses in one request; a request with more is answered 431 by
+/// hyper itself, with no body. It is above the routers' own limit (see
+/// [`crate::http::limits::MAX_HEADERS`]) so that requests between the two get the routers'
+/// JSON 431.
+const PARSED_HEADERS: usize = 256;
 
 /// Binds `addr` (port 0: any free port) and returns the listener with the address it got.
 pub async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), crate::StartError> {
@@ -20,19 +39,22 @@ pub struct Serving {
 }
 
 impl Serving {
-    /// Serves `router` on `listener`; `what` names the server in an error log.
+    /// Serves `router` on `listener` with the [`HEADER_READ_TIMEOUT`]; `what` names the server
+    /// in logs.
     pub fn spawn(listener: tokio::net::TcpListener, router: axum::Router, what: &'static str) -> Self {
-        let (stop, mut rx) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
-            let result = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.wait_for(|stop| *stop).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, server = what, "stopped with an error");
-            }
-        });
+        Self::spawn_with(listener, router, what, HEADER_READ_TIMEOUT)
+    }
+
+    /// Serves `router` on `listener`, closing a connection whose request head takes longer than
+    /// `header_read_timeout`; `what` names the server in logs.
+    pub fn spawn_with(
+        listener: tokio::net::TcpListener,
+        router: axum::Router,
+        what: &'static str,
+        header_read_timeout: Duration,
+    ) -> Self {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, router, what, header_read_timeout, rx));
         Self { stop, task }
     }
 
@@ -42,7 +64,83 @@ impl Serving {
         let _ = self.stop.send(true);
         if tokio::time::timeout(grace, &mut self.task).await.is_err() {
             tracing::warn!("in-flight requests did not finish in time; closing their connections");
+            // The connections are tasks of the accept loop's set: aborting it drops them.
             self.task.abort();
         }
     }
+}
+
+/// Accepts connections until `stop` turns true, then lets every connection finish its request
+/// in flight and waits for them.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    what: &'static str,
+    header_read_timeout: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_headers(PARSED_HEADERS);
+    let mut connections = tokio::task::JoinSet::new();
+    let stop_connections = stop.clone();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stopped(&mut stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        match accepted {
+            Ok((io, peer)) => {
+                let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(router.clone()));
+                connections.spawn(serve_connection(conn, peer, stop_connections.clone()));
+            }
+            Err(e) => accept_failed(e, what).await,
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+/// One HTTP/1.1 connection to a router.
+type Connection =
+    hyper::server::conn::http1::Connection<TokioIo<tokio::net::TcpStream>, TowerToHyperService<axum::Router>>;
+
+/// Serves one connection; once `stop` turns true, finishes the request in flight and closes.
+async fn serve_connection(conn: Connection, peer: SocketAddr, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut conn = pin!(conn);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    // A client closing early, a malformed request, or a request head that did
+                    // not arrive within the header-read timeout.
+                    tracing::debug!(error = %e, %peer, "connection ended with an error");
+                }
+                return;
+            }
+            () = stopped(&mut stop), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Waits out an accept error: a connection-level one (the peer gave up) is skipped at once;
+/// anything else (out of file descriptors) is logged, and accepting resumes after a second.
+async fn accept_failed(e: std::io::Error, what: &'static str) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::error!(error = %e, server = what, "failed to accept a connection; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }

@@ -7,18 +7,30 @@
 //!
 //! - **Exclusive** (SQLite): one server process owns the database file. All state is loaded into
 //!   memory at start and served from there; every change marks its row dirty, and a background
-//!   writer persists dirty rows in batches (one transaction, multi-row statements), typically
-//!   within milliseconds. [`Store::close`] (graceful shutdown) writes everything out, so a
-//!   restart loses nothing; a crash can lose the last unwritten batch. Ticket single use rests
-//!   on removal from the in-memory map under a lock.
+//!   writer commits dirty rows in batches (one transaction, multi-row statements), starting as
+//!   soon as it is idle: changes arriving during a commit go into the next one (group commit).
+//!   When a write is acknowledged depends on the [`Durability`]:
+//!   - [`Durability::Batched`] (the default): at once, unless the oldest change not yet
+//!     committed is older than [`FLUSH_DEADLINE`] (10 ms); then the write waits for its own
+//!     commit. So a crash (`kill -9`) can only lose writes acknowledged in the last
+//!     [`FLUSH_DEADLINE`] before it plus the commit then under way.
+//!   - [`Durability::Sync`]: after the commit that holds it, which SQLite also syncs to disk
+//!     (`synchronous = FULL`), so an acknowledged write survives a crash and a power loss.
+//!
+//!   In both, consuming a single-use credential (a permission ticket, an authorization code, an
+//!   interaction session) and revoking tokens are acknowledged only once committed, so a crash
+//!   never makes a redeemed ticket redeemable again nor a revoked token active again.
+//!   [`Store::close`] (graceful shutdown) writes everything out, so a restart loses nothing.
+//!   Ticket single use rests on removal from the in-memory map under a lock.
 //! - **Shared** (PostgreSQL): several server instances may share the database, so every
-//!   operation goes to it directly. Ticket single use rests on `DELETE … RETURNING`, which is
-//!   atomic, so parallel redemptions of one ticket see it at most once across instances.
+//!   operation goes to it directly and is acknowledged once committed, whatever the
+//!   [`Durability`]. Ticket single use rests on `DELETE … RETURNING`, which is atomic, so
+//!   parallel redemptions of one ticket see it at most once across instances.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,6 +47,51 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initia
 /// Rows per multi-row statement (well under SQLite's limit of bound variables).
 const BATCH_ROWS: usize = 400;
 
+/// In [`Durability::Batched`] mode, the age of the oldest uncommitted change beyond which writes
+/// are no longer acknowledged before their commit.
+pub const FLUSH_DEADLINE: Duration = Duration::from_millis(10);
+
+/// When a write to the exclusive (SQLite) store is acknowledged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// At once while the writer keeps within [`FLUSH_DEADLINE`], after its commit otherwise: a
+    /// crash loses at most the writes acknowledged in the last [`FLUSH_DEADLINE`] plus the
+    /// commit under way. SQLite `synchronous = NORMAL`.
+    #[default]
+    Batched,
+    /// After its commit (writes arriving during a commit share the next one), synced to disk
+    /// (SQLite `synchronous = FULL`): a crash or power loss loses no acknowledged write.
+    Sync,
+}
+
+impl Durability {
+    /// The name used in configuration and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Batched => "batched",
+            Durability::Sync => "sync",
+        }
+    }
+}
+
+impl std::str::FromStr for Durability {
+    type Err = UnknownDurability;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "batched" => Ok(Durability::Batched),
+            "sync" => Ok(Durability::Sync),
+            _ => Err(UnknownDurability(s.to_owned())),
+        }
+    }
+}
+
+/// A durability name that is neither `batched` nor `sync`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown durability `{0}` (expected `batched` or `sync`)")]
+pub struct UnknownDurability(String);
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -44,6 +101,10 @@ pub enum StoreError {
     /// A stored document could not be read back.
     #[error("corrupt stored record")]
     Corrupt(#[from] serde_json::Error),
+    /// The commit that was to hold a change failed; the change stays pending and is retried, but
+    /// it was not acknowledged.
+    #[error("failed to commit the change")]
+    NotCommitted,
 }
 
 /// Result of a storage operation.
@@ -78,7 +139,6 @@ fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 }
 
 /// The in-memory state of exclusive mode.
-#[derive(Default)]
 struct Mem {
     clients: RwLock<HashMap<String, (ClientRecord, i64)>>,
     resources: RwLock<HashMap<String, (ResourceRecord, i64)>>,
@@ -87,8 +147,43 @@ struct Mem {
     tokens: RwLock<HashMap<String, TokenRecord>>,
     approvals: RwLock<HashMap<String, ApprovalRecord>>,
     interactions: Mutex<HashMap<String, (String, i64)>>,
-    dirty: Mutex<Dirty>,
+    pending: Mutex<Pending>,
     wake: tokio::sync::Notify,
+    /// Held by the one write-out at a time, so batches commit in order of their changes.
+    flushing: tokio::sync::Mutex<()>,
+    progress: tokio::sync::watch::Sender<Progress>,
+    durability: Durability,
+}
+
+/// The changes not yet committed.
+#[derive(Default)]
+struct Pending {
+    dirty: Dirty,
+    /// The number of the newest change (changes are numbered from 1, in order).
+    seq: u64,
+    /// When the oldest change of `dirty` was made.
+    dirty_since: Option<Instant>,
+    /// When the oldest change of the batch being committed was made.
+    committing_since: Option<Instant>,
+}
+
+/// How far the writer got: every change numbered up to `committed` is committed; the commit
+/// holding the changes up to `failed` failed (they are pending again).
+#[derive(Clone, Copy, Debug, Default)]
+struct Progress {
+    committed: u64,
+    failed: u64,
+}
+
+/// What a change needs before it is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    /// Whatever the [`Durability`] says.
+    Write,
+    /// Its commit, in every mode: consuming single-use credentials and revoking tokens.
+    Commit,
+    /// Nothing: housekeeping nobody waits for.
+    Nothing,
 }
 
 /// Keys changed since the last write-out, per table.
@@ -126,9 +221,57 @@ impl Dirty {
 }
 
 impl Mem {
-    fn mark(&self, f: impl FnOnce(&mut Dirty)) {
-        f(&mut lock(&self.dirty));
+    fn new(durability: Durability) -> Self {
+        Self {
+            clients: RwLock::default(),
+            resources: RwLock::default(),
+            policies: RwLock::default(),
+            tickets: Mutex::default(),
+            tokens: RwLock::default(),
+            approvals: RwLock::default(),
+            interactions: Mutex::default(),
+            pending: Mutex::default(),
+            wake: tokio::sync::Notify::new(),
+            flushing: tokio::sync::Mutex::new(()),
+            progress: tokio::sync::watch::Sender::new(Progress::default()),
+            durability,
+        }
+    }
+
+    /// Marks the rows `f` names dirty (their in-memory state has changed), wakes the writer, and
+    /// returns once the change may be acknowledged (see the module docs).
+    async fn record(&self, f: impl FnOnce(&mut Dirty), need: Need) -> StoreResult<()> {
+        let now = Instant::now();
+        let (seq, lagging) = {
+            let mut p = lock(&self.pending);
+            f(&mut p.dirty);
+            p.seq += 1;
+            let lagging = p
+                .committing_since
+                .or(p.dirty_since)
+                .is_some_and(|oldest| now.saturating_duration_since(oldest) > FLUSH_DEADLINE);
+            p.dirty_since.get_or_insert(now);
+            (p.seq, lagging)
+        };
         self.wake.notify_one();
+        let wait = match need {
+            Need::Nothing => false,
+            Need::Commit => true,
+            Need::Write => self.durability == Durability::Sync || lagging,
+        };
+        if !wait {
+            return Ok(());
+        }
+        let mut progress = self.progress.subscribe();
+        let reached = progress
+            .wait_for(|p| p.committed >= seq || p.failed >= seq)
+            .await
+            .map(|p| p.committed >= seq);
+        match reached {
+            Ok(true) => Ok(()),
+            // The sender lives in `self`, so the channel cannot close under us.
+            Ok(false) | Err(_) => Err(StoreError::NotCommitted),
+        }
     }
 }
 
@@ -165,11 +308,18 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies migrations.
+    /// Opens (creating if needed) the database at `url` and applies migrations, with the default
+    /// [`Durability`].
     ///
     /// `url` is `sqlite://path` or `sqlite::memory:` (exclusive mode) or `postgres://…`
     /// (shared mode).
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, Durability::default()).await
+    }
+
+    /// Like [`Store::connect`], acknowledging writes as `durability` says (exclusive mode; shared
+    /// mode always acknowledges after the commit).
+    pub async fn connect_with(url: &str, durability: Durability) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
         let sqlite = url.starts_with("sqlite:");
@@ -202,7 +352,11 @@ impl Store {
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
                         if !memory {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute(match durability {
+                                Durability::Batched => "PRAGMA synchronous = NORMAL",
+                                Durability::Sync => "PRAGMA synchronous = FULL",
+                            })
+                            .await?;
                         }
                     }
                     Ok(())
@@ -218,7 +372,7 @@ impl Store {
         };
         store.migrate(!sqlite).await?;
         if sqlite {
-            let mem = Arc::new(store.load().await?);
+            let mem = Arc::new(store.load(durability).await?);
             store.mem = Some(mem.clone());
             let (pool, stop) = (store.pool.clone(), store.stop.clone());
             *lock(&store.writer) = Some(tokio::spawn(write_loop(mem, pool, stop)));
@@ -226,10 +380,16 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens the default SQLite file `uma.db` in `dir`, creating the directory.
+    /// Opens the default SQLite file `uma.db` in `dir`, creating the directory, with the default
+    /// [`Durability`].
     pub async fn open_dir(dir: &Path) -> StoreResult<Self> {
+        Self::open_dir_with(dir, Durability::default()).await
+    }
+
+    /// Like [`Store::open_dir`], acknowledging writes as `durability` says.
+    pub async fn open_dir_with(dir: &Path, durability: Durability) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
-        Self::connect(&format!("sqlite://{}", dir.join("uma.db").display())).await
+        Self::connect_with(&format!("sqlite://{}", dir.join("uma.db").display()), durability).await
     }
 
     /// Applies pending migrations in one transaction. In shared mode (PostgreSQL) it holds an
@@ -263,8 +423,8 @@ impl Store {
     }
 
     /// Reads every table into memory (exclusive mode).
-    async fn load(&self) -> StoreResult<Mem> {
-        let mem = Mem::default();
+    async fn load(&self, durability: Durability) -> StoreResult<Mem> {
+        let mem = Mem::new(durability);
         for r in sqlx::query("SELECT client_id, data, created_at FROM clients")
             .fetch_all(&self.pool)
             .await?
@@ -351,9 +511,13 @@ impl Store {
     pub async fn put_client(&self, c: &ClientRecord) -> StoreResult<()> {
         if let Some(mem) = &self.mem {
             write(&mem.clients).insert(c.client_id.clone(), (c.clone(), c.issued_at));
-            mem.mark(|d| {
-                d.clients.insert(c.client_id.clone());
-            });
+            mem.record(
+                |d| {
+                    d.clients.insert(c.client_id.clone());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(());
         }
         sqlx::query(
@@ -388,13 +552,18 @@ impl Store {
     /// Inserts or replaces a resource.
     pub async fn put_resource(&self, r: &ResourceRecord, now: i64) -> StoreResult<()> {
         if let Some(mem) = &self.mem {
-            let mut map = write(&mem.resources);
-            let created = map.get(&r.id).map_or(now, |(_, c)| *c);
-            map.insert(r.id.clone(), (r.clone(), created));
-            drop(map);
-            mem.mark(|d| {
-                d.resources.insert(r.id.clone());
-            });
+            {
+                let mut map = write(&mem.resources);
+                let created = map.get(&r.id).map_or(now, |(_, c)| *c);
+                map.insert(r.id.clone(), (r.clone(), created));
+            }
+            mem.record(
+                |d| {
+                    d.resources.insert(r.id.clone());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(());
         }
         sqlx::query(
@@ -454,10 +623,14 @@ impl Store {
         if let Some(mem) = &self.mem {
             let existed = write(&mem.resources).remove(id).is_some();
             write(&mem.policies).remove(id);
-            mem.mark(|d| {
-                d.resources.insert(id.to_owned());
-                d.policies.insert(id.to_owned());
-            });
+            mem.record(
+                |d| {
+                    d.resources.insert(id.to_owned());
+                    d.policies.insert(id.to_owned());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(existed);
         }
         if !storable(id) {
@@ -515,9 +688,13 @@ impl Store {
     pub async fn put_policy(&self, resource_id: &str, p: &PolicyRecord) -> StoreResult<()> {
         if let Some(mem) = &self.mem {
             write(&mem.policies).insert(resource_id.to_owned(), p.clone());
-            mem.mark(|d| {
-                d.policies.insert(resource_id.to_owned());
-            });
+            mem.record(
+                |d| {
+                    d.policies.insert(resource_id.to_owned());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(());
         }
         sqlx::query(
@@ -550,9 +727,13 @@ impl Store {
     pub async fn delete_policy(&self, resource_id: &str) -> StoreResult<bool> {
         if let Some(mem) = &self.mem {
             let existed = write(&mem.policies).remove(resource_id).is_some();
-            mem.mark(|d| {
-                d.policies.insert(resource_id.to_owned());
-            });
+            mem.record(
+                |d| {
+                    d.policies.insert(resource_id.to_owned());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(existed);
         }
         if !storable(resource_id) {
@@ -571,9 +752,13 @@ impl Store {
     pub async fn put_ticket(&self, hash: &str, t: &TicketData, expires_at: i64) -> StoreResult<()> {
         if let Some(mem) = &self.mem {
             lock(&mem.tickets).insert(hash.to_owned(), (t.clone(), expires_at));
-            mem.mark(|d| {
-                d.tickets.insert(hash.to_owned());
-            });
+            mem.record(
+                |d| {
+                    d.tickets.insert(hash.to_owned());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(());
         }
         sqlx::query(
@@ -608,9 +793,13 @@ impl Store {
         if let Some(mem) = &self.mem {
             let taken = lock(&mem.tickets).remove(hash);
             if taken.is_some() {
-                mem.mark(|d| {
-                    d.tickets.insert(hash.to_owned());
-                });
+                mem.record(
+                    |d| {
+                        d.tickets.insert(hash.to_owned());
+                    },
+                    Need::Commit,
+                )
+                .await?;
             }
             return Ok(taken);
         }
@@ -628,9 +817,13 @@ impl Store {
     pub async fn put_token(&self, hash: &str, t: &TokenRecord) -> StoreResult<()> {
         if let Some(mem) = &self.mem {
             write(&mem.tokens).insert(hash.to_owned(), t.clone());
-            mem.mark(|d| {
-                d.tokens.insert(hash.to_owned());
-            });
+            mem.record(
+                |d| {
+                    d.tokens.insert(hash.to_owned());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(());
         }
         sqlx::query(
@@ -669,16 +862,24 @@ impl Store {
     /// Removes a single-use token (an authorization code) and returns it, atomically.
     pub async fn take_token(&self, hash: &str, kind: TokenKind) -> StoreResult<Option<TokenRecord>> {
         if let Some(mem) = &self.mem {
-            let mut map = write(&mem.tokens);
-            if map.get(hash).is_some_and(|t| t.kind == kind) {
-                let t = map.remove(hash);
-                drop(map);
-                mem.mark(|d| {
-                    d.tokens.insert(hash.to_owned());
-                });
-                return Ok(t);
+            let taken = {
+                let mut map = write(&mem.tokens);
+                if map.get(hash).is_some_and(|t| t.kind == kind) {
+                    map.remove(hash)
+                } else {
+                    None
+                }
+            };
+            if taken.is_some() {
+                mem.record(
+                    |d| {
+                        d.tokens.insert(hash.to_owned());
+                    },
+                    Need::Commit,
+                )
+                .await?;
             }
-            return Ok(None);
+            return Ok(taken);
         }
         let row = sqlx::query("DELETE FROM tokens WHERE hash = $1 AND kind = $2 RETURNING data")
             .bind(hash)
@@ -694,9 +895,13 @@ impl Store {
             if let Some(t) = write(&mem.tokens).get_mut(hash) {
                 t.revoked = true;
             }
-            mem.mark(|d| {
-                d.tokens.insert(hash.to_owned());
-            });
+            mem.record(
+                |d| {
+                    d.tokens.insert(hash.to_owned());
+                },
+                Need::Commit,
+            )
+            .await?;
             return Ok(());
         }
         sqlx::query("UPDATE tokens SET revoked = 1 WHERE hash = $1")
@@ -716,7 +921,7 @@ impl Store {
                     changed.push(hash.clone());
                 }
             }
-            mem.mark(|d| d.tokens.extend(changed));
+            mem.record(|d| d.tokens.extend(changed), Need::Commit).await?;
             return Ok(());
         }
         sqlx::query("UPDATE tokens SET revoked = 1 WHERE grant_id = $1")
@@ -732,9 +937,13 @@ impl Store {
     pub async fn put_approval(&self, a: &ApprovalRecord) -> StoreResult<()> {
         if let Some(mem) = &self.mem {
             write(&mem.approvals).insert(a.id.clone(), a.clone());
-            mem.mark(|d| {
-                d.approvals.insert(a.id.clone());
-            });
+            mem.record(
+                |d| {
+                    d.approvals.insert(a.id.clone());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(());
         }
         sqlx::query(
@@ -791,9 +1000,13 @@ impl Store {
     pub async fn put_interaction<T: Serialize>(&self, id: &str, data: &T, expires_at: i64) -> StoreResult<()> {
         if let Some(mem) = &self.mem {
             lock(&mem.interactions).insert(id.to_owned(), (to_json(data)?, expires_at));
-            mem.mark(|d| {
-                d.interactions.insert(id.to_owned());
-            });
+            mem.record(
+                |d| {
+                    d.interactions.insert(id.to_owned());
+                },
+                Need::Write,
+            )
+            .await?;
             return Ok(());
         }
         sqlx::query("INSERT INTO interactions (id, data, expires_at) VALUES ($1, $2, $3)")
@@ -826,9 +1039,14 @@ impl Store {
     pub async fn take_interaction(&self, id: &str) -> StoreResult<bool> {
         if let Some(mem) = &self.mem {
             let existed = lock(&mem.interactions).remove(id).is_some();
-            mem.mark(|d| {
-                d.interactions.insert(id.to_owned());
-            });
+            let need = if existed { Need::Commit } else { Need::Nothing };
+            mem.record(
+                |d| {
+                    d.interactions.insert(id.to_owned());
+                },
+                need,
+            )
+            .await?;
             return Ok(existed);
         }
         if !storable(id) {
@@ -876,7 +1094,7 @@ impl Store {
             lock(&mem.interactions).retain(|id, (_, exp)| *exp > now || !dirty.interactions.insert(id.clone()));
             write(&mem.tokens).retain(|h, t| t.expires_at > now - grace || !dirty.tokens.insert(h.clone()));
             let n = (dirty.tickets.len() + dirty.interactions.len() + dirty.tokens.len()) as u64;
-            mem.mark(|d| d.absorb(dirty));
+            mem.record(|d| d.absorb(dirty), Need::Nothing).await?;
             return Ok(n);
         }
         let mut n = 0;
@@ -938,16 +1156,40 @@ async fn write_loop(mem: Arc<Mem>, pool: AnyPool, stop: Arc<tokio::sync::Notify>
     }
 }
 
-/// Writes every dirty row of `mem` in one transaction. On failure the rows stay dirty.
+/// Writes every dirty row of `mem` in one transaction, then tells the changes waiting for it.
+/// On failure the rows stay dirty (and their waiters learn that their commit failed).
 async fn flush(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
-    let dirty = std::mem::take(&mut *lock(&mem.dirty));
-    if dirty.is_empty() {
-        return Ok(());
+    let _one_at_a_time = mem.flushing.lock().await;
+    let (dirty, upto) = {
+        let mut p = lock(&mem.pending);
+        p.committing_since = p.dirty_since.take();
+        (std::mem::take(&mut p.dirty), p.seq)
+    };
+    // An empty batch still settles the changes numbered so far: each either named no row or was
+    // in an earlier batch that committed (a failed one would have put its rows back).
+    let result = if dirty.is_empty() {
+        Ok(())
+    } else {
+        write_out(mem, pool, &dirty).await
+    };
+    {
+        let mut p = lock(&mem.pending);
+        let since = p.committing_since.take();
+        if result.is_err() {
+            p.dirty.absorb(dirty);
+            p.dirty_since = match (since, p.dirty_since) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
     }
-    let result = write_out(mem, pool, &dirty).await;
-    if result.is_err() {
-        lock(&mem.dirty).absorb(dirty);
-    }
+    mem.progress.send_modify(|p| {
+        if result.is_ok() {
+            p.committed = p.committed.max(upto);
+        } else {
+            p.failed = p.failed.max(upto);
+        }
+    });
     result
 }
 

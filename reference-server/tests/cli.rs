@@ -59,3 +59,21 @@ fn an_invalid_configuration_file_is_reported_with_its_path_and_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("as.yaml") && err.contains("clientz"), "{err}");
 }
+
+#[test]
+fn an_unknown_durability_is_a_usage_error_that_names_the_choices() {
+    // Act
+    let out = bin()
+        .args(["--durability", "eventually", "--port", "0"])
+        .env_remove("UMA_AS_DURABILITY")
+        .output()
+        .expect("runs");
+
+    // Assert
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("eventually") && err.contains("batched") && err.contains("sync"),
+        "{err}"
+    );
+}

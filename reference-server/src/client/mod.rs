@@ -188,6 +188,8 @@ pub fn app(state: ClientState) -> Router {
         .route("/start", get(start))
         .route("/callback", get(callback))
         .route("/callback-unregistered", get(callback))
+        // Request targets and header sections over the limits: OAuth JSON 414 and 431.
+        .layer(axum::middleware::from_fn(crate::http::limits::guard))
         .with_state(state)
 }
 

@@ -1,19 +1,21 @@
 //! The HTTP face of the AS: axum handlers that extract, call the core, and map the result.
 
+mod body;
+mod extract;
+pub mod limits;
+
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::Value;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// The longest any request may take before the server answers 408.
-const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+use body::Media;
+use extract::{PathId, QueryPairs, RawBody};
 
 use crate::core::clients::{self, PresentedCredentials};
 use crate::core::discovery::{self, paths};
@@ -56,8 +58,11 @@ pub fn app(ctx: SharedCtx) -> Router {
             post(demo_id_token),
         )
         .layer(DefaultBodyLimit::max(limit))
-        // A slow or stalled client cannot hold a request open forever.
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        // Before any handler reads a body: unsupported codings (415), declared lengths over the
+        // limit (413); and a slow or stalled client cannot hold a request open forever (408).
+        .layer(axum::middleware::from_fn_with_state(limit, limits::body_guard))
+        // Request targets and header sections over the limits (414, 431).
+        .layer(axum::middleware::from_fn(limits::guard))
         // Spans name the method and path only: query strings can carry tickets and states.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
             tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
@@ -111,29 +116,6 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 
 fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-}
-
-fn parse_json(body: &Bytes) -> Result<Value, ProtocolError> {
-    serde_json::from_slice(body).map_err(|e| ProtocolError::invalid_request(format!("the body is not valid JSON: {e}")))
-}
-
-fn require_form(headers: &HeaderMap) -> Result<(), ProtocolError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if ct
-        .split(';')
-        .next()
-        .map(str::trim)
-        .is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-    {
-        Ok(())
-    } else {
-        Err(ProtocolError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ))
-    }
 }
 
 fn cookies(headers: &HeaderMap) -> BTreeMap<String, String> {
@@ -211,7 +193,7 @@ async fn jwks(State(ctx): State<SharedCtx>) -> Response {
     Json(ctx.signer.jwks()).into_response()
 }
 
-async fn register(State(ctx): State<SharedCtx>, body: Bytes) -> Response {
+async fn register(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     if !ctx.config.open_registration {
         return error_response(
             ProtocolError::new(403, "access_denied", Some("registration is closed".into())),
@@ -219,8 +201,9 @@ async fn register(State(ctx): State<SharedCtx>, body: Bytes) -> Response {
         );
     }
     let result = async {
-        let v =
-            parse_json(&body).map_err(|e| ProtocolError::invalid_client_metadata(e.description.unwrap_or_default()))?;
+        // RFC 7591 §3.2.2: a body that is not JSON metadata is invalid_client_metadata.
+        let v = body::json(&headers, &body)
+            .map_err(|e| ProtocolError::invalid_client_metadata(e.description.unwrap_or_default()))?;
         clients::register(&ctx, &v).await
     }
     .await;
@@ -238,9 +221,9 @@ fn credentials(headers: &HeaderMap, params: &mut Params) -> PresentedCredentials
     }
 }
 
-async fn token(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     let result = async {
-        require_form(&headers)?;
+        body::require(&headers, Media::Form)?;
         token_request(&ctx, &headers, &body).await
     }
     .await;
@@ -276,9 +259,9 @@ fn token_response(ctx: &SharedCtx, result: Result<Value, ProtocolError>) -> Resp
     }
 }
 
-async fn revoke(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+async fn revoke(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     let result = async {
-        require_form(&headers)?;
+        body::require(&headers, Media::Form)?;
         let mut params = grant::parse_form(&body)?;
         let creds = credentials(&headers, &mut params);
         let client = grant::revocation_client(&ctx, &creds).await?;
@@ -295,10 +278,10 @@ async fn pat(ctx: &SharedCtx, headers: &HeaderMap) -> Result<PatContext, Protoco
     protection::authorize_pat(ctx, authorization(headers)).await
 }
 
-async fn introspect(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+async fn introspect(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     let result = async {
         let pat = protection::authorize_introspection_caller(&ctx, authorization(&headers)).await?;
-        require_form(&headers)?;
+        body::require(&headers, Media::Form)?;
         let params = grant::parse_form(&body)?;
         let token = params
             .get("token")
@@ -316,13 +299,13 @@ async fn resource_collection(
     State(ctx): State<SharedCtx>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let result = async {
         let pat = pat(&ctx, &headers).await?;
         match method {
             Method::POST => {
-                let v = parse_json(&body)?;
+                let v = body::json(&headers, &body)?;
                 let (id, body) = protection::create_resource(&ctx, &pat, &v).await?;
                 let mut resp = json_response(StatusCode::CREATED, body);
                 if !ctx.quirk(Quirk::CreateWithoutLocation)
@@ -345,10 +328,10 @@ async fn resource_collection(
 
 async fn resource_item(
     State(ctx): State<SharedCtx>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let result = async {
         let pat = pat(&ctx, &headers).await?;
@@ -358,7 +341,7 @@ async fn resource_item(
                 protection::read_resource(&ctx, &pat, &id).await?,
             )),
             Method::PUT => {
-                let v = parse_json(&body)?;
+                let v = body::json(&headers, &body)?;
                 Ok(json_response(
                     StatusCode::OK,
                     protection::update_resource(&ctx, &pat, &id, &v).await?,
@@ -375,13 +358,13 @@ async fn resource_item(
     result.unwrap_or_else(|e| method_error(e, "GET, PUT, DELETE"))
 }
 
-async fn permission(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
+async fn permission(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     let pat = match pat(&ctx, &headers).await {
         Ok(p) => p,
         Err(e) => return error_response(e, true),
     };
     let result = async {
-        let v = parse_json(&body)?;
+        let v = body::json(&headers, &body)?;
         protection::request_permissions(&ctx, &pat, &v).await
     }
     .await;
@@ -401,7 +384,7 @@ fn plain_text_error(e: ProtocolError) -> Response {
     resp
 }
 
-async fn claims_get(State(ctx): State<SharedCtx>, Query(q): Query<Vec<(String, String)>>) -> Response {
+async fn claims_get(State(ctx): State<SharedCtx>, QueryPairs(q): QueryPairs) -> Response {
     match single_valued(q) {
         Ok(q) => interaction::claims_start(&ctx, &q)
             .await
@@ -432,8 +415,8 @@ fn single_valued(q: Vec<(String, String)>) -> Result<BTreeMap<String, String>, S
     Ok(m)
 }
 
-async fn claims_post(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match grant::parse_form(&body) {
+async fn claims_post(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
+    let form = match body::require(&headers, Media::Form).and_then(|()| grant::parse_form(&body)) {
         Ok(f) => f,
         Err(e) => return error_response(e, true),
     };
@@ -443,7 +426,7 @@ async fn claims_post(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Byt
         .unwrap_or_else(|e| error_response(e, true))
 }
 
-async fn authorize_get(State(ctx): State<SharedCtx>, Query(q): Query<Vec<(String, String)>>) -> Response {
+async fn authorize_get(State(ctx): State<SharedCtx>, QueryPairs(q): QueryPairs) -> Response {
     match single_valued(q) {
         Ok(q) => interaction::authorize_start(&ctx, &q)
             .await
@@ -456,8 +439,8 @@ async fn authorize_get(State(ctx): State<SharedCtx>, Query(q): Query<Vec<(String
     }
 }
 
-async fn authorize_post(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match grant::parse_form(&body) {
+async fn authorize_post(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
+    let form = match body::require(&headers, Media::Form).and_then(|()| grant::parse_form(&body)) {
         Ok(f) => f,
         Err(e) => return error_response(e, true),
     };
@@ -469,10 +452,10 @@ async fn authorize_post(State(ctx): State<SharedCtx>, headers: HeaderMap, body: 
 
 async fn policy(
     State(ctx): State<SharedCtx>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let result = async {
         let pat = pat(&ctx, &headers).await?;
@@ -482,7 +465,7 @@ async fn policy(
                 protection::get_policy(&ctx, &pat, &id).await?,
             )),
             Method::PUT => {
-                let v = parse_json(&body)?;
+                let v = body::json(&headers, &body)?;
                 Ok(json_response(
                     StatusCode::OK,
                     protection::set_policy(&ctx, &pat, &id, &v).await?,
@@ -513,13 +496,13 @@ async fn approvals(State(ctx): State<SharedCtx>, headers: HeaderMap) -> Response
 
 async fn approval_decide(
     State(ctx): State<SharedCtx>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let result = async {
         let pat = pat(&ctx, &headers).await?;
-        let v = parse_json(&body)?;
+        let v = body::json(&headers, &body)?;
         protection::decide_approval(&ctx, &pat, &id, &v).await
     }
     .await;
@@ -529,11 +512,14 @@ async fn approval_decide(
     }
 }
 
-async fn demo_id_token(State(ctx): State<SharedCtx>, body: Bytes) -> Response {
+async fn demo_id_token(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     let Some(idp) = &ctx.demo_idp else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match grant::parse_form(&body).and_then(|p| idp.mint(&ctx, &p)) {
+    match body::require(&headers, Media::Form)
+        .and_then(|()| grant::parse_form(&body))
+        .and_then(|p| idp.mint(&ctx, &p))
+    {
         Ok(v) => json_response(StatusCode::OK, v),
         Err(e) => error_response(e, true),
     }

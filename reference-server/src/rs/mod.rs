@@ -465,6 +465,8 @@ pub fn app(state: RsState) -> Router {
         .route("/photos/{photo}", get(photo_view).put(photo_edit))
         .route("/photos/{photo}/download", get(photo_download))
         .route("/photos/{photo}/print", post(photo_print))
+        // Request targets and header sections over the limits: OAuth JSON 414 and 431.
+        .layer(axum::middleware::from_fn(crate::http::limits::guard))
         .with_state(state)
 }
 

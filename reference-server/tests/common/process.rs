@@ -34,6 +34,7 @@ impl AsProcess {
             .env_remove("UMA_AS_CONFIG")
             .env_remove("UMA_AS_PORT")
             .env_remove("UMA_AS_DATA_DIR")
+            .env_remove("UMA_AS_DURABILITY")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
@@ -122,5 +123,22 @@ impl Drop for AsProcess {
                 eprintln!("server log ({}):\n{}", self.issuer, self.log_text());
             }
         }
+    }
+}
+
+impl AsProcess {
+    /// Sends SIGKILL to the process (by its PID) and reaps it; returns the instant just before
+    /// the signal was sent. Nothing is flushed: this is a crash.
+    pub fn kill9(mut self) -> Instant {
+        let mut child = self.child.take().expect("running");
+        let at = Instant::now();
+        // `Child::kill` is `kill(pid, SIGKILL)` on Unix.
+        child.kill().expect("SIGKILL is delivered");
+        let status = child.wait().expect("the killed process is reaped");
+        assert!(
+            !status.success(),
+            "the process exited normally instead of being killed: {status}"
+        );
+        at
     }
 }
