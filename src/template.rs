@@ -102,6 +102,21 @@ pub fn get_path<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
+/// Looks up a path that may contain `[*]` (every element of an array): the values found under
+/// the wildcard are collected into an array (elements without the rest of the path are left
+/// out). Without a wildcard it is [`get_path`].
+pub fn select(root: &Value, path: &str) -> Option<Value> {
+    match path.find("[*]") {
+        None => get_path(root, path).cloned(),
+        Some(i) => {
+            let head = path[..i].trim_end_matches('.');
+            let rest = path[i + 3..].trim_start_matches('.');
+            let items = get_path(root, head)?.as_array()?;
+            Some(Value::Array(items.iter().filter_map(|x| select(x, rest)).collect()))
+        }
+    }
+}
+
 enum Seg {
     Key(String),
     Index(usize),
@@ -167,14 +182,14 @@ pub enum TemplateError {
     Unclosed(String),
 }
 
-/// Resolves `name.path` against the variables.
+/// Resolves `name.path` against the variables (`[*]` collects every element, as in [`select`]).
 pub fn lookup(vars: &BTreeMap<String, Value>, reference: &str) -> Result<Value, TemplateError> {
     let (name, path) = match reference.find(['.', '[']) {
         Some(i) => (&reference[..i], reference[i..].trim_start_matches('.')),
         None => (reference, ""),
     };
     let v = vars.get(name).ok_or_else(|| TemplateError::Unset(name.to_string()))?;
-    get_path(v, path).cloned().ok_or_else(|| TemplateError::NoMember {
+    select(v, path).ok_or_else(|| TemplateError::NoMember {
         reference: reference.to_string(),
         name: name.to_string(),
         path: path.to_string(),
@@ -301,6 +316,15 @@ mod tests {
         assert_eq!(string_references("cost $$5"), Vec::<String>::new());
         let t = Tpl::new(json!({"k": ["$a", {"${b}": "$c"}]}));
         assert_eq!(t.references(), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_wildcard_collects_what_every_element_has() {
+        let v = json!({"requests": [{"response": {"pct": "a"}}, {"response": {}}, {"response": {"pct": "b"}}]});
+        assert_eq!(select(&v, "requests[*].response.pct"), Some(json!(["a", "b"])));
+        assert_eq!(select(&v, "requests[*]"), Some(v["requests"].clone()));
+        assert_eq!(select(&v, "nothing[*].x"), None);
+        assert_eq!(select(&v, "requests[2].response.pct"), Some(json!("b")));
     }
 
     #[test]

@@ -93,7 +93,7 @@ async fn a_separately_started_client_passes_the_client_suite_through_its_profile
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let profile = format!(
-        "name: reference client (separate)\nrole: client\ncounterpart: {{ as_port: {as_port}, rs_port: {rs_port} }}\nclient:\n  start_url: \"{}/start?resource={{resource}}&user={{user}}&id_token={{id_token}}\"\n  registration:\n    client_id: example-client\n    client_secret: example-client-secret\n    scopes: [view, download]\n    claims_redirect_uris: [{}]\n  capabilities: [profile:icg-pkce, profile:icg-iss]\n  quiet_window_ms: 200\n",
+        "name: reference client (separate)\nrole: client\ncounterpart: {{ as_port: {as_port}, rs_port: {rs_port} }}\nclient:\n  start_url: \"{}/start?resource={{resource}}&user={{user}}&id_token={{id_token}}\"\n  registration:\n    client_id: example-client\n    client_secret: example-client-secret\n    scopes: [view, download]\n    claims_redirect_uris: [{}]\n  capabilities: [claims-pushing, interactive-claims, polling, rpt-upgrade, pct, profile:icg-pkce, profile:icg-iss]\n  quiet_window_ms: 200\n",
         client.base_url(),
         client.claims_redirect_uri()
     );
@@ -218,7 +218,7 @@ async fn a_command_started_client_runs_the_scenarios_that_need_no_browser() {
     let dir = tempfile::tempdir().unwrap();
     // The command: curl asks the client to fetch {resource}, as a command-line client would.
     let profile = format!(
-        "name: command client\nrole: client\ncounterpart: {{ as_port: {as_port}, rs_port: {rs_port} }}\nclient:\n  start_command:\n    command: [curl, -s, -f, --max-time, \"20\", \"{}/start?resource={{resource}}&user={{user}}&id_token={{id_token}}\"]\n  registration:\n    client_id: cli-client\n    client_secret: cli-client-secret\n    scopes: [view, download]\n    claims_redirect_uris: [{}]\n  quiet_window_ms: 200\n",
+        "name: command client\nrole: client\ncounterpart: {{ as_port: {as_port}, rs_port: {rs_port} }}\nclient:\n  start_command:\n    command: [curl, -s, -f, --max-time, \"20\", \"{}/start?resource={{resource}}&user={{user}}&id_token={{id_token}}\"]\n  registration:\n    client_id: cli-client\n    client_secret: cli-client-secret\n    scopes: [view, download]\n    claims_redirect_uris: [{}]\n  capabilities: [claims-pushing, polling, rpt-upgrade, pct]\n  quiet_window_ms: 200\n",
         client.base_url(),
         client.claims_redirect_uri()
     );

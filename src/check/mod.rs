@@ -12,9 +12,11 @@
 mod response;
 
 mod bearer_challenge;
+mod claim_token_with_format;
 mod client_authenticated;
 mod client_challenge;
 mod entropy;
+mod format_with_claim_token;
 mod granted;
 mod https_issuer;
 mod iss;
@@ -30,6 +32,7 @@ mod one_token_method;
 mod opaque;
 mod pkce_advertised;
 mod pkce_pair;
+mod requested_scopes;
 mod ticket_rotated;
 mod uma_challenge;
 mod unpredictable;
@@ -267,6 +270,20 @@ checks! {
     VerifierFormat(verifier_format::VerifierFormat) => "verifier-format", "R7636-01";
     OneTokenMethod(one_token_method::OneTokenMethod) => "one-token-method", "G-C-42";
     ClientAuthenticated(client_authenticated::ClientAuthenticated) => "client-authenticated", "R6749-12";
+    ClaimTokenWithFormat(claim_token_with_format::ClaimTokenWithFormat) => "claim-token-with-format", "G-C-12";
+    FormatWithClaimToken(format_with_claim_token::FormatWithClaimToken) => "format-with-claim-token", "G-C-13";
+    RequestedScopes(requested_scopes::RequestedScopes) => "requested-scopes", "G-C-16";
+}
+
+/// The recorded requests an argument names (a list saved from a `traffic` step).
+fn recorded(input: &CheckInput<'_>, requests: &Tpl, check: &'static str) -> Result<Vec<Value>, CheckError> {
+    match input.value(requests)? {
+        Value::Array(a) => Ok(a),
+        other => Err(CheckError::Argument {
+            check,
+            message: format!("`requests` must be a list of recorded requests, got {other}"),
+        }),
+    }
 }
 
 fn empty_map() -> de::value::MapDeserializer<'static, std::iter::Empty<(String, String)>, de::value::Error> {

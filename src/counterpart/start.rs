@@ -210,6 +210,20 @@ pub async fn start_for_rs(
     Ok((world, access, running))
 }
 
+/// What the reference client does, claimed as a client target's capabilities.
+fn reference_client_capabilities() -> Vec<crate::suite::Capability> {
+    use crate::suite::Capability::*;
+    vec![
+        ClaimsPushing,
+        InteractiveClaims,
+        Polling,
+        RptUpgrade,
+        Pct,
+        ProfileIcgPkce,
+        ProfileIcgIss,
+    ]
+}
+
 /// The harness's RS credentials at its own AS (client targets).
 const PHOTOZ: (&str, &str) = ("harness-photoz", "harness-photoz-secret");
 
@@ -263,10 +277,7 @@ pub async fn start_for_client(
                     claims_redirect_uris: vec![c.claims_redirect_uri()],
                     redirect_uris: Vec::new(),
                 },
-                capabilities: vec![
-                    crate::suite::Capability::ProfileIcgPkce,
-                    crate::suite::Capability::ProfileIcgIss,
-                ],
+                capabilities: reference_client_capabilities(),
                 quiet_window_ms: Some(200),
             };
             running.client = Some(c);

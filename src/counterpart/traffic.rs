@@ -80,6 +80,24 @@ fn pairs(s: &str) -> Value {
     Value::Object(m)
 }
 
+/// A request body as form parameters: when it is labelled `application/x-www-form-urlencoded`,
+/// or when it carries no Content-Type at all and is not JSON (real client libraries send form
+/// bodies without one: what was sent is judged, and the missing label is its own finding).
+fn form_of(content_type: Option<&str>, body: &str) -> Value {
+    let labelled = content_type.is_some_and(|ct| {
+        ct.trim()
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    let unlabelled_form =
+        content_type.is_none() && !body.trim().is_empty() && serde_json::from_str::<Value>(body).is_err();
+    if labelled || unlabelled_form {
+        pairs(body)
+    } else {
+        Value::Null
+    }
+}
+
 impl Recorded {
     /// A request header (case-insensitive), the first one.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -93,12 +111,8 @@ impl Recorded {
     /// (map, for form bodies), `json`, `authorization` (the scheme only), `bearer` (the token),
     /// `headers` (lower-case names), `status`, `response` (JSON body or text), `at_ms`.
     pub fn to_value(&self) -> Value {
-        let ct = self.header("content-type").unwrap_or("").to_ascii_lowercase();
-        let form = if ct.starts_with("application/x-www-form-urlencoded") {
-            pairs(&self.body)
-        } else {
-            Value::Null
-        };
+        let ct = self.header("content-type");
+        let form = form_of(ct, &self.body);
         let body_json = serde_json::from_str::<Value>(&self.body).ok();
         let auth = self.header("authorization").unwrap_or("");
         let (scheme, cred) = auth.split_once(' ').unwrap_or((auth, ""));
@@ -128,6 +142,7 @@ impl Recorded {
             "authorization": if scheme.is_empty() { Value::Null } else { Value::String(scheme.to_string()) },
             "bearer": if scheme.eq_ignore_ascii_case("bearer") { Value::String(cred.trim().to_string()) } else { Value::Null },
             "headers": headers,
+            "content_type": ct,
             "status": self.status,
             "response": response,
             "response_headers": response_headers,
@@ -398,12 +413,7 @@ async fn record(State((traffic, party)): State<(Traffic, Party)>, req: Request, 
         response_body: String::new(),
         hooked: None,
     };
-    let ct = rec.header("content-type").unwrap_or("").to_ascii_lowercase();
-    let form = if ct.starts_with("application/x-www-form-urlencoded") {
-        pairs(&rec.body)
-    } else {
-        Value::Null
-    };
+    let form = form_of(rec.header("content-type"), &rec.body);
     let qv = pairs(&query);
     let jv = serde_json::from_str::<Value>(&rec.body).unwrap_or(Value::Null);
     // Respond-phase hooks (answer instead of the counterpart, or delay it).

@@ -64,6 +64,8 @@ pub struct Env {
     pub counterparts: Option<Arc<Counterparts>>,
     /// The run's redactor: every secret met is added to it.
     pub redactor: Arc<Redactor>,
+    /// Set-up deviations already recorded in this run (each is recorded once).
+    pub deviations: std::sync::Mutex<BTreeSet<String>>,
 }
 
 impl Env {

@@ -7,7 +7,7 @@ use super::{ScenarioCtx, StepError};
 use crate::catalogue::RequirementId;
 use crate::check::{Assertion as Outcome, CheckInput, Response};
 use crate::suite::model::{Alternative, Expect, MatchOps, Matcher, StatusMatch};
-use crate::template::{get_path, lookup, to_text};
+use crate::template::{lookup, select, to_text};
 
 fn show(v: Option<&Value>) -> String {
     match v {
@@ -132,15 +132,18 @@ fn ops_match(ctx: &ScenarioCtx<'_>, ops: &MatchOps, actual: Option<&Value>) -> R
     Ok((ok, exp.join(", ")))
 }
 
-/// Every assertion of a block (without `one_of`), as outcomes tagged with the requirement each cites.
+/// Every assertion of a block (without `one_of`), as outcomes tagged with the requirement each
+/// cites: plain assertions cite `block_req`; a named check cites `block_req` too, or its own
+/// default when the block has none.
 pub fn assertions(
     ctx: &mut ScenarioCtx<'_>,
     block: &Expect,
     resp: &Response,
-    default_req: &RequirementId,
+    block_req: Option<&RequirementId>,
 ) -> Result<Vec<(RequirementId, Outcome)>, StepError> {
     let mut out = Vec::new();
-    let req = block.req.clone().unwrap_or_else(|| default_req.clone());
+    // Loading guarantees plain assertions have a requirement to cite.
+    let req = block_req.cloned().unwrap_or_else(|| RequirementId::new("?"));
     if let Some(t) = &block.status {
         let want: Vec<u64> = match t {
             StatusMatch::Codes(c) => c.iter().map(|c| u64::from(*c)).collect(),
@@ -183,7 +186,7 @@ pub fn assertions(
         ));
     }
     for (path, m) in &block.json {
-        let got = resp.json.as_ref().and_then(|j| get_path(j, path)).cloned();
+        let got = resp.json.as_ref().and_then(|j| select(j, path));
         let (ok, expected) = matches(ctx, m, got.as_ref())?;
         let title = if path.is_empty() {
             "JSON body".to_string()
@@ -241,9 +244,8 @@ pub fn assertions(
         out.push((req.clone(), schema_outcome(schema, resp)));
     }
     for c in &block.checks {
-        let cited = block
-            .req
-            .clone()
+        let cited = block_req
+            .cloned()
             .unwrap_or_else(|| RequirementId::new(c.default_requirement()));
         let evaluation = c.evaluate(&CheckInput {
             response: resp,
@@ -292,22 +294,99 @@ fn short(s: &str) -> String {
     if t.len() < s.len() { format!("{t}…") } else { t }
 }
 
-/// Evaluates one block and records its checks.
+/// The requirement a block cites: its own `req`, or the scenario's only one.
+fn block_requirement(ctx: &ScenarioCtx<'_>, block: &Expect) -> Option<RequirementId> {
+    match (&block.req, ctx.scenario.requirements.as_slice()) {
+        (Some(r), _) => Some(r.clone()),
+        (None, [only]) => Some(only.clone()),
+        (None, _) => None,
+    }
+}
+
+/// Evaluates one block and records its checks. When its premise (`given`) does not hold, every
+/// requirement the block would judge gets one `skip` saying why, never a pass or a fail.
 pub fn evaluate(ctx: &mut ScenarioCtx<'_>, block: &Expect, resp: &Response) -> Result<(), StepError> {
-    // Loading guarantees a block with plain assertions has a requirement (its own `req`, or the
-    // scenario's only one); a block of named checks alone cites each check's default.
-    let default_req = match (&block.req, ctx.scenario.requirements.as_slice()) {
-        (Some(r), _) => r.clone(),
-        (None, [only]) => only.clone(),
-        (None, _) => RequirementId::new(""),
-    };
-    for (r, o) in assertions(ctx, block, resp, &default_req)? {
+    let block_req = block_requirement(ctx, block);
+    if let Some((expected, actual)) = premise_unmet(ctx, block, resp)? {
+        not_judged(ctx, block, &expected, &actual, resp.exchange);
+        return Ok(());
+    }
+    for (r, o) in assertions(ctx, block, resp, block_req.as_ref())? {
         ctx.record(&r, o.title, o.ok, o.expected, o.actual, resp.exchange);
     }
-    if !block.one_of.is_empty() {
-        evaluate_alternatives(ctx, &block.one_of, block.choice.as_deref(), &default_req, resp)?;
+    if !block.one_of.is_empty()
+        && let Some(req) = &block_req
+    {
+        evaluate_alternatives(ctx, &block.one_of, block.choice.as_deref(), req, resp)?;
     }
     Ok(())
+}
+
+/// Records one `skip` for every requirement a block would judge: its premise did not happen.
+pub fn not_judged(ctx: &mut ScenarioCtx<'_>, block: &Expect, expected: &str, actual: &str, exchange: Option<usize>) {
+    let block_req = block_requirement(ctx, block);
+    let mut cited: Vec<RequirementId> = Vec::new();
+    if block.has_plain_assertions()
+        && let Some(r) = &block_req
+    {
+        cited.push(r.clone());
+    }
+    for c in &block.checks {
+        cited.push(
+            block_req
+                .clone()
+                .unwrap_or_else(|| RequirementId::new(c.default_requirement())),
+        );
+    }
+    cited.sort();
+    cited.dedup();
+    for r in cited {
+        ctx.record(
+            &r,
+            "not judged: the premise did not happen",
+            None,
+            expected,
+            actual,
+            exchange,
+        );
+    }
+}
+
+/// The first `given` matcher that does not hold: (what was needed, what was found). A path is
+/// a redirect parameter (`redirect.error`), a header (`header.location`), a variable
+/// (`vars.a_pcts`) or a JSON path of the body.
+fn premise_unmet(
+    ctx: &ScenarioCtx<'_>,
+    block: &Expect,
+    resp: &Response,
+) -> Result<Option<(String, String)>, StepError> {
+    for (path, m) in &block.given {
+        let got = if let Some(p) = path.strip_prefix("redirect.") {
+            resp.redirect
+                .as_ref()
+                .and_then(|r| r.params.get(p))
+                .map(|v| Value::String(v.clone()))
+        } else if let Some(h) = path.strip_prefix("header.") {
+            resp.header(h).map(|v| Value::String(v.to_string()))
+        } else if let Some(v) = path.strip_prefix("vars.") {
+            lookup(&ctx.vars, v).ok()
+        } else {
+            resp.json.as_ref().and_then(|j| select(j, path))
+        };
+        let (ok, expected) = matches(ctx, m, got.as_ref())?;
+        if !ok {
+            let name = if path.is_empty() {
+                "the body".to_string()
+            } else {
+                format!("`{path}`")
+            };
+            return Ok(Some((
+                format!("{name} {expected}"),
+                format!("{name}: {}", show(got.as_ref())),
+            )));
+        }
+    }
+    Ok(None)
 }
 
 fn evaluate_alternatives(
@@ -324,7 +403,7 @@ fn evaluate_alternatives(
         // once the alternative's plain assertions hold.
         let mut plain = as_block.clone();
         plain.checks.clear();
-        let outcomes = assertions(ctx, &plain, resp, req)?;
+        let outcomes = assertions(ctx, &plain, resp, Some(req))?;
         let failed: Vec<&Outcome> = outcomes
             .iter()
             .map(|(_, o)| o)
@@ -347,7 +426,7 @@ fn evaluate_alternatives(
                 checks: alt.checks.clone(),
                 ..Expect::default()
             };
-            for (r, o) in assertions(ctx, &with_checks, resp, req)? {
+            for (r, o) in assertions(ctx, &with_checks, resp, None)? {
                 ctx.record(&r, o.title, o.ok, o.expected, o.actual, resp.exchange);
             }
             return Ok(());

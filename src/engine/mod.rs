@@ -131,25 +131,38 @@ async fn run_steps(ctx: &mut ScenarioCtx<'_>) -> Result<(), StepError> {
         if let Some(cond) = &s.step.when
             && !condition_holds(cond, &ctx.vars)
         {
+            // A step whose condition does not hold judges nothing: what it would have judged
+            // is skipped, with the condition as the reason (never a silent pass).
+            if let Some(exp) = &s.step.expect {
+                let why = format!("`if: {}`", describe_condition(cond));
+                let found = format!(
+                    "`${}` is {}",
+                    cond.var,
+                    describe_value(template::lookup(&ctx.vars, &cond.var).ok())
+                );
+                for block in exp.blocks() {
+                    expect::not_judged(ctx, block, &why, &found, None);
+                }
+            }
             continue;
         }
         let resp = step::execute(ctx, &s.step).await?;
-        let explicit = s.step.expect.is_some();
         if let Some(exp) = &s.step.expect {
             for block in exp.blocks() {
                 expect::evaluate(ctx, block, &resp)?;
             }
         }
+        // A path the response lacks leaves its variable unset: a later use of it names the
+        // variable, and a block whose premise (`given`) needs it is skipped with the reason.
         let value = resp.as_value();
         for (name, path) in &s.step.save {
-            if let Some(v) = template::get_path(&value, &header_path(path)) {
-                ctx.vars.insert(name.clone(), v.clone());
-            } else if !explicit {
-                return Err(StepError::unusable(format!(
-                    "`save: {name}: {path}`: the response has no `{path}`"
-                )));
-            } else {
-                ctx.vars.remove(name);
+            match template::select(&value, &header_path(path)) {
+                Some(v) => {
+                    ctx.vars.insert(name.clone(), v);
+                }
+                None => {
+                    ctx.vars.remove(name);
+                }
             }
         }
     }
@@ -160,6 +173,28 @@ fn header_path(path: &str) -> String {
     match path.strip_prefix("header.") {
         Some(h) => format!("header.{}", h.to_ascii_lowercase()),
         None => path.to_string(),
+    }
+}
+
+fn describe_condition(c: &Condition) -> String {
+    let mut parts = vec![format!("var: {}", c.var)];
+    if let Some(set) = c.set {
+        parts.push(format!("set: {set}"));
+    }
+    if let Some(is) = &c.is {
+        parts.push(format!("is: {}", is.0));
+    }
+    if let Some(not) = &c.is_not {
+        parts.push(format!("is_not: {}", not.0));
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// Whether a variable is set, without its value (it may be a token).
+fn describe_value(v: Option<Value>) -> String {
+    match v {
+        None => "not set".into(),
+        Some(_) => "set, to another value".into(),
     }
 }
 

@@ -296,6 +296,7 @@ impl Session {
             },
             counterparts: None,
             redactor: self.redactor.clone(),
+            deviations: Default::default(),
         }
     }
 
@@ -360,13 +361,9 @@ impl Session {
         {
             found.report.problems.push(problem);
         }
-        // The target's profiles (PKCE, iss) are its own claims, never the counterpart AS's.
-        let mut caps: BTreeSet<Capability> = found
-            .capabilities
-            .iter()
-            .copied()
-            .filter(|c| !matches!(c, Capability::ProfileIcgPkce | Capability::ProfileIcgIss))
-            .collect();
+        // An RS or client target's capabilities are its own claims, never the counterpart AS's
+        // (which offers everything).
+        let mut caps: BTreeSet<Capability> = BTreeSet::new();
         if let Some(c) = &counterparts.client {
             caps.extend(c.capabilities.iter().copied());
             if c.start_url.is_some() {

@@ -40,10 +40,10 @@ capabilities! {
     Dcr => "dcr": "dynamic client registration (RFC 7591) at registration_endpoint";
     Introspection => "introspection": "introspection_endpoint with the UMA permissions extension";
     Revocation => "revocation": "revocation_endpoint (RFC 7009)";
-    ClaimsPushing => "claims-pushing": "the target trusts the harness's test identity provider for pushed ID tokens";
-    InteractiveClaims => "interactive-claims": "claims_interaction_endpoint, driven by the form driver";
-    Pct => "pct": "persisted claims tokens";
-    RptUpgrade => "rpt-upgrade": "RPT upgrading (UMA Grant §3.3.5.1)";
+    ClaimsPushing => "claims-pushing": "an AS that trusts the harness's test identity provider for pushed ID tokens; a client that pushes claim tokens";
+    InteractiveClaims => "interactive-claims": "an AS's claims_interaction_endpoint, driven by the form driver; a client that redirects to claims gathering";
+    Pct => "pct": "persisted claims tokens (an AS that issues them; a client that uses them)";
+    RptUpgrade => "rpt-upgrade": "RPT upgrading (UMA Grant §3.3.5.1): an AS that offers it; a client that offers its RPT";
     Refresh => "refresh": "refresh tokens with RPTs";
     RequestSubmitted => "request-submitted": "owner approval (request_submitted) through the approval adapter";
     PolicySetup => "policy-setup": "a policy adapter that can establish the abstract policies";
@@ -52,6 +52,7 @@ capabilities! {
     ShortLifetimes => "short-lifetimes": "ticket and RPT lifetimes short enough to wait for (at most 10 s)";
     JwtRpt => "jwt-rpt": "RPTs are JWTs";
     BrowserClient => "browser-client": "a client target driven through a start URL, so it can send the browser to claims gathering";
+    Polling => "polling": "a client that polls again after request_submitted";
     ProfileIcgPkce => "profile:icg-pkce": "the ICG+PKCE profile (digest §10.1)";
     ProfileIcgIss => "profile:icg-iss": "the ICG mix-up (iss) profile (digest §10.2)";
     PatCodeFlow => "pat-code-flow": "PATs by the authorization code grant with a user login form";

@@ -174,6 +174,12 @@ pub struct Expect {
     /// The requirement the assertions of this block check (default: the scenario's only one).
     #[serde(default)]
     pub req: Option<RequirementId>,
+    /// The premise: paths into the JSON body (as in `json`), `redirect.<param>`,
+    /// `header.<name>` or `vars.<variable>` → matcher. When one does not hold, the block judges nothing: its
+    /// requirements get a `skip` with the reason (the behaviour the block judges did not happen,
+    /// e.g. the client never polled a second time).
+    #[serde(default)]
+    pub given: BTreeMap<String, Matcher>,
     /// The HTTP status: one code, a list of accepted codes, or a `$variable`.
     #[serde(default)]
     pub status: Option<StatusMatch>,
@@ -254,6 +260,7 @@ impl Alternative {
     pub fn to_expect(&self, req: Option<RequirementId>) -> Expect {
         Expect {
             req,
+            given: BTreeMap::new(),
             status: self.status.clone(),
             error: self.error.clone(),
             headers: self.headers.clone(),

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Run, ScenarioCtx, StepError, setup, tv};
+use super::{Exact, Run, ScenarioCtx, StepError, tv};
 use crate::check::Response;
 use crate::engine::http::Req;
 use crate::suite::step::permission::PermissionStep;
@@ -35,9 +35,13 @@ impl Run for PermissionStep {
             req = req.bearer(p);
         }
         let resp = ctx.send(req).await?;
-        let ok = resp.status == 201 && resp.body("ticket").is_some();
-        setup(explicit, ok, "requesting a permission ticket", &resp)?;
-        if resp.status == 201 {
+        let ok = (200..300).contains(&resp.status) && resp.body("ticket").is_some();
+        let exact = Exact {
+            requirement: "F-AS-22",
+            status: 201,
+        };
+        ctx.setup_success(explicit, ok, exact, "requesting a permission ticket", &resp)?;
+        if ok || resp.status == 201 {
             let name = self.save_as.clone().unwrap_or_else(|| "ticket".into());
             ctx.save_str(&name, resp.body("ticket"));
         }

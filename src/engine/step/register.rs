@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Run, ScenarioCtx, StepError, setup, tv};
+use super::{Exact, Run, ScenarioCtx, StepError, tv};
 use crate::check::Response;
 use crate::engine::http::Req;
 use crate::profile::ClientActor;
@@ -37,8 +37,12 @@ impl Run for RegisterStep {
         let resp = ctx
             .send(Req::new("POST", ctx.endpoint("registration_endpoint")?).json(body.clone()))
             .await?;
-        let ok = resp.status == 201 && resp.body("client_id").is_some();
-        setup(explicit, ok, "registering a client", &resp)?;
+        let ok = (200..300).contains(&resp.status) && resp.body("client_id").is_some();
+        let exact = Exact {
+            requirement: "R7591-01",
+            status: 201,
+        };
+        ctx.setup_success(explicit, ok, exact, "registering a client", &resp)?;
         let Some(id) = resp.body_str("client_id") else {
             return Ok(resp);
         };

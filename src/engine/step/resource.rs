@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Run, ScenarioCtx, StepError, setup, tv};
+use super::{Exact, Run, ScenarioCtx, StepError, tv};
 use crate::check::Response;
 use crate::engine::http::{Body, Req};
 use crate::suite::step::resource::{ResourceOp, ResourceStep};
@@ -52,17 +52,21 @@ impl Run for ResourceStep {
             });
         }
         let resp = ctx.send(req).await?;
-        let (ok, what) = match self.op {
-            ResourceOp::Create => (
-                resp.status == 201 && resp.body("_id").is_some(),
-                "registering a resource",
-            ),
-            ResourceOp::Read => (resp.status == 200, "reading a resource"),
-            ResourceOp::Update => (resp.status == 200, "updating a resource"),
-            ResourceOp::Delete => (matches!(resp.status, 200 | 204), "deleting a resource"),
-            ResourceOp::List => (resp.status == 200, "listing resources"),
+        let success = (200..300).contains(&resp.status);
+        // F-AS-10 names the status of each operation; a delete may answer 200 or 204.
+        let (ok, status, what) = match self.op {
+            ResourceOp::Create => (success && resp.body("_id").is_some(), 201, "registering a resource"),
+            ResourceOp::Read => (success, 200, "reading a resource"),
+            ResourceOp::Update => (success, 200, "updating a resource"),
+            ResourceOp::Delete if resp.status == 204 => (success, 204, "deleting a resource"),
+            ResourceOp::Delete => (success, 200, "deleting a resource"),
+            ResourceOp::List => (success, 200, "listing resources"),
         };
-        setup(explicit, ok, what, &resp)?;
+        let exact = Exact {
+            requirement: "F-AS-10",
+            status,
+        };
+        ctx.setup_success(explicit, ok, exact, what, &resp)?;
         if self.op == ResourceOp::Create
             && let Some(id) = resp.body_str("_id")
         {

@@ -1,21 +1,36 @@
-//! `wait`: bounded.
+//! `wait`: bounded; a declared lifetime plus a margin, or a number of seconds.
 
 use std::time::Duration;
 
 use super::{Run, ScenarioCtx, StepError};
 use crate::check::Response;
-use crate::suite::step::wait::{MAX_WAIT, WaitStep};
+use crate::suite::step::wait::{Lifetime, MAX_WAIT, WaitStep};
 
 impl Run for WaitStep {
     async fn run(&self, ctx: &mut ScenarioCtx<'_>, _explicit: bool) -> Result<Response, StepError> {
-        let secs = ctx
-            .subst(&self.seconds.0)?
-            .as_f64()
-            .ok_or_else(|| StepError::unusable("`wait.seconds` must be a number"))?;
+        let secs = match (&self.seconds, self.lifetime) {
+            (Some(t), _) => ctx
+                .subst(&t.0)?
+                .as_f64()
+                .ok_or_else(|| StepError::unusable("`wait.seconds` must be a number"))?,
+            (None, Some(l)) => {
+                let declared = match l {
+                    Lifetime::Ticket => ctx.env.authz.profile.lifetimes.ticket,
+                    Lifetime::Rpt => ctx.env.authz.profile.lifetimes.rpt,
+                };
+                let declared = declared.ok_or_else(|| {
+                    StepError::unusable(format!(
+                        "the target profile declares no {} lifetime (`lifetimes.{}`)",
+                        l.as_str(),
+                        l.as_str()
+                    ))
+                })?;
+                declared as f64 + self.plus.unwrap_or(1.0)
+            }
+            (None, None) => return Err(StepError::unusable("`wait` needs `seconds` or `lifetime`")),
+        };
         if !(0.0..=MAX_WAIT).contains(&secs) {
-            return Err(StepError::unusable(format!(
-                "`wait.seconds` must be between 0 and {MAX_WAIT}"
-            )));
+            return Err(StepError::unusable(format!("`wait` of {secs} s: at most {MAX_WAIT} s")));
         }
         tokio::time::sleep(Duration::from_secs_f64(secs)).await;
         Ok(Response::default())
