@@ -77,6 +77,7 @@ use serde_json::json;
 
 use crate::quirks::{Quirk, Quirks};
 use crate::types::ClientSecret;
+use crate::variants::Variants;
 
 pub use flow::Outcome;
 
@@ -104,6 +105,8 @@ pub struct ClientConfig {
     pub http_timeout: Duration,
     /// Deliberate violations to commit (only role `Client` quirks have an effect).
     pub quirks: Quirks,
+    /// Conformant alternatives to take (only role `Client` variants have an effect).
+    pub variants: Variants,
 }
 
 impl ClientConfig {
@@ -117,6 +120,7 @@ impl ClientConfig {
             max_polls: 3,
             http_timeout: Duration::from_secs(5),
             quirks: Quirks::none(),
+            variants: Variants::none(),
         }
     }
 

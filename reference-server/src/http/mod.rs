@@ -24,8 +24,15 @@ use crate::core::{ProtocolError, SharedCtx};
 use crate::quirks::Quirk;
 use crate::types::ClientSecret;
 
-/// The router of the whole AS.
+mod mount;
+
+/// The router of the whole AS (mounted where the variants say, see [`mount`]).
 pub fn app(ctx: SharedCtx) -> Router {
+    mount::mount(ctx.clone(), routes(ctx))
+}
+
+/// Every route, relative to the issuer.
+fn routes(ctx: SharedCtx) -> Router {
     let limit = ctx.config.max_body_bytes;
     Router::new()
         .route(paths::UMA_CONFIG, get(uma_metadata))
@@ -117,7 +124,11 @@ fn parse_json(body: &Bytes) -> Result<Value, ProtocolError> {
     serde_json::from_slice(body).map_err(|e| ProtocolError::invalid_request(format!("the body is not valid JSON: {e}")))
 }
 
-fn require_form(headers: &HeaderMap) -> Result<(), ProtocolError> {
+fn require_form(ctx: &SharedCtx, headers: &HeaderMap) -> Result<(), ProtocolError> {
+    // Variant untyped-form-accepted: without a Content-Type the body is examined (RFC 9110 §8.3).
+    if ctx.variant(crate::variants::Variant::UntypedFormAccepted) && !headers.contains_key(header::CONTENT_TYPE) {
+        return Ok(());
+    }
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -240,7 +251,7 @@ fn credentials(headers: &HeaderMap, params: &mut Params) -> PresentedCredentials
 
 async fn token(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        require_form(&headers)?;
+        require_form(&ctx, &headers)?;
         token_request(&ctx, &headers, &body).await
     }
     .await;
@@ -257,9 +268,7 @@ async fn token_get(State(ctx): State<SharedCtx>, headers: HeaderMap, uri: axum::
 async fn token_request(ctx: &SharedCtx, headers: &HeaderMap, body: &[u8]) -> Result<Value, ProtocolError> {
     let mut params = grant::parse_token_form(ctx, body)?;
     let creds = credentials(headers, &mut params);
-    let grant_type = params.get("grant_type").map(String::as_str);
-    let client = clients::authenticate_token_request(ctx, &creds, grant_type).await?;
-    grant::token(ctx, &client, &params).await
+    grant::token_request(ctx, &creds, &params).await
 }
 
 fn token_response(ctx: &SharedCtx, result: Result<Value, ProtocolError>) -> Response {
@@ -278,7 +287,7 @@ fn token_response(ctx: &SharedCtx, result: Result<Value, ProtocolError>) -> Resp
 
 async fn revoke(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        require_form(&headers)?;
+        require_form(&ctx, &headers)?;
         let mut params = grant::parse_form(&body)?;
         let creds = credentials(&headers, &mut params);
         let client = grant::revocation_client(&ctx, &creds).await?;
@@ -298,7 +307,7 @@ async fn pat(ctx: &SharedCtx, headers: &HeaderMap) -> Result<PatContext, Protoco
 async fn introspect(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let pat = protection::authorize_introspection_caller(&ctx, authorization(&headers)).await?;
-        require_form(&headers)?;
+        require_form(&ctx, &headers)?;
         let params = grant::parse_form(&body)?;
         let token = params
             .get("token")
@@ -340,7 +349,7 @@ async fn resource_collection(
         }
     }
     .await;
-    result.unwrap_or_else(|e| method_error(e, "GET, POST"))
+    result.unwrap_or_else(|e| method_error(protection::registration_error(&ctx, e), "GET, POST"))
 }
 
 async fn resource_item(
@@ -366,13 +375,14 @@ async fn resource_item(
             }
             Method::DELETE => {
                 protection::delete_resource(&ctx, &pat, &id).await?;
-                Ok(StatusCode::NO_CONTENT.into_response())
+                let status = StatusCode::from_u16(protection::delete_status(&ctx)).unwrap_or(StatusCode::NO_CONTENT);
+                Ok(status.into_response())
             }
             _ => Err(ProtocolError::unsupported_method()),
         }
     }
     .await;
-    result.unwrap_or_else(|e| method_error(e, "GET, PUT, DELETE"))
+    result.unwrap_or_else(|e| method_error(protection::registration_error(&ctx, e), "GET, PUT, DELETE"))
 }
 
 async fn permission(State(ctx): State<SharedCtx>, headers: HeaderMap, body: Bytes) -> Response {
