@@ -77,7 +77,7 @@ use serde_json::json;
 
 use crate::quirks::{Quirk, Quirks};
 use crate::types::ClientSecret;
-use crate::variants::Variants;
+use crate::variants::{Variant, Variants};
 
 pub use flow::Outcome;
 
@@ -126,6 +126,10 @@ impl ClientConfig {
 
     fn quirk(&self, q: Quirk) -> bool {
         self.quirks.has(q)
+    }
+
+    fn variant(&self, v: Variant) -> bool {
+        self.variants.contains(v)
     }
 }
 
@@ -181,8 +185,18 @@ impl ClientState {
         if self.inner.config.quirk(Quirk::ClientUnregisteredClaimsRedirect) {
             format!("{}/callback-unregistered", self.inner.base_url)
         } else {
-            format!("{}/callback", self.inner.base_url)
+            registered_callback(&self.inner.config, &self.inner.base_url)
         }
+    }
+}
+
+/// The claims redirection URI to register at the AS: `{base}/callback`, or under the variant
+/// `client-callback-with-query` one with a query of its own (UMA Grant §3.3.2: the AS keeps it).
+fn registered_callback(config: &ClientConfig, base: &str) -> String {
+    if config.variant(Variant::ClientCallbackWithQuery) {
+        format!("{base}/callback?via=uma")
+    } else {
+        format!("{base}/callback")
     }
 }
 
@@ -314,9 +328,10 @@ impl ReferenceClient {
         self.local
     }
 
-    /// `{base_url}/callback`: register it at the AS as a claims redirection URI.
+    /// `{base_url}/callback` (with `?via=uma` under the variant `client-callback-with-query`):
+    /// register it at the AS as a claims redirection URI.
     pub fn claims_redirect_uri(&self) -> String {
-        format!("{}/callback", self.state.base_url())
+        registered_callback(self.state.config(), self.state.base_url())
     }
 
     /// The shared state.
