@@ -116,9 +116,9 @@ variants! {
     PctAfterConsent => "pct-after-consent", As, ["G-AS-48", "G-AS-72"], ["-pct"],
         "a PCT is issued only for claims the requesting party agreed, on the claims form, to have remembered; pushed claims never get one";
     NoUpgrade => "no-upgrade", As, ["G-AS-26", "G-AS-24"], ["-rpt-upgrade"],
-        "no RPT upgrading: an rpt parameter is ignored and the response says upgraded: false";
+        "no RPT upgrading: the new RPT holds only what this request was granted and says upgraded: false (true only if that happens to cover the RPT sent, G-AS-24)";
     NoUpgradeFlagAbsent => "no-upgrade-flag-absent", As, ["G-AS-26", "G-AS-24"], ["-rpt-upgrade"],
-        "no RPT upgrading and no upgraded member at all: an rpt parameter is ignored";
+        "no RPT upgrading and no upgraded member, unless the new RPT happens to cover the RPT sent (then upgraded: true, G-AS-24)";
     UpgradedAlwaysPresent => "upgraded-always-present", As, ["G-AS-24", "P-20"], [],
         "every RPT response carries upgraded, false when the request sent no RPT";
     UpgradeInPlace => "upgrade-in-place", As, ["P-20", "G-AS-28"], [],
@@ -149,9 +149,13 @@ variants! {
         "a token, revocation or introspection request without Content-Type is examined and read as a form (RFC 9110 §8.3 MAY)";
     ClientCredentialsAnyRegisteredScope => "client-credentials-any-registered-scope", As, ["F-AS-02", "R6750-03"], [],
         "client_credentials also issues plain access tokens for a client's registered scopes; only uma_protection makes a PAT";
+    PatScopeOmitted => "pat-scope-omitted", As, ["R6749-06", "F-AS-02"], [],
+        "a PAT response leaves out scope when the request named exactly uma_protection (RFC 6749 §5.1: OPTIONAL when identical)";
     // --- authorization server: endpoints offered and discovery (core/discovery.rs) ---
     NoDcr => "no-dcr", As, ["G-AS-06", "G-AS-07"], ["-dcr"],
         "no dynamic client registration: registration_endpoint is not advertised and /register is not served";
+    DcrWithoutIssuedAt => "dcr-without-issued-at", As, ["R7591-01"], [],
+        "the registration response has no client_id_issued_at";
     DcrReplacesInvalidMetadata => "dcr-replaces-invalid-metadata", As, ["R7591-03", "R7591-01"], [],
         "dynamic registration drops invalid redirect URIs and claims redirection URIs and registers the rest instead of refusing";
     NoRevocation => "no-revocation", As, ["G-AS-62", "G-C-43"], ["-revocation"],
@@ -200,6 +204,8 @@ variants! {
     // --- authorization server: resource registration (core/protection.rs) ---
     NoUserAccessPolicyUri => "no-user-access-policy-uri", As, ["F-AS-11"], [],
         "resource registration answers carry no user_access_policy_uri";
+    ResourceLocationRelative => "resource-location-relative", As, ["F-AS-10"], [],
+        "the Location of a created resource is a path (/resource_set/{_id}) instead of an absolute URL";
     ResourceDelete200 => "resource-delete-200", As, ["F-AS-10"], [],
         "deleting a resource answers 200 instead of 204";
     ResourceErrorsWithoutBody => "resource-errors-without-body", As, ["F-AS-12", "F-AS-40"], [],
@@ -456,6 +462,11 @@ const EXCLUSIVE: &[(Variant, Variant, &str)] = {
             NoDcr,
             DcrReplacesInvalidMetadata,
             "without registration there is no metadata to replace",
+        ),
+        (
+            NoDcr,
+            DcrWithoutIssuedAt,
+            "without registration there is no registration response",
         ),
         (
             NoRevocation,

@@ -402,6 +402,12 @@ pub fn registration_response(ctx: &Ctx, r: &Registered) -> Value {
     if !c.scopes.is_empty() {
         v["scope"] = json!(c.scopes.join(" "));
     }
+    if ctx.variant(Variant::DcrWithoutIssuedAt)
+        && let Some(m) = v.as_object_mut()
+    {
+        // RFC 7591 §3.2.1: client_id_issued_at is OPTIONAL.
+        m.remove("client_id_issued_at");
+    }
     // The partial-echo quirk leaves out the display metadata the AS does not act on.
     if let Some(name) = &c.client_name
         && !ctx.quirk(Quirk::DcrPartialEcho)

@@ -267,7 +267,15 @@ async fn client_credentials(ctx: &Ctx, client: &ClientRecord, params: &Params) -
         .owner
         .clone()
         .ok_or_else(|| ProtocolError::unauthorized_client("this client acts for no resource owner"))?;
-    issue_pat(ctx, client, &owner, vec![UMA_PROTECTION.to_owned()], false, None).await
+    let mut body = issue_pat(ctx, client, &owner, vec![UMA_PROTECTION.to_owned()], false, None).await?;
+    if ctx.variant(Variant::PatScopeOmitted)
+        && requested.len() == 1
+        && let Some(o) = body.as_object_mut()
+    {
+        // RFC 6749 §5.1: scope is OPTIONAL when it is the scope the client asked for.
+        o.remove("scope");
+    }
+    Ok(body)
 }
 
 async fn authorization_code(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
@@ -690,7 +698,7 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
     // An existing RPT to upgrade (UMA Grant §3.3.5.1); it may be expired. The variants
     // no-upgrade and no-upgrade-flag-absent do not upgrade (§3.3.5.1 MAY).
     let upgrades = !(ctx.variant(Variant::NoUpgrade) || ctx.variant(Variant::NoUpgradeFlagAbsent));
-    let old_rpt = match params.get("rpt").filter(|_| upgrades) {
+    let old_rpt = match params.get("rpt") {
         Some(r) => {
             let hash = hash_secret(r);
             match ctx.store.token(&hash).await? {
@@ -805,9 +813,19 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         Outcome::Grant { permissions, .. } => {
             let grant_id = random_id();
             let (all, upgraded) = match &old_rpt {
-                Some((_, old)) => (merge_permissions(&permissions, &old.permissions), true),
+                Some((_, old)) if upgrades => (merge_permissions(&permissions, &old.permissions), true),
+                // Without upgrading (variants no-upgrade, no-upgrade-flag-absent) the new RPT may
+                // still happen to hold every permission of the one sent; then G-AS-24 asks for
+                // upgraded: true all the same.
+                Some((_, old)) => {
+                    let covered =
+                        merge_permissions(&permissions, &old.permissions) == merge_permissions(&permissions, &[]);
+                    (permissions, covered)
+                }
                 None => (permissions, false),
             };
+            // An RPT the client sent that the new one does not cover stays as it is.
+            let old_rpt = old_rpt.filter(|_| upgraded);
             let in_place = old_rpt.as_ref().filter(|_| ctx.variant(Variant::UpgradeInPlace));
             let (rpt, rec) = match (in_place, params.get("rpt")) {
                 // Variant upgrade-in-place (digest P-20): the RPT that was sent grows and comes
@@ -896,8 +914,10 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 ctx.store.put_token(&hash_secret(pct.secret()), &pct_rec).await?;
                 body["pct"] = json!(pct.secret());
             }
-            let flag = params.contains_key("rpt") || ctx.variant(Variant::UpgradedAlwaysPresent);
-            if flag && !ctx.quirk(Quirk::UpgradeFlagMissing) && !ctx.variant(Variant::NoUpgradeFlagAbsent) {
+            let flag = (params.contains_key("rpt") && !ctx.variant(Variant::NoUpgradeFlagAbsent))
+                || ctx.variant(Variant::UpgradedAlwaysPresent)
+                || upgraded;
+            if flag && !ctx.quirk(Quirk::UpgradeFlagMissing) {
                 body["upgraded"] = json!(upgraded);
             }
             if ctx.quirk(Quirk::TicketReusable) {

@@ -206,7 +206,13 @@ fn validate_description(ctx: &Ctx, body: &Value) -> Result<Map<String, Value>, P
 
 /// The `Location` of a registered resource.
 pub fn resource_location(ctx: &Ctx, id: &str) -> String {
-    format!("{}/{id}", ctx.url(paths::RESOURCE_SET))
+    let absolute = format!("{}/{id}", ctx.url(paths::RESOURCE_SET));
+    if ctx.variant(Variant::ResourceLocationRelative) {
+        // RFC 9110 §10.2.2: Location is a URI-reference, so a path relative to the request's
+        // origin names the same resource.
+        return url::Url::parse(&absolute).map_or(absolute, |u| u.path().to_owned());
+    }
+    absolute
 }
 
 fn policy_uri(ctx: &Ctx, id: &str) -> String {

@@ -573,6 +573,12 @@ async fn no_upgrade_says_upgraded_false_and_leaves_the_old_rpt_alone() {
         let i2 = as_.introspect(&pat, second["access_token"].as_str().unwrap()).await;
         assert_eq!(resources(&i2).contains(&r1), !variant);
         assert_eq!(as_.introspect(&pat, &rpt1).await["active"], json!(variant));
+        if variant {
+            // G-AS-24 still holds: a new RPT that happens to cover the one sent says so.
+            let t = as_.ticket_for(&pat, &r1, &["view"]).await;
+            let again = as_.uma_token(&t, &[("rpt", &rpt1)]).await.json();
+            assert_eq!(again["upgraded"], json!(true), "{again}");
+        }
     }
 }
 
@@ -588,6 +594,13 @@ async fn no_upgrade_flag_absent_ignores_the_rpt_without_an_upgraded_member() {
         assert_eq!(second.get("upgraded").is_none(), variant, "{second}");
         let i2 = as_.introspect(&pat, second["access_token"].as_str().unwrap()).await;
         assert_eq!(resources(&i2).contains(&r1), !variant);
+        if variant {
+            // The flag appears, true, when the new RPT happens to cover the one sent (G-AS-24).
+            let (r1, rpt1, _) = upgrade(as_, &pat).await;
+            let t = as_.ticket_for(&pat, &r1, &["view"]).await;
+            let again = as_.uma_token(&t, &[("rpt", &rpt1)]).await.json();
+            assert_eq!(again["upgraded"], json!(true), "{again}");
+        }
     }
 }
 
@@ -1548,5 +1561,86 @@ async fn body_id_variants_refuse_or_ignore_an_id_in_the_update_body() {
         }
         let untouched = as_.get(&format!("/resource_set/{r2}"), Some(&bearer(&pat))).await;
         assert_eq!(untouched.json()["resource_scopes"], json!(["view"]));
+    }
+}
+
+#[tokio::test]
+async fn pat_scope_omitted_leaves_scope_out_when_the_request_named_it() {
+    for (as_, variant) in TestAs::with_and_without_variant(Variant::PatScopeOmitted)
+        .await
+        .iter()
+        .zip([true, false])
+    {
+        let r = as_
+            .form(
+                "/token",
+                Some(&basic(RS)),
+                &[("grant_type", "client_credentials"), ("scope", "uma_protection")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.json().get("scope").is_none(), variant, "{}", r.text());
+        let unnamed = as_
+            .form("/token", Some(&basic(RS)), &[("grant_type", "client_credentials")])
+            .await;
+        assert_eq!(
+            unnamed.json()["scope"],
+            json!("uma_protection"),
+            "not what was asked: scope stays"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dcr_without_issued_at_leaves_client_id_issued_at_out() {
+    for (as_, variant) in TestAs::with_and_without_variant(Variant::DcrWithoutIssuedAt)
+        .await
+        .iter()
+        .zip([true, false])
+    {
+        let r = as_
+            .json(
+                "POST",
+                "/register",
+                None,
+                &json!({"claims_redirect_uris": ["https://c.example/cb"]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.json().get("client_id_issued_at").is_none(), variant);
+        assert!(r.json()["client_id"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn resource_location_relative_answers_create_with_a_path() {
+    for (as_, variant) in TestAs::with_and_without_variant(Variant::ResourceLocationRelative)
+        .await
+        .iter()
+        .zip([true, false])
+    {
+        let pat = as_.pat().await;
+        let r = as_
+            .json(
+                "POST",
+                "/resource_set",
+                Some(&bearer(&pat)),
+                &json!({"resource_scopes": ["view"]}),
+            )
+            .await;
+        let loc = r.header("location").unwrap();
+        let id = r.str("_id");
+        let expected = if variant {
+            format!("/resource_set/{id}")
+        } else {
+            format!("{ISSUER}/resource_set/{id}")
+        };
+        assert_eq!(loc, expected);
+        assert_eq!(
+            as_.get(&format!("/resource_set/{id}"), Some(&bearer(&pat)))
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
 }

@@ -6,6 +6,7 @@
 mod common;
 
 mod as_variants;
+mod cli;
 mod client_variants;
 mod rs_variants;
 
