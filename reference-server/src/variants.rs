@@ -204,6 +204,8 @@ variants! {
     // --- authorization server: resource registration (core/protection.rs) ---
     NoUserAccessPolicyUri => "no-user-access-policy-uri", As, ["F-AS-11"], [],
         "resource registration answers carry no user_access_policy_uri";
+    NumericResourceIds => "numeric-resource-ids", As, ["F-AS-10", "P-35"], [],
+        "resource _id values are decimal numbers instead of random strings";
     ResourceLocationRelative => "resource-location-relative", As, ["F-AS-10"], [],
         "the Location of a created resource is a path (/resource_set/{_id}) instead of an absolute URL";
     ResourceDelete200 => "resource-delete-200", As, ["F-AS-10"], [],
@@ -299,6 +301,42 @@ impl Variant {
     pub fn of_role(role: Role) -> impl Iterator<Item = Variant> {
         Self::ALL.iter().copied().filter(move |v| v.role() == role)
     }
+
+    /// The variants that take a freedom of `id` (a requirement ID or a pitfall `P-nn`): what a
+    /// catalogue entry can list as the conformant alternatives that exercise it.
+    pub fn exercising(id: &str) -> impl Iterator<Item = Variant> + '_ {
+        Self::ALL.iter().copied().filter(move |v| v.freedoms().contains(&id))
+    }
+}
+
+/// The generated part of `reference-server/VARIANTS.md`: every variant, then every freedom with
+/// the variants that take it (kept in step by a unit test).
+pub fn markdown_index() -> String {
+    let mut out = String::from(
+        "### Every variant\n\n| Variant | Role | Freedoms | Capabilities | What it does |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for v in Variant::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            v.name(),
+            v.role(),
+            v.freedoms().join(", "),
+            v.capabilities().join(" "),
+            v.description().replace('|', "\\|"),
+        ));
+    }
+    let mut ids: Vec<&str> = Variant::ALL.iter().flat_map(|v| v.freedoms().iter().copied()).collect();
+    // Requirements first, then pitfalls, each alphabetically.
+    ids.sort_by_key(|id| (id.starts_with("P-"), *id));
+    ids.dedup();
+    out.push_str(
+        "\n### Index by freedom\n\n| Requirement or pitfall | Variants that take its freedom |\n| --- | --- |\n",
+    );
+    for id in ids {
+        let names: Vec<String> = Variant::exercising(id).map(|v| format!("`{}`", v.name())).collect();
+        out.push_str(&format!("| {id} | {} |\n", names.join(", ")));
+    }
+    out
 }
 
 impl fmt::Display for Variant {
@@ -666,6 +704,25 @@ mod tests {
         }
         assert_eq!(Variant::NoPct.withdraws().collect::<Vec<_>>(), ["pct"]);
         assert_eq!(Variant::JwtRpt.adds().collect::<Vec<_>>(), ["jwt-rpt"]);
+    }
+
+    #[test]
+    fn variants_md_carries_the_generated_index() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/VARIANTS.md");
+        let text = std::fs::read_to_string(path).expect("VARIANTS.md is readable");
+        let (start, end) = ("<!-- generated:start -->\n", "<!-- generated:end -->");
+        let from = text.find(start).expect("the start marker") + start.len();
+        let to = text.find(end).expect("the end marker");
+        let expected = markdown_index();
+        if text[from..to] != expected && std::env::var_os("UMA_BLESS").is_some() {
+            let updated = format!("{}{expected}{}", &text[..from], &text[to..]);
+            std::fs::write(path, updated).expect("VARIANTS.md is writable");
+            return;
+        }
+        assert!(
+            text[from..to] == expected,
+            "VARIANTS.md is out of date: rerun this test with UMA_BLESS=1 to regenerate its index"
+        );
     }
 
     #[test]

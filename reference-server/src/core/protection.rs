@@ -222,7 +222,15 @@ fn policy_uri(ctx: &Ctx, id: &str) -> String {
 /// Create (FedAuthz §3.2.1): returns the new `_id` and the response body.
 pub async fn create_resource(ctx: &Ctx, pat: &PatContext, body: &Value) -> Result<(String, Value), ProtocolError> {
     let description = validate_description(ctx, body)?;
-    let id = random_id();
+    let id = if ctx.variant(Variant::NumericResourceIds) {
+        // FedAuthz §3.2.1: `_id` is the AS's to choose (digest P-35: some use numbers). Random,
+        // so that one owner's ids say nothing about another's.
+        let mut buf = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut buf).map_err(|_| ProtocolError::server_error())?;
+        u64::from_le_bytes(buf).to_string()
+    } else {
+        random_id()
+    };
     let rec = ResourceRecord {
         id: id.clone(),
         owner: pat.owner.clone(),

@@ -1644,3 +1644,17 @@ async fn resource_location_relative_answers_create_with_a_path() {
         );
     }
 }
+
+#[tokio::test]
+async fn numeric_resource_ids_are_decimal_numbers_that_work_like_any_id() {
+    for (as_, variant) in TestAs::with_and_without_variant(Variant::NumericResourceIds)
+        .await
+        .iter()
+        .zip([true, false])
+    {
+        let pat = as_.pat().await;
+        let (rid, t) = as_.open_resource_ticket(&pat, &["view"], &["view"]).await;
+        assert_eq!(rid.chars().all(|c| c.is_ascii_digit()), variant, "{rid}");
+        assert_eq!(as_.uma_token(&t, &[]).await.status, StatusCode::OK);
+    }
+}
