@@ -122,7 +122,7 @@ variants! {
     UpgradedAlwaysPresent => "upgraded-always-present", As, ["G-AS-24", "P-20"], [],
         "every RPT response carries upgraded, false when the request sent no RPT";
     UpgradeInPlace => "upgrade-in-place", As, ["P-20", "G-AS-28"], [],
-        "an upgrade adds the new permissions to the RPT that was sent and returns that same string with upgraded: true (opaque RPTs only)";
+        "an upgrade of an unexpired RPT adds the new permissions to it and returns that same string with upgraded: true (opaque RPTs only; an expired one is upgraded into a new string)";
     TokenTypeLowercase => "token-type-lowercase", As, ["G-AS-20", "R6749-06"], [],
         "token responses and introspection say token_type bearer, in lower case (RFC 6749 §5.1: case-insensitive)";
     ExtensionMembers => "extension-members", As, ["G-ALL-02", "G-AS-25", "G-C-24", "G-C-39"], [],
@@ -244,8 +244,6 @@ variants! {
         "downloads are refused with 403 (no challenge) even with a sufficient RPT: an extra control of the RS's own";
     RsPublicAlbums => "rs-public-albums", Rs, ["F-RS-01"], [],
         "viewing an album is not protected: served without a token (the index says so); editing it still is";
-    RsCachesInactiveIntrospection => "rs-caches-inactive-introspection", Rs, ["F-RS-20"], [],
-        "an RPT once introspected as inactive is refused again without asking the AS";
     RsRegistersLazily => "rs-registers-lazily", Rs, ["F-RS-02"], [],
         "nothing is registered at start: each resource is registered on the first request for it";
     RsMinimalDescriptions => "rs-minimal-descriptions", Rs, ["F-AS-10", "F-RS-01"], [],

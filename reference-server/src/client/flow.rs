@@ -326,7 +326,8 @@ impl ClientState {
                 rpt: None,
             };
         }
-        let uma = (rs.status == 401)
+        // UMA Grant §3.2.1 shows 401; 403 with the challenge is another reading (digest P-04).
+        let uma = matches!(rs.status, 401 | 403)
             .then(|| challenge::find_uma(rs.www_authenticate.iter().map(String::as_str)))
             .flatten();
         let Some(uma) = uma else {

@@ -40,7 +40,8 @@
 //! 1. The client keeps, per requesting party and AS issuer, RPTs with the resource URLs each is
 //!    known to cover. A covering RPT is presented (`Authorization: Bearer`, nothing else,
 //!    G-C-42); otherwise the request carries no token (G-C-01).
-//! 2. A `401` with a `UMA` challenge gives `as_uri` and `ticket` (G-C-02, parsed tolerantly).
+//! 2. A `401` (or `403`, digest P-04) with a `UMA` challenge gives `as_uri` and `ticket` (G-C-02,
+//!    parsed tolerantly, beside any other challenge).
 //!    Any answer without a UMA challenge (e.g. `403` with `Warning: 199`) ends the flow: the
 //!    client never guesses an AS (G-C-03).
 //! 3. `as_uri` must be a loopback http(s) URL, in `trusted_issuers` when that is set; the

@@ -826,7 +826,10 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             };
             // An RPT the client sent that the new one does not cover stays as it is.
             let old_rpt = old_rpt.filter(|_| upgraded);
-            let in_place = old_rpt.as_ref().filter(|_| ctx.variant(Variant::UpgradeInPlace));
+            // An expired RPT is not brought back to life: it is upgraded into a new string.
+            let in_place = old_rpt
+                .as_ref()
+                .filter(|(_, old)| ctx.variant(Variant::UpgradeInPlace) && old.expires_at > now);
             let (rpt, rec) = match (in_place, params.get("rpt")) {
                 // Variant upgrade-in-place (digest P-20): the RPT that was sent grows and comes
                 // back as it was, so there is no old string to revoke.

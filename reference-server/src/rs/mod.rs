@@ -236,13 +236,7 @@ struct Inner {
     /// The ticket of the last tokenless request per (resource id, scope); only read under the
     /// `rs-reuses-ticket` quirk. At most one entry per resource and scope.
     last_tickets: Mutex<HashMap<(String, String), PermissionTicket>>,
-    /// Hashes of RPTs introspected as inactive (variant `rs-caches-inactive-introspection`); at
-    /// most [`MAX_INACTIVE_CACHE`] entries.
-    inactive: Mutex<std::collections::HashSet<String>>,
 }
-
-/// The most inactive RPTs remembered under the variant `rs-caches-inactive-introspection`.
-const MAX_INACTIVE_CACHE: usize = 4096;
 
 /// The URI prefix of scopes under the variant `rs-scope-uris`.
 pub const SCOPE_URI_PREFIX: &str = "https://uma-conformance.dev/photoz/scopes/";
@@ -282,7 +276,6 @@ impl RsState {
                 ids: Mutex::new(BTreeMap::new()),
                 registering: tokio::sync::Mutex::new(()),
                 last_tickets: Mutex::new(HashMap::new()),
-                inactive: Mutex::new(std::collections::HashSet::new()),
             }),
         }
     }
@@ -477,12 +470,6 @@ impl RsState {
         } else {
             "access_token"
         };
-        let cache = self.variant(Variant::RsCachesInactiveIntrospection);
-        let key = crate::crypto::hash_secret(rpt.secret());
-        if cache && self.lock_inactive().contains(&key) {
-            // FedAuthz §5 lets the RS use a cached answer (RFC 7662 §4); inactive stays inactive.
-            return Ok(json!({"active": false}));
-        }
         // FedAuthz §5.1: the hint is OPTIONAL (variant rs-introspection-without-hint).
         let mut form = vec![("token", rpt.secret())];
         if !self.variant(Variant::RsIntrospectionWithoutHint) {
@@ -497,19 +484,7 @@ impl RsState {
                     .form(&form)
             })
             .await?;
-        let v = upstream::parse_introspection(&answer)?;
-        if cache && v.get("active") != Some(&Value::Bool(true)) {
-            let mut set = self.lock_inactive();
-            if set.len() >= MAX_INACTIVE_CACHE {
-                set.clear();
-            }
-            set.insert(key);
-        }
-        Ok(v)
-    }
-
-    fn lock_inactive(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
-        self.inner.inactive.lock().unwrap_or_else(PoisonError::into_inner)
+        upstream::parse_introspection(&answer)
     }
 
     fn remember_ticket(&self, resource_id: &str, scope: &str, ticket: &PermissionTicket) {

@@ -634,6 +634,14 @@ async fn upgrade_in_place_returns_the_same_rpt_string_grown() {
         let i2 = as_.introspect(&pat, rpt2).await;
         assert_eq!(resources(&i2).len(), 2);
         assert!(resources(&i2).contains(&r1));
+        if variant {
+            // An expired RPT is not revived: its upgrade is a new string.
+            as_.ctx.clock.advance(as_.ctx.config.lifetimes.rpt + 1);
+            let pat = as_.pat().await;
+            let (_, third) = open_rpt(as_, &pat, &["view"], &[("rpt", rpt2)]).await;
+            assert_eq!(third["upgraded"], json!(true));
+            assert_ne!(third["access_token"].as_str().unwrap(), rpt2);
+        }
     }
 }
 

@@ -78,6 +78,17 @@ impl World {
         as_variants: &[Variant],
         as_: impl FnOnce(&mut Config),
     ) -> Self {
+        Self::with_rs(variants, client, as_variants, as_, &[]).await
+    }
+
+    /// [`World::new`] with a resource server taking `rs_variants`.
+    async fn with_rs(
+        variants: &[Variant],
+        client: impl FnOnce(&mut ClientConfig),
+        as_variants: &[Variant],
+        as_: impl FnOnce(&mut Config),
+        rs_variants: &[Variant],
+    ) -> Self {
         let mut cc = ClientConfig::new(CLIENT_ID, ClientSecret::new(CLIENT_SECRET));
         cc.variants = variants.iter().copied().collect();
         cc.max_polls = 1;
@@ -99,8 +110,10 @@ impl World {
         config.variants = as_variants.iter().copied().collect();
         as_(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
-        let (router, _) = uma_reference_server::test_app(config, &issuer).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (router, ctx) = uma_reference_server::test_app(config, &base).await.unwrap();
+        // The issuer may have gained a path (variant issuer-with-path).
+        let issuer = ctx.issuer.clone();
         let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
         let recorder = hits.clone();
         let router = router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
@@ -122,12 +135,11 @@ impl World {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        let rs = ResourceServer::start(
-            RsConfig::new(&issuer, "demo-rs", ClientSecret::new("demo-rs-secret")),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let mut rs_config = RsConfig::new(&issuer, "demo-rs", ClientSecret::new("demo-rs-secret"));
+        rs_config.variants = rs_variants.iter().copied().collect();
+        let rs = ResourceServer::start(rs_config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let browser = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -157,6 +169,12 @@ impl World {
 
     /// Sets the policy of the RS's resource `name` (e.g. `photo:beach`); returns its URL.
     async fn policy(&self, name: &str, policy: Value) -> String {
+        let path = name.replace("photo:", "/photos/");
+        let url = format!("{}{path}", self.rs.base_url());
+        if !self.rs.state().resource_ids().contains_key(name) {
+            // An RS that registers lazily registers on the first request.
+            let _ = self.http.get(&url).send().await.unwrap();
+        }
         let id = self.rs.state().resource_ids()[name].clone();
         let pat: Value = self
             .http
@@ -178,8 +196,7 @@ impl World {
             .await
             .unwrap();
         assert!(r.status().is_success());
-        let path = name.replace("photo:", "/photos/");
-        format!("{}{path}", self.rs.base_url())
+        url
     }
 
     async fn open(&self, name: &str) -> String {
@@ -547,5 +564,50 @@ async fn client_drops_unupgraded_rpt_starts_over_for_what_the_dropped_rpt_covere
         assert!(w.start(&sunset, None).await.granted());
         assert!(w.start(&beach, None).await.granted());
         assert_eq!(w.uma_requests().len(), if on { 3 } else { 2 });
+    }
+}
+
+// ---- the plain reference client against the other roles' variants ----
+
+#[tokio::test]
+async fn the_reference_client_gets_through_every_rs_challenge_variant() {
+    for rs_variant in Variant::of_role(uma_reference_server::Role::Rs).filter(|v| {
+        // These change which routes need what, not how a challenge reads.
+        !matches!(v, Variant::RsRefusesDownloads | Variant::RsPublicAlbums)
+    }) {
+        let w = World::with_rs(&[], |_| {}, &[], |_| {}, &[rs_variant]).await;
+        let photo = w.open("photo:beach").await;
+        let a = w.start(&photo, None).await;
+        assert!(a.granted(), "{rs_variant}: {a:?}");
+        // An RPT the RS finds insufficient (view only) for another scope: a second round.
+        let download = format!("{photo}/download");
+        assert!(w.start(&download, None).await.granted(), "{rs_variant}");
+    }
+}
+
+#[tokio::test]
+async fn the_reference_client_and_rs_get_through_every_as_variant_that_leaves_them_what_they_use() {
+    for as_variant in Variant::of_role(uma_reference_server::Role::As).filter(|v| {
+        // The reference RS introspects every RPT; it cannot work with an AS that offers none.
+        *v != Variant::NoIntrospection
+    }) {
+        let w = World::new(&[], |_| {}, &[as_variant], |_| {}).await;
+        let beach = w.open("photo:beach").await;
+        let sunset = w.email("photo:sunset").await;
+        let a = w.start(&beach, None).await;
+        assert!(a.granted(), "{as_variant}: {a:?}");
+        let b = w.start(&sunset, Some(&w.id_token().await)).await;
+        if as_variant == Variant::PartialOutcomeDeny {
+            // No need_info ever: claims the client would push after one come too late.
+            assert_eq!(b.json["outcome"], "denied", "{as_variant}: {b:?}");
+        } else if as_variant.withdraws().any(|c| c == "claims-pushing") {
+            // Without pushed claims the client goes to interactive gathering.
+            assert_eq!(b.status, StatusCode::FOUND, "{as_variant}: {b:?}");
+            let (back, _) = w.gather(b.location.as_ref().unwrap()).await;
+            assert!(back.granted(), "{as_variant}: {back:?}");
+        } else {
+            assert!(b.granted(), "{as_variant}: {b:?}");
+        }
+        assert!(w.start(&beach, None).await.granted(), "{as_variant}: beach again");
     }
 }

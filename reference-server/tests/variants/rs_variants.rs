@@ -457,20 +457,6 @@ async fn rs_public_albums_serves_album_views_without_a_token_and_says_so() {
 }
 
 #[tokio::test]
-async fn rs_caches_inactive_introspection_asks_the_as_once_per_inactive_rpt() {
-    for (env, variant) in Env::with_and_without(Variant::RsCachesInactiveIntrospection)
-        .await
-        .iter()
-        .zip([true, false])
-    {
-        for _ in 0..2 {
-            env.get("/photos/beach", Some("garbage")).await.ticket();
-        }
-        assert_eq!(env.calls("/introspect").len(), if variant { 1 } else { 2 });
-    }
-}
-
-#[tokio::test]
 async fn rs_registers_lazily_registers_each_resource_on_first_use() {
     for (env, variant) in Env::with_and_without(Variant::RsRegistersLazily)
         .await
