@@ -1,6 +1,6 @@
 //! A complete UMA 2.0 authorization server (UMA Grant + Federated Authorization) for the
 //! conformance suite: its default target, the counterpart it plays, and, through
-//! [quirks](quirks), the proof that every check can fail, and through [variants](variants), the
+//! [quirks], the proof that every check can fail, and through [variants], the
 //! proof that no check fails a conformant alternative.
 //!
 //! ```no_run

@@ -249,7 +249,7 @@ variants! {
     RsMinimalDescriptions => "rs-minimal-descriptions", Rs, ["F-AS-10", "F-RS-01"], [],
         "resources are registered with resource_scopes only (no name, description or type)";
     RsScopeUris => "rs-scope-uris", Rs, ["F-AS-21", "F-AS-10"], [],
-        "scopes are registered and requested as URIs (https://uma-conformance.dev/photoz/scopes/view, ...) instead of short names";
+        "scopes are registered and requested as URIs (`https://uma-conformance.dev/photoz/scopes/view`, ...) instead of short names";
 
     // --- client (client/) ---
     ClientNeverPolls => "client-never-polls", Client, ["G-C-23", "P-17"], [],

@@ -26,7 +26,8 @@ use crate::types::ClientSecret;
 
 mod mount;
 
-/// The router of the whole AS (mounted where the variants say, see [`mount`]).
+/// The router of the whole AS, mounted where the variants say (under the issuer's path for
+/// `issuer-with-path`, without the endpoints a variant withdrew).
 pub fn app(ctx: SharedCtx) -> Router {
     mount::mount(ctx.clone(), routes(ctx))
 }
