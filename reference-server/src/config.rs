@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::quirks::Quirks;
 use crate::store::Durability;
 use crate::types::{ClientSecret, Password};
+use crate::variants::{Variant, Variants};
 
 /// The longest lifetime accepted for anything, in seconds (ten years).
 pub const MAX_LIFETIME: i64 = 10 * 366 * 86_400;
@@ -46,6 +47,9 @@ pub struct Config {
     pub icg_iss: bool,
     /// Deliberate violations to commit.
     pub quirks: Quirks,
+    /// Conformant alternatives to take (role `as`; see [`Variant`]). Some stand for a setting
+    /// above; [`Config::settle`] keeps the two in step.
+    pub variants: Variants,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// How long a client may take to send a request's line and headers (and a keep-alive
@@ -73,9 +77,60 @@ impl Default for Config {
             icg_pkce: PkceMode::Required,
             icg_iss: true,
             quirks: Quirks::none(),
+            variants: Variants::none(),
             max_body_bytes: 64 * 1024,
             header_read_timeout_secs: crate::serving::HEADER_READ_TIMEOUT.as_secs(),
             demo_identity_provider: false,
+        }
+    }
+}
+
+/// Settles one setting against the variants that stand for it (see [`Config::settle`]).
+fn twin<T: Copy + PartialEq + Serialize>(
+    key: &str,
+    setting: &mut T,
+    default: T,
+    written: bool,
+    variants: &mut Variants,
+    pairs: &[(Variant, T)],
+) -> Result<(), ConfigError> {
+    let show = |v: T| {
+        let v = serde_json::to_value(v).unwrap_or_default();
+        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+    };
+    let mut implied: Option<(Variant, T)> = None;
+    for (variant, value) in pairs.iter().filter(|(v, _)| variants.contains(*v)) {
+        match implied {
+            Some((first, other)) if other != *value => {
+                return Err(ConfigError::Invalid(format!(
+                    "variants `{first}` and `{variant}` contradict each other: {key}: {} against {key}: {}",
+                    show(other),
+                    show(*value)
+                )));
+            }
+            Some(_) => {}
+            None => implied = Some((*variant, *value)),
+        }
+    }
+    match implied {
+        Some((variant, value)) if *setting != value && (*setting != default || written) => {
+            Err(ConfigError::Invalid(format!(
+                "`{key}: {}` contradicts the variant `{variant}`, which means `{key}: {}`",
+                show(*setting),
+                show(value)
+            )))
+        }
+        Some((_, value)) => {
+            *setting = value;
+            Ok(())
+        }
+        None => {
+            if *setting != default
+                && let Some((variant, _)) = pairs.iter().find(|(_, v)| v == setting)
+            {
+                variants.insert(*variant);
+            }
+            Ok(())
         }
     }
 }
@@ -229,25 +284,53 @@ pub enum ConfigError {
 impl Config {
     /// Loads a YAML configuration file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        Self::from_file_with(path, &[])
+    }
+
+    /// Loads a YAML configuration file and takes `variants` besides those it lists (the
+    /// command line's `--variant`), settling them against the settings the file writes.
+    pub fn from_file_with(path: &Path, variants: &[Variant]) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_yaml(&text, &path.display().to_string())
+        Self::from_yaml_with(&text, &path.display().to_string(), variants)
     }
 
     /// Parses YAML configuration text; `origin` names it in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let config: Config = serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
+        Self::from_yaml_with(text, origin, &[])
+    }
+
+    /// [`Config::from_yaml`], taking `variants` besides those the text lists.
+    pub fn from_yaml_with(text: &str, origin: &str, variants: &[Variant]) -> Result<Self, ConfigError> {
+        let mut config: Config = serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_owned(),
             message: e.to_string(),
         })?;
+        // The keys written in the file: a setting written there, even at its default value,
+        // must agree with the variants that stand for it.
+        let written: std::collections::BTreeSet<String> =
+            serde_saphyr::from_str::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(text)
+                .map(|m| m.into_keys().collect())
+                .unwrap_or_default();
+        for v in variants {
+            config.variants.insert(*v);
+        }
+        config.settle_written(&written)?;
         config.validate()?;
         Ok(config)
     }
 
     /// Checks cross-field rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(v) = self.variants.iter().find(|v| v.role() != crate::role::Role::As) {
+            return Err(ConfigError::Invalid(format!(
+                "variant `{v}` belongs to the {} role, not the authorization server",
+                v.role()
+            )));
+        }
+        self.variants.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let mut seen = std::collections::HashSet::new();
         for c in &self.clients {
             if c.client_id.is_empty() {
@@ -294,6 +377,68 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Brings the settings that a variant stands for (`partial_outcome`, `rpt_format`,
+    /// `icg_pkce`, `icg_iss`) and [`Config::variants`] in step, both ways: a variant sets its
+    /// setting, and a setting away from its default takes the variant that names it. A setting
+    /// away from its default that a variant contradicts, two variants that exclude each other,
+    /// and a variant of another role are refused. Idempotent; [`crate::Ctx::new`] calls it, so a
+    /// configuration built in code is settled too (there a setting at its default value yields
+    /// to a variant; in a file, a setting written out must agree with the variants).
+    pub fn settle(&mut self) -> Result<(), ConfigError> {
+        self.settle_written(&std::collections::BTreeSet::new())
+    }
+
+    /// [`Config::settle`], where `written` are the top-level keys a configuration file wrote.
+    fn settle_written(&mut self, written: &std::collections::BTreeSet<String>) -> Result<(), ConfigError> {
+        if let Some(v) = self.variants.iter().find(|v| v.role() != crate::role::Role::As) {
+            return Err(ConfigError::Invalid(format!(
+                "variant `{v}` belongs to the {} role, not the authorization server",
+                v.role()
+            )));
+        }
+        self.variants.check().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let d = Config::default();
+        let w = |k: &str| written.contains(k);
+        twin(
+            "partial_outcome",
+            &mut self.partial_outcome,
+            d.partial_outcome,
+            w("partial_outcome"),
+            &mut self.variants,
+            &[
+                (Variant::PartialOutcomePartial, PartialOutcome::Partial),
+                (Variant::PartialOutcomeDeny, PartialOutcome::Deny),
+                (Variant::PartialRptListsUngranted, PartialOutcome::Partial),
+            ],
+        )?;
+        twin(
+            "rpt_format",
+            &mut self.rpt_format,
+            d.rpt_format,
+            w("rpt_format"),
+            &mut self.variants,
+            &[(Variant::JwtRpt, RptFormat::Jwt)],
+        )?;
+        twin(
+            "icg_pkce",
+            &mut self.icg_pkce,
+            d.icg_pkce,
+            w("icg_pkce"),
+            &mut self.variants,
+            &[(Variant::IcgPkceOptional, PkceMode::Optional)],
+        )?;
+        twin(
+            "icg_iss",
+            &mut self.icg_iss,
+            d.icg_iss,
+            w("icg_iss"),
+            &mut self.variants,
+            &[(Variant::NoIcgIss, false)],
+        )?;
+        // A setting may have added a variant that excludes one already there.
+        self.variants.check().map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
     /// The demo configuration used when no file is given: an organisational owner with a
@@ -392,6 +537,60 @@ mod tests {
         assert!(zero.unwrap_err().to_string().contains("header_read_timeout_secs"));
         assert_eq!(five.header_read_timeout_secs, 5);
         assert_eq!(Config::default().header_read_timeout_secs, 10);
+    }
+
+    #[test]
+    fn a_variant_sets_the_setting_it_stands_for() {
+        let c = Config::from_yaml("variants: [partial-outcome-partial, jwt-rpt, no-icg-iss]\n", "t.yaml").unwrap();
+        assert_eq!(c.partial_outcome, PartialOutcome::Partial);
+        assert_eq!(c.rpt_format, RptFormat::Jwt);
+        assert!(!c.icg_iss);
+    }
+
+    #[test]
+    fn a_setting_away_from_its_default_takes_the_variant_that_names_it() {
+        let c = Config::from_yaml("partial_outcome: deny\nicg_pkce: optional\n", "t.yaml").unwrap();
+        assert!(c.variants.contains(Variant::PartialOutcomeDeny));
+        assert!(c.variants.contains(Variant::IcgPkceOptional));
+        let mut again = c.clone();
+        again.settle().unwrap();
+        assert_eq!(again.variants, c.variants, "settling is idempotent");
+    }
+
+    #[test]
+    fn a_setting_written_out_against_a_variant_is_refused() {
+        for yaml in [
+            "partial_outcome: deny\nvariants: [partial-outcome-partial]\n",
+            "partial_outcome: error\nvariants: [partial-outcome-partial]\n",
+            "rpt_format: opaque\nvariants: [jwt-rpt]\n",
+            "icg_iss: true\nvariants: [no-icg-iss]\n",
+        ] {
+            let err = Config::from_yaml(yaml, "t.yaml").unwrap_err().to_string();
+            assert!(err.contains("contradicts the variant"), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn variants_that_exclude_each_other_or_belong_to_another_role_are_refused() {
+        let err = Config::from_yaml("variants: [no-pct, pct-always]\n", "t.yaml").unwrap_err();
+        assert!(err.to_string().contains("cannot be combined"), "{err}");
+        let err = Config::from_yaml("rpt_format: jwt\nvariants: [upgrade-in-place]\n", "t.yaml").unwrap_err();
+        assert!(err.to_string().contains("`upgrade-in-place`"), "{err}");
+        let err = Config::from_yaml("variants: [rs-challenge-403]\n", "t.yaml").unwrap_err();
+        assert!(err.to_string().contains("rs role"), "{err}");
+        assert!(Config::from_yaml("variants: [nope]\n", "t.yaml").is_err());
+    }
+
+    #[test]
+    fn a_configuration_built_in_code_is_settled_the_same_way() {
+        let mut c = Config::demo();
+        c.variants.insert(Variant::PartialOutcomeDeny);
+        c.settle().unwrap();
+        assert_eq!(c.partial_outcome, PartialOutcome::Deny);
+        let mut c = Config::demo();
+        c.partial_outcome = PartialOutcome::Partial;
+        c.variants.insert(Variant::PartialOutcomeDeny);
+        assert!(c.settle().is_err());
     }
 
     #[test]

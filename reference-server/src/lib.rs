@@ -1,6 +1,7 @@
 //! A complete UMA 2.0 authorization server (UMA Grant + Federated Authorization) for the
 //! conformance suite: its default target, the counterpart it plays, and, through
-//! [quirks](quirks), the proof that every check can fail.
+//! [quirks], the proof that every check can fail, and through [variants], the
+//! proof that no check fails a conformant alternative.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,6 +24,7 @@ pub mod rs;
 pub mod serving;
 pub mod store;
 pub mod types;
+pub mod variants;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +37,7 @@ pub use http::app;
 pub use quirks::{Quirk, Quirks};
 pub use role::Role;
 pub use store::Store;
+pub use variants::{Variant, Variants};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use clap::Parser;
 use uma_reference_server::rs::{ResourceServer, RsConfig};
 use uma_reference_server::store::Durability;
 use uma_reference_server::types::ClientSecret;
-use uma_reference_server::{Config, Quirk, Server};
+use uma_reference_server::{Config, Quirk, Server, Variant};
 
 // The server allocates many small, short-lived objects per request; mimalloc handles that
 // markedly better than the system allocator (see benches/throughput.rs).
@@ -41,6 +41,12 @@ struct Args {
     /// List the quirks, one per line, with the requirement each breaks.
     #[arg(long)]
     list_quirks: bool,
+    /// Take a conformant alternative of role as (repeatable; see --list-variants).
+    #[arg(long = "variant", value_name = "NAME")]
+    variants: Vec<String>,
+    /// List the variants of every role, one per line, with the freedoms each takes.
+    #[arg(long)]
+    list_variants: bool,
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long, env = "UMA_AS_LOG_JSON")]
     log_json: bool,
@@ -57,14 +63,14 @@ enum Role {
 #[derive(Debug, clap::Args)]
 struct RsArgs {
     /// The authorization server's issuer (discovery at {issuer}/.well-known/uma2-configuration).
-    #[arg(long)]
-    as_issuer: String,
+    #[arg(long, required_unless_present = "list_variants")]
+    as_issuer: Option<String>,
     /// The resource server's client_id at the AS (client_credentials, scope uma_protection).
-    #[arg(long)]
-    client_id: String,
+    #[arg(long, required_unless_present = "list_variants")]
+    client_id: Option<String>,
     /// The environment variable holding the client secret.
-    #[arg(long, value_name = "VAR")]
-    client_secret_env: String,
+    #[arg(long, value_name = "VAR", required_unless_present = "list_variants")]
+    client_secret_env: Option<String>,
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 8081)]
     port: u16,
@@ -77,6 +83,12 @@ struct RsArgs {
     /// Commit a deliberate violation of role rs (repeatable; see --list-quirks).
     #[arg(long = "quirk", value_name = "NAME")]
     quirks: Vec<String>,
+    /// Take a conformant alternative of role rs (repeatable; see --list-variants).
+    #[arg(long = "variant", value_name = "NAME")]
+    variants: Vec<String>,
+    /// List the variants of role rs, one per line, with the freedoms each takes.
+    #[arg(long)]
+    list_variants: bool,
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
@@ -123,20 +135,38 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    if args.list_variants {
+        print_variants(None);
+        return ExitCode::SUCCESS;
+    }
     if let Some(Role::Rs(rs)) = args.role {
         return run_rs(rs);
     }
     init_logs(args.log_json);
     let demo = args.config.is_none();
-    let mut config = match &args.config {
-        Some(path) => match Config::from_file(path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
+    let variants = match parse_variants(&args.variants, uma_reference_server::Role::As) {
+        Ok(v) => v,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let loaded = match &args.config {
+        Some(path) => Config::from_file_with(path, &variants),
+        None => {
+            let mut c = Config::demo();
+            for v in &variants {
+                c.variants.insert(*v);
             }
-        },
-        None => Config::demo(),
+            c.settle().map(|()| c)
+        }
+    };
+    let mut config = match loaded {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
     if let Some(d) = args.durability {
         config.durability = d;
@@ -174,6 +204,9 @@ fn main() -> ExitCode {
         for q in shown.quirks.iter() {
             tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this server is deliberately non-conformant");
         }
+        for v in shown.variants.iter() {
+            tracing::info!(variant = v.name(), freedoms = %v.freedoms().join(" "), "variant taken: a conformant alternative");
+        }
         tracing::info!(issuer = server.issuer(), data_dir = %args.data_dir.display(), durability = shown.durability.as_str(), "reference UMA authorization server listening");
         wait_for_signal().await;
         tracing::info!("shutting down");
@@ -182,16 +215,55 @@ fn main() -> ExitCode {
     })
 }
 
+/// Prints the variants of `role` (every role if `None`), one per line.
+fn print_variants(role: Option<uma_reference_server::Role>) {
+    for v in Variant::ALL.iter().filter(|v| role.is_none_or(|r| v.role() == r)) {
+        println!(
+            "{:<40} {:<6} {:<22} {}",
+            v.name(),
+            v.role().as_str(),
+            v.freedoms().join(","),
+            v.description()
+        );
+    }
+}
+
+/// Parses `--variant` names, refusing unknown names and variants of another role than `role`.
+fn parse_variants(names: &[String], role: uma_reference_server::Role) -> Result<Vec<Variant>, String> {
+    names
+        .iter()
+        .map(|name| match name.parse::<Variant>() {
+            Ok(v) if v.role() == role => Ok(v),
+            Ok(v) => Err(format!(
+                "variant `{name}` belongs to the {} role, not {}",
+                v.role().as_str(),
+                role.as_str()
+            )),
+            Err(e) => Err(e.to_string()),
+        })
+        .collect()
+}
+
 /// `uma-reference-server rs`: the reference resource server until SIGINT or SIGTERM.
 fn run_rs(args: RsArgs) -> ExitCode {
-    let Ok(secret) = std::env::var(&args.client_secret_env) else {
-        eprintln!(
-            "error: the environment variable `{}` (--client-secret-env) is not set or not UTF-8",
-            args.client_secret_env
-        );
+    if args.list_variants {
+        print_variants(Some(uma_reference_server::Role::Rs));
+        return ExitCode::SUCCESS;
+    }
+    // clap requires these three unless --list-variants is given.
+    let (Some(as_issuer), Some(client_id), Some(secret_env)) = (
+        args.as_issuer.clone(),
+        args.client_id.as_deref(),
+        args.client_secret_env.as_deref(),
+    ) else {
+        eprintln!("error: --as-issuer, --client-id and --client-secret-env are required");
         return ExitCode::from(2);
     };
-    let mut config = RsConfig::new(&args.as_issuer, &args.client_id, ClientSecret::new(secret));
+    let Ok(secret) = std::env::var(secret_env) else {
+        eprintln!("error: the environment variable `{secret_env}` (--client-secret-env) is not set or not UTF-8");
+        return ExitCode::from(2);
+    };
+    let mut config = RsConfig::new(&as_issuer, client_id, ClientSecret::new(secret));
     config.realm = args.realm;
     config.as_timeout = std::time::Duration::from_secs(args.as_timeout_secs.max(1));
     for name in &args.quirks {
@@ -210,6 +282,17 @@ fn run_rs(args: RsArgs) -> ExitCode {
             }
         }
     }
+    match parse_variants(&args.variants, uma_reference_server::Role::Rs) {
+        Ok(vs) => vs.into_iter().for_each(|v| config.variants.insert(v)),
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Err(e) = config.variants.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     init_logs(args.log_json);
     let runtime = match runtime() {
         Ok(r) => r,
@@ -217,6 +300,7 @@ fn run_rs(args: RsArgs) -> ExitCode {
     };
     runtime.block_on(async move {
         let quirks = config.quirks.clone();
+        let variants = config.variants.clone();
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
         let rs = match ResourceServer::start(config, addr).await {
             Ok(rs) => rs,
@@ -229,7 +313,10 @@ fn run_rs(args: RsArgs) -> ExitCode {
         for q in quirks.iter() {
             tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this resource server is deliberately non-conformant");
         }
-        tracing::info!(base_url = %rs.base_url(), as_issuer = %args.as_issuer, "reference UMA resource server listening");
+        for v in variants.iter() {
+            tracing::info!(variant = v.name(), freedoms = %v.freedoms().join(" "), "variant taken: a conformant alternative");
+        }
+        tracing::info!(base_url = %rs.base_url(), as_issuer = %as_issuer, "reference UMA resource server listening");
         wait_for_signal().await;
         tracing::info!("shutting down");
         rs.shutdown().await;

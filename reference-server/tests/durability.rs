@@ -382,6 +382,7 @@ fn ticket() -> TicketData {
         claims: Vec::new(),
         code_challenge: None,
         approval_id: None,
+        persist_claims: false,
     }
 }
 

@@ -11,17 +11,18 @@ use super::{ClientConfig, ReferenceClient};
 use crate::quirks::Quirk;
 use crate::role::Role;
 use crate::types::ClientSecret;
+use crate::variants::Variant;
 
 /// Run the reference UMA 2.0 client (a web-style client driven by `GET /start`).
 #[derive(Debug, Parser)]
 #[command(name = "uma-reference-server client")]
 struct ClientArgs {
     /// The client's client_id at the AS.
-    #[arg(long)]
-    client_id: String,
+    #[arg(long, required_unless_present = "list_variants")]
+    client_id: Option<String>,
     /// The environment variable that holds the client secret.
-    #[arg(long, value_name = "VAR")]
-    client_secret_env: String,
+    #[arg(long, value_name = "VAR", required_unless_present = "list_variants")]
+    client_secret_env: Option<String>,
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -40,6 +41,12 @@ struct ClientArgs {
     /// Commit a deliberate violation (repeatable; client quirks only).
     #[arg(long = "quirk", value_name = "NAME")]
     quirks: Vec<String>,
+    /// Take a conformant alternative (repeatable; client variants only, see --list-variants).
+    #[arg(long = "variant", value_name = "NAME")]
+    variants: Vec<String>,
+    /// List the client variants, one per line, with the freedoms each takes.
+    #[arg(long)]
+    list_variants: bool,
 }
 
 /// Runs the client with `args` (the words after `client`) until Ctrl-C or SIGTERM. Prints the
@@ -57,11 +64,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    let Ok(secret) = std::env::var(&args.client_secret_env) else {
-        eprintln!("error: environment variable {} is not set", args.client_secret_env);
+    if args.list_variants {
+        for v in Variant::of_role(Role::Client) {
+            println!("{:<40} {:<22} {}", v.name(), v.freedoms().join(","), v.description());
+        }
+        return ExitCode::SUCCESS;
+    }
+    // clap requires both unless --list-variants is given.
+    let (Some(client_id), Some(secret_env)) = (args.client_id, args.client_secret_env) else {
+        eprintln!("error: --client-id and --client-secret-env are required");
         return ExitCode::from(2);
     };
-    let mut config = ClientConfig::new(args.client_id, ClientSecret::new(secret));
+    let Ok(secret) = std::env::var(&secret_env) else {
+        eprintln!("error: environment variable {secret_env} is not set");
+        return ExitCode::from(2);
+    };
+    let mut config = ClientConfig::new(client_id, ClientSecret::new(secret));
     config.trusted_issuers = (!args.trusted_issuers.is_empty()).then_some(args.trusted_issuers);
     config.pkce = !args.no_pkce;
     config.max_polls = args.max_polls;
@@ -79,6 +97,23 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             }
         }
     }
+    for name in &args.variants {
+        match name.parse::<Variant>() {
+            Ok(v) if v.role() == Role::Client => config.variants.insert(v),
+            Ok(v) => {
+                eprintln!("error: variant `{v}` belongs to the {} role, not client", v.role());
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Err(e) = config.variants.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -95,6 +130,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     runtime.block_on(async move {
         let quirks: Vec<Quirk> = config.quirks.iter().collect();
+        let variants: Vec<Variant> = config.variants.iter().collect();
         let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
         let client = match ReferenceClient::start(config, addr).await {
             Ok(c) => c,
@@ -111,6 +147,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 breaks = q.requirement(),
                 "quirk enabled: this client is deliberately non-conformant"
             );
+        }
+        for v in variants {
+            tracing::info!(variant = v.name(), freedoms = %v.freedoms().join(" "), "variant taken: a conformant alternative");
         }
         wait_for_signal().await;
         client.shutdown().await;

@@ -13,7 +13,8 @@ use url::Url;
 use super::{ClientState, ID_TOKEN_FORMAT, UMA_TICKET_GRANT, challenge};
 use crate::crypto::{pkce_s256, random_token};
 use crate::quirks::Quirk;
-use crate::types::{ClaimToken, CodeVerifier, Pct, PermissionTicket, Rpt};
+use crate::types::{ClaimToken, CodeVerifier, Pct, PermissionTicket, RefreshToken, Rpt};
+use crate::variants::Variant;
 
 /// Token requests (polls included) in one flow, at most.
 const MAX_TOKEN_REQUESTS: usize = 16;
@@ -108,6 +109,7 @@ struct AsMeta {
     token_endpoint: String,
     claims_endpoint: Option<String>,
     iss_supported: bool,
+    revocation_endpoint: Option<String>,
 }
 
 /// One authorization process.
@@ -130,6 +132,8 @@ struct WalletEntry {
     user: String,
     issuer: String,
     rpt: Rpt,
+    /// The refresh token that came with the RPT (used under `client-refreshes-rpt`).
+    refresh: Option<RefreshToken>,
     resources: BTreeSet<String>,
     seq: u64,
 }
@@ -155,6 +159,8 @@ pub(crate) struct Data {
     pending: Vec<Pending>,
     state_counter: u64,
     fixed_verifier: Option<CodeVerifier>,
+    /// Discovery documents by `as_uri` (variant `client-caches-discovery`).
+    discovered: HashMap<String, AsMeta>,
     seq: u64,
 }
 
@@ -197,6 +203,7 @@ impl Data {
             user: user.to_owned(),
             issuer: issuer.to_owned(),
             rpt,
+            refresh: None,
             resources,
             seq,
         });
@@ -260,6 +267,10 @@ impl ClientState {
         self.inner.config.quirks.has(q)
     }
 
+    fn variant(&self, v: Variant) -> bool {
+        self.inner.config.variants.contains(v)
+    }
+
     fn data(&self) -> std::sync::MutexGuard<'_, Data> {
         self.inner.data.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -283,17 +294,31 @@ impl ClientState {
                 "resource must be an absolute http(s) URL on a loopback host",
             );
         }
+        // Variant client-never-pushes-claims: claim_token is OPTIONAL (UMA Grant §3.3.1).
+        let id_token = id_token.filter(|_| !self.variant(Variant::ClientNeverPushesClaims));
         let held = self.data().covering(user, resource);
-        let rs = match self.fetch_resource(user, resource, held.as_ref()).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Answer::fail(
-                    Outcome::Unreachable,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the resource server could not be reached",
-                );
-            }
+        let unreachable = || {
+            Answer::fail(
+                Outcome::Unreachable,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the resource server could not be reached",
+            )
         };
+        let mut rs = match self.fetch_resource(user, resource, held.as_ref()).await {
+            Ok(r) => r,
+            Err(_) => return unreachable(),
+        };
+        if !(200..300).contains(&rs.status)
+            && let Some(old) = &held
+            && self.variant(Variant::ClientRefreshesRpt)
+            && let Some(fresh) = self.refresh_rpt(user, old).await
+        {
+            // UMA Grant §3.6: a refused RPT may be refreshed; one more try with the new one.
+            rs = match self.fetch_resource(user, resource, Some(&fresh)).await {
+                Ok(r) => r,
+                Err(_) => return unreachable(),
+            };
+        }
         if (200..300).contains(&rs.status) {
             return Answer::Granted {
                 status: rs.status,
@@ -301,7 +326,8 @@ impl ClientState {
                 rpt: None,
             };
         }
-        let uma = (rs.status == 401)
+        // UMA Grant §3.2.1 shows 401; 403 with the challenge is another reading (digest P-04).
+        let uma = matches!(rs.status, 401 | 403)
             .then(|| challenge::find_uma(rs.www_authenticate.iter().map(String::as_str)))
             .flatten();
         let Some(uma) = uma else {
@@ -353,7 +379,42 @@ impl ClientState {
             let guess = format!("{}/claims", as_uri.trim_end_matches('/'));
             return self.redirect_to_claims(session, flow, &guess);
         }
+        if self.variant(Variant::ClientClaimsFirst)
+            && let Some(endpoint) = flow.meta.claims_endpoint.clone()
+        {
+            // UMA Grant §3.3 / §3.3.2: with a static claims_interaction_endpoint the client may
+            // send the requesting party there before any token request.
+            return self.redirect_to_claims(session, flow, &endpoint);
+        }
         self.run(session, flow, None).await
+    }
+
+    /// Refreshes `old` with the refresh token that came with it (UMA Grant §3.6) and puts the
+    /// new RPT in its place; `None` if there is no refresh token or the AS refused.
+    async fn refresh_rpt(&self, user: &str, old: &Rpt) -> Option<Rpt> {
+        let (issuer, refresh) = {
+            let d = self.data();
+            let e = d.wallet.iter().find(|e| e.user == user && &e.rpt == old)?;
+            (e.issuer.clone(), e.refresh.clone()?)
+        };
+        let meta = self.discover(&issuer).await.ok()?;
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.secret())];
+        let TokenAnswer::Success(body) = self.post_token(&meta.token_endpoint, &form).await.ok()? else {
+            return None;
+        };
+        let fresh = Rpt::new(
+            body.get("access_token")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())?,
+        );
+        let mut d = self.data();
+        let e = d.wallet.iter_mut().find(|e| e.user == user && &e.rpt == old)?;
+        e.rpt = fresh.clone();
+        // RFC 6749 §6: a new refresh token replaces the old one; without one the old stays.
+        if let Some(rt) = body.get("refresh_token").and_then(Value::as_str) {
+            e.refresh = Some(RefreshToken::new(rt));
+        }
+        Some(fresh)
     }
 
     /// GET `resource`, presenting `rpt` if given.
@@ -405,6 +466,18 @@ impl ClientState {
 
     /// Vets `as_uri` and fetches its discovery document (G-C-04, ISS-05).
     async fn discover(&self, as_uri: &str) -> Result<AsMeta, Answer> {
+        let cache = self.variant(Variant::ClientCachesDiscovery);
+        if cache && let Some(meta) = self.data().discovered.get(as_uri) {
+            return Ok(meta.clone());
+        }
+        let meta = self.discover_now(as_uri).await?;
+        if cache {
+            self.data().discovered.insert(as_uri.to_owned(), meta.clone());
+        }
+        Ok(meta)
+    }
+
+    async fn discover_now(&self, as_uri: &str) -> Result<AsMeta, Answer> {
         if let Some(list) = &self.inner.config.trusted_issuers
             && !list.iter().any(|t| t == as_uri)
         {
@@ -420,6 +493,7 @@ impl ClientState {
                 token_endpoint: format!("{base}/token"),
                 claims_endpoint: None,
                 iss_supported: false,
+                revocation_endpoint: None,
             });
         }
         let url = format!("{base}/.well-known/uma2-configuration");
@@ -470,12 +544,20 @@ impl ClientState {
                 .filter(|u| loopback_url(u).is_some())
                 .map(str::to_owned),
             iss_supported: doc.get("authorization_response_iss_parameter_supported") == Some(&Value::Bool(true)),
+            revocation_endpoint: doc
+                .get("revocation_endpoint")
+                .and_then(Value::as_str)
+                .filter(|u| loopback_url(u).is_some())
+                .map(str::to_owned),
         })
     }
 
     /// Token requests until an RPT, a redirect, or the end of the flow.
     async fn run(&self, session: &str, mut flow: Flow, mut verifier: Option<CodeVerifier>) -> Answer {
-        let mut push = false;
+        // Variant client-pushes-claims-up-front: UMA Grant §3.3.1 lets the client push on the
+        // first request too.
+        let mut push = self.variant(Variant::ClientPushesClaimsUpFront) && flow.id_token.is_some() && !flow.pushed;
+        flow.pushed |= push;
         for _ in 0..MAX_TOKEN_REQUESTS {
             let (answer, sent_rpt) = match self.token_request(&flow, push, verifier.take()).await {
                 Ok(a) => a,
@@ -521,7 +603,8 @@ impl ClientState {
                             "request_submitted: the resource owner has not decided yet",
                         )
                     };
-                    if flow.polls >= self.inner.config.max_polls {
+                    // Variant client-never-polls: polling is the client's option (§3.3.6).
+                    if flow.polls >= self.inner.config.max_polls || self.variant(Variant::ClientNeverPolls) {
                         return pending();
                     }
                     let interval = body
@@ -584,7 +667,11 @@ impl ClientState {
             } else {
                 d.pcts.get(&(flow.user.clone(), flow.meta.issuer.clone())).cloned()
             };
-            (d.newest(&flow.user, &flow.meta.issuer), pct)
+            // Variant client-never-sends-rpt: rpt is OPTIONAL (§3.3.1); no upgrade is asked.
+            let rpt = d
+                .newest(&flow.user, &flow.meta.issuer)
+                .filter(|_| !self.variant(Variant::ClientNeverSendsRpt));
+            (rpt, pct)
         };
         let grant = if self.quirk(Quirk::ClientWrongGrantType) {
             "uma-ticket"
@@ -618,7 +705,6 @@ impl ClientState {
     }
 
     async fn post_token(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<TokenAnswer, Answer> {
-        let config = &self.inner.config;
         let unreachable = || {
             Answer::fail(
                 Outcome::Unreachable,
@@ -626,22 +712,7 @@ impl ClientState {
                 "the token endpoint could not be reached",
             )
         };
-        let credentials = format!(
-            "{}:{}",
-            form_encode(&config.client_id),
-            form_encode(config.client_secret.secret())
-        );
-        let mut request = self.inner.http.post(endpoint).timeout(self.timeout());
-        let mut form: Vec<(&str, &str)> = form.to_vec();
-        if self.quirk(Quirk::ClientNoAuthentication) {
-            // Identifies itself but does not authenticate.
-            form.push(("client_id", &config.client_id));
-        } else {
-            request = request.header("authorization", format!("Basic {}", STANDARD.encode(credentials)));
-        }
-        let resp = request.form(&form).send().await.map_err(|_| unreachable())?;
-        let status = resp.status().as_u16();
-        let body = read_body(resp).await.map_err(|_| unreachable())?;
+        let (status, body) = self.post_form(endpoint, form).await.map_err(|()| unreachable())?;
         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         match (status, value) {
             (200, Value::Object(m)) => Ok(TokenAnswer::Success(m)),
@@ -656,6 +727,43 @@ impl ClientState {
                 ))),
             },
         }
+    }
+
+    /// POSTs `form` with the client's authentication (RFC 6749 §2.3.1) to a token or revocation
+    /// endpoint; the status and body, or `Err` if the AS could not be reached.
+    async fn post_form(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), ()> {
+        let config = &self.inner.config;
+        let credentials = format!(
+            "{}:{}",
+            form_encode(&config.client_id),
+            form_encode(config.client_secret.secret())
+        );
+        let mut request = self.inner.http.post(endpoint).timeout(self.timeout());
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        if self.quirk(Quirk::ClientNoAuthentication) {
+            // Identifies itself but does not authenticate.
+            form.push(("client_id", &config.client_id));
+        } else {
+            request = request.header("authorization", format!("Basic {}", STANDARD.encode(credentials)));
+            if self.variant(Variant::ClientSendsClientIdWithBasic) {
+                // RFC 6749 §3.2.1: a client may name itself with client_id while it
+                // authenticates with Basic.
+                form.push(("client_id", &config.client_id));
+            }
+        }
+        let request = if self.variant(Variant::ClientFormWithoutContentType) {
+            // The body is form-encoded as RFC 6749 asks; the Content-Type header is left out.
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&form)
+                .finish();
+            request.body(body)
+        } else {
+            request.form(&form)
+        };
+        let resp = request.send().await.map_err(|_| ())?;
+        let status = resp.status().as_u16();
+        let body = read_body(resp).await.map_err(|_| ())?;
+        Ok((status, body))
     }
 
     /// Quirk client-continues-without-as: a token request without ticket to the last AS.
@@ -684,16 +792,39 @@ impl ClientState {
         };
         let new = Rpt::new(new);
         let upgraded = body.get("upgraded") == Some(&Value::Bool(true));
-        {
+        let refresh = body
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(RefreshToken::new);
+        let replaced = {
             let mut d = self.data();
-            if let Some(p) = body.get("pct").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+            if let Some(p) = body.get("pct").and_then(Value::as_str).filter(|p| !p.is_empty())
+                && !self.variant(Variant::ClientNeverSendsPct)
+            {
                 if self.quirk(Quirk::ClientPctShared) {
                     d.shared_pct = Some(Pct::new(p));
                 }
                 d.pcts
                     .insert((flow.user.clone(), flow.meta.issuer.clone()), Pct::new(p));
             }
-            self.store_rpt(&mut d, flow, sent, new.clone(), upgraded);
+            let replaced = self.store_rpt(&mut d, flow, sent, new.clone(), upgraded);
+            let (user, issuer) = (flow.user.as_str(), flow.meta.issuer.as_str());
+            if let Some(i) = d.position(user, issuer, &new) {
+                d.wallet[i].refresh = refresh;
+            }
+            replaced
+        };
+        if let (Some(old), Some(endpoint)) = (replaced, &flow.meta.revocation_endpoint)
+            && self.variant(Variant::ClientRevokesReplacedRpt)
+        {
+            // UMA Grant §3.7: the client may revoke an RPT it no longer uses (RFC 7009).
+            let _ = self
+                .post_form(
+                    endpoint,
+                    &[("token", old.secret()), ("token_type_hint", "access_token")],
+                )
+                .await;
         }
         let rs = match self.fetch_resource(&flow.user, &flow.resource, Some(&new)).await {
             Ok(r) => r,
@@ -715,7 +846,9 @@ impl ClientState {
         }
     }
 
-    fn store_rpt(&self, d: &mut Data, flow: &Flow, sent: Option<Rpt>, new: Rpt, upgraded: bool) {
+    /// Puts `new` in the wallet (G-C-20/21); returns the RPT it replaced after an upgrade that
+    /// produced a new string, if any.
+    fn store_rpt(&self, d: &mut Data, flow: &Flow, sent: Option<Rpt>, new: Rpt, upgraded: bool) -> Option<Rpt> {
         let (user, issuer) = (flow.user.as_str(), flow.meta.issuer.as_str());
         let one: BTreeSet<String> = [flow.resource.clone()].into();
         let old = sent.and_then(|s| d.position(user, issuer, &s));
@@ -723,17 +856,24 @@ impl ClientState {
             // The same string again (an in-place upgrade, P-20): it covers more.
             d.wallet[i].resources.insert(flow.resource.clone());
             d.wallet[i].seq = d.next_seq();
-            return;
+            return None;
         }
         match old {
             Some(i) if upgraded || self.quirk(Quirk::ClientAssumesUpgraded) => {
                 if upgraded && self.quirk(Quirk::ClientKeepsOldRpt) {
                     d.push_rpt(user, issuer, new, one);
                 } else {
-                    let mut resources = d.wallet.remove(i).resources;
+                    let replaced = d.wallet.remove(i);
+                    let mut resources = replaced.resources;
                     resources.insert(flow.resource.clone());
                     d.push_rpt(user, issuer, new, resources);
+                    return upgraded.then_some(replaced.rpt);
                 }
+            }
+            Some(i) if self.variant(Variant::ClientDropsUnupgradedRpt) => {
+                // G-C-21: without an upgrade the client MAY keep the old RPT; this one does not.
+                d.wallet.remove(i);
+                d.push_rpt(user, issuer, new, one);
             }
             _ if self.quirk(Quirk::ClientAssumesUpgraded) => {
                 // Without an RPT sent, every older RPT of the user at this AS is replaced.
@@ -749,6 +889,7 @@ impl ClientState {
             }
             _ => d.push_rpt(user, issuer, new, one),
         }
+        None
     }
 
     /// Sends the browser to the claims interaction endpoint; the flow waits for the callback.
@@ -776,6 +917,9 @@ impl ClientState {
                     .clone()
             } else if self.quirk(Quirk::ClientShortVerifier) {
                 CodeVerifier::new(&random_token()[..32])
+            } else if self.variant(Variant::ClientLongVerifier) {
+                // RFC 7636 §4.1: 43 to 128 characters; this one uses the maximum.
+                CodeVerifier::new(&[random_token(), random_token(), random_token()].concat()[..128])
             } else {
                 CodeVerifier::new(random_token())
             })
@@ -805,7 +949,9 @@ impl ClientState {
             q.extend_pairs(&kept);
             q.append_pair("client_id", &config.client_id);
             q.append_pair("ticket", flow.ticket.secret());
-            q.append_pair("claims_redirect_uri", &self.claims_redirect_uri());
+            if !self.variant(Variant::ClientOmitsClaimsRedirectUri) {
+                q.append_pair("claims_redirect_uri", &self.claims_redirect_uri());
+            }
             if let Some(s) = &state {
                 q.append_pair("state", s);
             }
@@ -962,6 +1108,7 @@ mod tests {
                 token_endpoint: "http://127.0.0.1:1/token".into(),
                 claims_endpoint: None,
                 iss_supported: true,
+                revocation_endpoint: None,
             },
             rs_ticket: PermissionTicket::new("t1"),
             ticket,

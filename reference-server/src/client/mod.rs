@@ -40,7 +40,8 @@
 //! 1. The client keeps, per requesting party and AS issuer, RPTs with the resource URLs each is
 //!    known to cover. A covering RPT is presented (`Authorization: Bearer`, nothing else,
 //!    G-C-42); otherwise the request carries no token (G-C-01).
-//! 2. A `401` with a `UMA` challenge gives `as_uri` and `ticket` (G-C-02, parsed tolerantly).
+//! 2. A `401` (or `403`, digest P-04) with a `UMA` challenge gives `as_uri` and `ticket` (G-C-02,
+//!    parsed tolerantly, beside any other challenge).
 //!    Any answer without a UMA challenge (e.g. `403` with `Warning: 199`) ends the flow: the
 //!    client never guesses an AS (G-C-03).
 //! 3. `as_uri` must be a loopback http(s) URL, in `trusted_issuers` when that is set; the
@@ -77,6 +78,7 @@ use serde_json::json;
 
 use crate::quirks::{Quirk, Quirks};
 use crate::types::ClientSecret;
+use crate::variants::{Variant, Variants};
 
 pub use flow::Outcome;
 
@@ -104,6 +106,8 @@ pub struct ClientConfig {
     pub http_timeout: Duration,
     /// Deliberate violations to commit (only role `Client` quirks have an effect).
     pub quirks: Quirks,
+    /// Conformant alternatives to take (only role `Client` variants have an effect).
+    pub variants: Variants,
 }
 
 impl ClientConfig {
@@ -117,11 +121,16 @@ impl ClientConfig {
             max_polls: 3,
             http_timeout: Duration::from_secs(5),
             quirks: Quirks::none(),
+            variants: Variants::none(),
         }
     }
 
     fn quirk(&self, q: Quirk) -> bool {
         self.quirks.has(q)
+    }
+
+    fn variant(&self, v: Variant) -> bool {
+        self.variants.contains(v)
     }
 }
 
@@ -177,8 +186,18 @@ impl ClientState {
         if self.inner.config.quirk(Quirk::ClientUnregisteredClaimsRedirect) {
             format!("{}/callback-unregistered", self.inner.base_url)
         } else {
-            format!("{}/callback", self.inner.base_url)
+            registered_callback(&self.inner.config, &self.inner.base_url)
         }
+    }
+}
+
+/// The claims redirection URI to register at the AS: `{base}/callback`, or under the variant
+/// `client-callback-with-query` one with a query of its own (UMA Grant §3.3.2: the AS keeps it).
+fn registered_callback(config: &ClientConfig, base: &str) -> String {
+    if config.variant(Variant::ClientCallbackWithQuery) {
+        format!("{base}/callback?via=uma")
+    } else {
+        format!("{base}/callback")
     }
 }
 
@@ -312,9 +331,10 @@ impl ReferenceClient {
         self.local
     }
 
-    /// `{base_url}/callback`: register it at the AS as a claims redirection URI.
+    /// `{base_url}/callback` (with `?via=uma` under the variant `client-callback-with-query`):
+    /// register it at the AS as a claims redirection URI.
     pub fn claims_redirect_uri(&self) -> String {
-        format!("{}/callback", self.state.base_url())
+        registered_callback(self.state.config(), self.state.base_url())
     }
 
     /// The shared state.

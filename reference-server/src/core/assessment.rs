@@ -59,6 +59,38 @@ pub struct AssessmentQuirks {
     pub drop_unmatched: bool,
 }
 
+/// The choices the spec leaves to the AS where the assessment does not settle the answer (the
+/// `partial_outcome` setting and the assessment's [variants](crate::variants)).
+#[derive(Clone, Copy, Debug)]
+pub struct Choices {
+    /// O5: a partial RPT, an error, or always a denial.
+    pub partial_outcome: PartialOutcome,
+    /// O3: refuse a requested scope the client is not pre-registered for (`invalid_scope`)
+    /// instead of ignoring it (variant `unregistered-scope-refused`).
+    pub refuse_unregistered: bool,
+    /// O5: when both an approval and claims are missing, `request_submitted` before `need_info`
+    /// (variant `approval-before-claims`).
+    pub approval_first: bool,
+    /// A partial RPT lists resources that got nothing with an empty scope list (variant
+    /// `partial-rpt-lists-ungranted`).
+    pub list_ungranted: bool,
+    /// Where the answer would be a denial, an RPT with no permission (variant
+    /// `denial-as-empty-rpt`).
+    pub empty_rpt_for_denial: bool,
+}
+
+impl From<PartialOutcome> for Choices {
+    fn from(partial_outcome: PartialOutcome) -> Self {
+        Self {
+            partial_outcome,
+            refuse_unregistered: false,
+            approval_first: false,
+            list_ungranted: false,
+            empty_rpt_for_denial: false,
+        }
+    }
+}
+
 /// E(r) = C(r) ∪ ((A ∩ B) ∩ D(r)).
 pub fn requested_scopes(
     registered: &BTreeSet<String>,
@@ -85,6 +117,18 @@ pub fn assess(
     resources: &[ResourceSets],
     partial_outcome: PartialOutcome,
     quirks: AssessmentQuirks,
+    decide: impl FnMut(&str, Option<&str>) -> Decision,
+) -> Outcome {
+    assess_with(registered, requested, resources, partial_outcome.into(), quirks, decide)
+}
+
+/// [`assess`] with every choice the spec leaves open spelled out.
+pub fn assess_with(
+    registered: &BTreeSet<String>,
+    requested: &BTreeSet<String>,
+    resources: &[ResourceSets],
+    choices: Choices,
+    quirks: AssessmentQuirks,
     mut decide: impl FnMut(&str, Option<&str>) -> Decision,
 ) -> Outcome {
     // O2: a requested scope that matches no available scope of any ticket resource.
@@ -98,8 +142,16 @@ pub fn assess(
     {
         return Outcome::InvalidScope { scope: s.clone() };
     }
+    // O3: a requested scope the client is not pre-registered for MAY be refused (§3.3.6).
+    if choices.refuse_unregistered
+        && !quirks.ignore_registered
+        && let Some(s) = requested.iter().find(|s| !registered.contains(*s))
+    {
+        return Outcome::InvalidScope { scope: s.clone() };
+    }
 
     let mut granted = Vec::new();
+    let mut ungranted = Vec::new();
     let mut all_granted = true;
     let mut any_granted = false;
     let mut required_claims: BTreeSet<RequiredClaim> = BTreeSet::new();
@@ -159,6 +211,11 @@ pub fn assess(
                 resource_id: r.id.clone(),
                 resource_scopes: g,
             });
+        } else {
+            ungranted.push(Permission {
+                resource_id: r.id.clone(),
+                resource_scopes: Vec::new(),
+            });
         }
     }
 
@@ -168,23 +225,38 @@ pub fn assess(
             partial: false,
         };
     }
-    match partial_outcome {
-        PartialOutcome::Partial if any_granted => Outcome::Grant {
-            permissions: granted,
-            partial: true,
-        },
-        PartialOutcome::Deny => Outcome::Denied,
-        PartialOutcome::Error | PartialOutcome::Partial => {
-            if !required_claims.is_empty() {
-                Outcome::NeedInfo {
-                    required_claims: required_claims.into_iter().collect(),
-                }
-            } else if !pending.is_empty() {
-                Outcome::RequestSubmitted { pending }
-            } else {
-                Outcome::Denied
+    let outcome = match choices.partial_outcome {
+        PartialOutcome::Partial if any_granted => {
+            if choices.list_ungranted {
+                granted.extend(ungranted);
+                granted.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+            }
+            Outcome::Grant {
+                permissions: granted,
+                partial: true,
             }
         }
+        PartialOutcome::Deny => Outcome::Denied,
+        PartialOutcome::Error | PartialOutcome::Partial => {
+            let need_info = (!required_claims.is_empty()).then(|| Outcome::NeedInfo {
+                required_claims: required_claims.into_iter().collect(),
+            });
+            let submitted = (!pending.is_empty()).then_some(Outcome::RequestSubmitted { pending });
+            let (first, second) = if choices.approval_first {
+                (submitted, need_info)
+            } else {
+                (need_info, submitted)
+            };
+            first.or(second).unwrap_or(Outcome::Denied)
+        }
+    };
+    match outcome {
+        // P-03: an RPT with no permission instead of a denial.
+        Outcome::Denied if choices.empty_rpt_for_denial => Outcome::Grant {
+            permissions: Vec::new(),
+            partial: true,
+        },
+        other => other,
     }
 }
 
@@ -535,5 +607,123 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn choices(partial_outcome: PartialOutcome) -> Choices {
+        partial_outcome.into()
+    }
+
+    #[test]
+    fn an_unregistered_requested_scope_is_refused_only_when_that_choice_is_made() {
+        let r = [res("r", &["view"], &["view", "download"])];
+        let (a, b) = (set(&["view"]), set(&["download"]));
+        let refuse = Choices {
+            refuse_unregistered: true,
+            ..choices(PartialOutcome::Error)
+        };
+        let out = assess_with(
+            &a,
+            &b,
+            &r,
+            refuse,
+            AssessmentQuirks::default(),
+            grants(&[("r", "view")]),
+        );
+        assert_eq!(
+            out,
+            Outcome::InvalidScope {
+                scope: "download".into()
+            }
+        );
+        let out = assess(
+            &a,
+            &b,
+            &r,
+            PartialOutcome::Error,
+            AssessmentQuirks::default(),
+            grants(&[("r", "view")]),
+        );
+        assert!(matches!(out, Outcome::Grant { partial: false, .. }), "{out:?}");
+    }
+
+    #[test]
+    fn approval_first_puts_request_submitted_before_need_info() {
+        let r = [res("r", &["view", "edit"], &["view", "edit"])];
+        let decide = |_: &str, s: Option<&str>| match s {
+            Some("view") => Decision::NeedClaims(vec![RequiredClaim {
+                name: "email".into(),
+                friendly_name: "email".into(),
+                claim_token_format: Vec::new(),
+                issuer: None,
+            }]),
+            _ => Decision::NeedApproval,
+        };
+        let none = BTreeSet::new();
+        let out = assess(
+            &none,
+            &none,
+            &r,
+            PartialOutcome::Error,
+            AssessmentQuirks::default(),
+            decide,
+        );
+        assert!(matches!(out, Outcome::NeedInfo { .. }), "{out:?}");
+        let first = Choices {
+            approval_first: true,
+            ..choices(PartialOutcome::Error)
+        };
+        let out = assess_with(&none, &none, &r, first, AssessmentQuirks::default(), decide);
+        assert!(matches!(out, Outcome::RequestSubmitted { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn a_partial_rpt_lists_the_ungranted_resources_only_when_asked() {
+        let none = BTreeSet::new();
+        let listing = Choices {
+            list_ungranted: true,
+            ..choices(PartialOutcome::Partial)
+        };
+        let out = assess_with(
+            &none,
+            &none,
+            &spec_example(),
+            listing,
+            AssessmentQuirks::default(),
+            grants(&[("photo1", "view")]),
+        );
+        assert_eq!(
+            out,
+            Outcome::Grant {
+                permissions: vec![perm("album", &[]), perm("photo1", &["view"]), perm("photo2", &[])],
+                partial: true,
+            }
+        );
+    }
+
+    #[test]
+    fn a_denial_becomes_an_empty_rpt_only_when_asked() {
+        let none = BTreeSet::new();
+        let r = [res("r", &["view"], &["view"])];
+        let empty = Choices {
+            empty_rpt_for_denial: true,
+            ..choices(PartialOutcome::Error)
+        };
+        let out = assess_with(&none, &none, &r, empty, AssessmentQuirks::default(), grants(&[]));
+        assert_eq!(
+            out,
+            Outcome::Grant {
+                permissions: Vec::new(),
+                partial: true
+            }
+        );
+        let out = assess(
+            &none,
+            &none,
+            &r,
+            PartialOutcome::Error,
+            AssessmentQuirks::default(),
+            grants(&[]),
+        );
+        assert_eq!(out, Outcome::Denied);
     }
 }

@@ -10,6 +10,7 @@ use crate::core::{Ctx, ProtocolError};
 use crate::crypto::{ct_eq, hash_secret, random_id, random_token};
 use crate::quirks::Quirk;
 use crate::types::{ClientId, ClientSecret};
+use crate::variants::Variant;
 
 /// The grant type URI of the UMA grant.
 pub const UMA_TICKET_GRANT: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
@@ -95,7 +96,23 @@ pub fn parse_basic(header: &str) -> Option<(ClientId, ClientSecret)> {
 ///
 /// One method per request (RFC 6749 §2.3); Basic failures answer 401 with a challenge.
 /// Confidential clients may use Basic or the body; public clients send only `client_id`.
+/// Under the variant `basic-auth-only` the body method is not offered (RFC 6749 §2.3.1: MAY);
+/// under `invalid-client-400-without-header` a failure without an `Authorization` header is
+/// 400 without a challenge (RFC 6749 §5.2: 400, or 401).
 pub async fn authenticate(ctx: &Ctx, creds: &PresentedCredentials) -> Result<ClientRecord, ProtocolError> {
+    authenticate_checked(ctx, creds).await.map_err(|mut e| {
+        if e.error == "invalid_client"
+            && creds.authorization.is_none()
+            && ctx.variant(Variant::InvalidClient400WithoutHeader)
+        {
+            e.status = 400;
+            e.www_authenticate = None;
+        }
+        e
+    })
+}
+
+async fn authenticate_checked(ctx: &Ctx, creds: &PresentedCredentials) -> Result<ClientRecord, ProtocolError> {
     let basic = match creds.authorization.as_deref() {
         Some(h) if h.trim_start().to_ascii_lowercase().starts_with("basic") => {
             Some(parse_basic(h).ok_or_else(|| ProtocolError::invalid_client("malformed Basic credentials"))?)
@@ -106,6 +123,11 @@ pub async fn authenticate(ctx: &Ctx, creds: &PresentedCredentials) -> Result<Cli
     if basic.is_some() && creds.body_client_secret.is_some() {
         return Err(ProtocolError::invalid_request(
             "more than one client authentication method was used",
+        ));
+    }
+    if basic.is_none() && creds.body_client_secret.is_some() && ctx.variant(Variant::BasicAuthOnly) {
+        return Err(ProtocolError::invalid_client(
+            "client_secret_post is not supported: use HTTP Basic",
         ));
     }
     let (client_id, secret) = match (&basic, &creds.body_client_secret) {
@@ -292,14 +314,28 @@ async fn register_checked(ctx: &Ctx, body: &Value) -> Result<Registered, Protoco
             "unknown client metadata `{unknown}`"
         )));
     }
-    let redirect_uris = string_array(meta, "redirect_uris")?;
-    let claims_redirect_uris = string_array(meta, "claims_redirect_uris")?;
-    for uri in redirect_uris.iter().chain(&claims_redirect_uris) {
-        validate_redirect_uri(uri).map_err(|why| ProtocolError::invalid_redirect_uri(format!("`{uri}` {why}")))?;
-    }
+    let (redirect_uris, claims_redirect_uris) = if ctx.variant(Variant::DcrReplacesInvalidMetadata) {
+        // RFC 7591 §2: the AS may replace a requested value with one it finds suitable: here
+        // invalid URIs (and a value that is not an array) are left out instead of refused.
+        let valid = |key: &str| -> Vec<String> {
+            string_array(meta, key)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|u| validate_redirect_uri(u).is_ok())
+                .collect()
+        };
+        (valid("redirect_uris"), valid("claims_redirect_uris"))
+    } else {
+        let redirect_uris = string_array(meta, "redirect_uris")?;
+        let claims_redirect_uris = string_array(meta, "claims_redirect_uris")?;
+        for uri in redirect_uris.iter().chain(&claims_redirect_uris) {
+            validate_redirect_uri(uri).map_err(|why| ProtocolError::invalid_redirect_uri(format!("`{uri}` {why}")))?;
+        }
+        (redirect_uris, claims_redirect_uris)
+    };
     let auth_method = match opt_string(meta, "token_endpoint_auth_method")?.as_deref() {
         None | Some("client_secret_basic") => AuthMethod::ClientSecretBasic,
-        Some("client_secret_post") => AuthMethod::ClientSecretPost,
+        Some("client_secret_post") if !ctx.variant(Variant::BasicAuthOnly) => AuthMethod::ClientSecretPost,
         Some("none") => AuthMethod::None,
         Some(other) => {
             return Err(ProtocolError::invalid_client_metadata(format!(
@@ -365,6 +401,12 @@ pub fn registration_response(ctx: &Ctx, r: &Registered) -> Value {
     });
     if !c.scopes.is_empty() {
         v["scope"] = json!(c.scopes.join(" "));
+    }
+    if ctx.variant(Variant::DcrWithoutIssuedAt)
+        && let Some(m) = v.as_object_mut()
+    {
+        // RFC 7591 §3.2.1: client_id_issued_at is OPTIONAL.
+        m.remove("client_id_issued_at");
     }
     // The partial-echo quirk leaves out the display metadata the AS does not act on.
     if let Some(name) = &c.client_name

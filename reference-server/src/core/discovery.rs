@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use crate::core::Ctx;
 use crate::core::clients::{UMA_PROTECTION, UMA_TICKET_GRANT};
 use crate::quirks::Quirk;
+use crate::variants::Variant;
 
 /// URI naming the harness profile that binds the ticket returned by claims gathering to a PKCE
 /// challenge (digest §10.1).
@@ -56,11 +57,16 @@ pub enum Form {
 /// The metadata document; both well-known locations serve the same one (unless a quirk says
 /// otherwise).
 pub fn metadata(ctx: &Ctx, form: Form) -> Value {
-    let mut profiles = vec![PROFILE_ID_TOKEN_CLAIMS];
+    let mut profiles = Vec::new();
+    if !ctx.variant(Variant::NoClaimTokenPushing) {
+        profiles.push(PROFILE_ID_TOKEN_CLAIMS);
+    }
     if ctx.config.icg_iss {
         profiles.push(PROFILE_ICG_ISS);
     }
-    profiles.push(PROFILE_ICG_PKCE);
+    if !ctx.variant(Variant::NoIcgPkce) {
+        profiles.push(PROFILE_ICG_PKCE);
+    }
     let mut doc = json!({
         "issuer": ctx.issuer,
         "authorization_endpoint": ctx.url(paths::AUTHORIZE),
@@ -82,8 +88,109 @@ pub fn metadata(ctx: &Ctx, form: Form) -> Value {
         "permission_endpoint": ctx.url(paths::PERMISSION),
         "resource_registration_endpoint": ctx.url(paths::RESOURCE_SET),
     });
+    apply_variants(ctx, &mut doc);
     apply_quirks(ctx, form, &mut doc);
     doc
+}
+
+/// Whether the endpoint at `path` (relative to the issuer) is not served because a variant
+/// withdrew it (the AS stops advertising it too, see [`metadata`]).
+pub fn withdrawn(ctx: &Ctx, path: &str) -> bool {
+    let v = |x| ctx.variant(x);
+    match path {
+        paths::REGISTER => v(Variant::NoDcr),
+        paths::REVOKE => v(Variant::NoRevocation),
+        paths::INTROSPECT => v(Variant::NoIntrospection),
+        paths::CLAIMS => v(Variant::NoInteractiveClaims),
+        paths::AUTHORIZE => v(Variant::NoPatCodeFlow),
+        // With an issuer path, RFC 8414 §3.1 puts the document at the host's root instead.
+        paths::OAUTH_CONFIG => v(Variant::NoRfc8414Document) || v(Variant::IssuerWithPath),
+        _ => path.strip_suffix('/') == Some(paths::RESOURCE_SET) && v(Variant::ResourceSetNoTrailingSlash),
+    }
+}
+
+/// The path under which the AS serves its endpoints: the issuer's own path under the variant
+/// `issuer-with-path` (e.g. `/uma`), else none (an issuer path, if any, is a reverse proxy's).
+pub fn mount_path(ctx: &Ctx) -> String {
+    if !ctx.variant(Variant::IssuerWithPath) {
+        return String::new();
+    }
+    url::Url::parse(&ctx.issuer)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+/// The members the variants take out of (or change in) the document: a capability that is not
+/// offered is not advertised, and OPTIONAL members the variants leave out.
+fn apply_variants(ctx: &Ctx, doc: &mut Value) {
+    let Some(m) = doc.as_object_mut() else {
+        return;
+    };
+    let v = |x| ctx.variant(x);
+    if v(Variant::NoDcr) {
+        m.remove("registration_endpoint");
+    }
+    if v(Variant::NoRevocation) {
+        m.remove("revocation_endpoint");
+        m.remove("revocation_endpoint_auth_methods_supported");
+    }
+    if v(Variant::NoIntrospection) {
+        m.remove("introspection_endpoint");
+    }
+    if v(Variant::NoPatCodeFlow) {
+        // RFC 8414 §2: authorization_endpoint is REQUIRED only if a grant type uses it;
+        // response_types_supported stays REQUIRED, so it is present and empty.
+        m.remove("authorization_endpoint");
+        m.remove("response_modes_supported");
+        m.insert("response_types_supported".into(), json!([]));
+        m.insert(
+            "grant_types_supported".into(),
+            json!([UMA_TICKET_GRANT, "client_credentials", "refresh_token"]),
+        );
+    }
+    if v(Variant::NoInteractiveClaims) || v(Variant::ClaimsEndpointUnadvertised) {
+        m.remove("claims_interaction_endpoint");
+    }
+    if m.get("uma_profiles_supported")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        // OPTIONAL (UMA Grant §2): with no profile to name, the member is left out.
+        m.remove("uma_profiles_supported");
+    }
+    if v(Variant::PkcePlainAccepted) {
+        m.insert("code_challenge_methods_supported".into(), json!(["S256", "plain"]));
+    }
+    if v(Variant::NoPatCodeFlow) && v(Variant::NoIcgPkce) {
+        // PKCE is used nowhere any more.
+        m.remove("code_challenge_methods_supported");
+    }
+    if v(Variant::BasicAuthOnly) {
+        for key in [
+            "token_endpoint_auth_methods_supported",
+            "revocation_endpoint_auth_methods_supported",
+        ] {
+            if m.contains_key(key) {
+                m.insert(key.into(), json!(["client_secret_basic", "none"]));
+            }
+        }
+    }
+    if v(Variant::MinimalDiscovery) {
+        // RFC 8414 §2: absent, both mean client_secret_basic, which every confidential client
+        // of this AS may use.
+        m.remove("token_endpoint_auth_methods_supported");
+        m.remove("revocation_endpoint_auth_methods_supported");
+        // Nothing the AS hands out is signed: no key to publish.
+        if ctx.config.rpt_format == crate::config::RptFormat::Opaque && !v(Variant::JwtTickets) {
+            m.remove("jwks_uri");
+        }
+    }
+    if v(Variant::ExtensionMembers) {
+        m.insert(
+            crate::core::grant::EXTENSION_MEMBER.into(),
+            json!({ "note": "an extension member" }),
+        );
+    }
 }
 
 /// The deliberate mistakes of the discovery document (see [`Quirk`]); none when no quirk is on.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Value, json};
 
 use crate::config::RptFormat;
-use crate::core::assessment::{AssessmentQuirks, Outcome, ResourceSets, assess};
+use crate::core::assessment::{AssessmentQuirks, Choices, Outcome, ResourceSets, assess_with};
 use crate::core::claims::{ClaimContext, ClaimTokenError};
 use crate::core::clients::{self, PresentedCredentials, UMA_PROTECTION, UMA_TICKET_GRANT};
 use crate::core::discovery::paths;
@@ -23,6 +23,7 @@ use crate::core::{Ctx, ProtocolError};
 use crate::crypto::{ct_eq, hash_secret, is_pkce_value, pkce_s256, random_id, random_token};
 use crate::quirks::Quirk;
 use crate::types::{AccessToken, ClaimToken, CodeVerifier, Pct, PermissionTicket, RefreshToken, Rpt};
+use crate::variants::Variant;
 
 /// Form parameters of one request, with repeats rejected and empty values dropped.
 pub type Params = BTreeMap<String, String>;
@@ -116,7 +117,12 @@ pub async fn token(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<
     {
         return Err(ProtocolError::invalid_request(format!("unknown parameter `{k}`")));
     }
-    if !client.allows_grant(grant_type) {
+    // Variant client-credentials-any-registered-scope: a client without an owner may use
+    // client_credentials for plain access tokens of its registered scopes.
+    let plain_cc = grant_type == "client_credentials"
+        && ctx.variant(Variant::ClientCredentialsAnyRegisteredScope)
+        && (client.grant_types.is_empty() || client.grant_types.iter().any(|g| g == grant_type));
+    if !client.allows_grant(grant_type) && !plain_cc {
         return Err(ProtocolError::unauthorized_client(format!(
             "this client may not use the `{grant_type}` grant"
         )));
@@ -133,6 +139,58 @@ pub async fn token(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<
         }
         e
     })
+}
+
+/// The `token_type` of every token response: `Bearer`, or `bearer` under the variant
+/// `token-type-lowercase` (RFC 6749 §5.1: the value is case-insensitive).
+pub fn token_type(ctx: &Ctx) -> &'static str {
+    if ctx.variant(Variant::TokenTypeLowercase) {
+        "bearer"
+    } else {
+        "Bearer"
+    }
+}
+
+/// The member the variant `extension-members` adds to JSON answers (UMA Grant §1.1: receivers
+/// ignore extension members they do not understand).
+pub const EXTENSION_MEMBER: &str = "reference_extension";
+
+/// A whole token request once its form is parsed: client authentication (RFC 6749 §2.3), then
+/// [`token`], then the shaping the variants ask for. Under the variant
+/// `ticket-spent-on-rejected-request`, the ticket of a refused request is consumed as well
+/// (digest P-11); otherwise only an authenticated, well-formed request spends it.
+pub async fn token_request(ctx: &Ctx, creds: &PresentedCredentials, params: &Params) -> Result<Value, ProtocolError> {
+    let grant_type = params.get("grant_type").map(String::as_str);
+    let result = match clients::authenticate_token_request(ctx, creds, grant_type).await {
+        Ok(client) => token(ctx, &client, params).await,
+        Err(e) => Err(e),
+    };
+    if result.is_err()
+        && ctx.variant(Variant::TicketSpentOnRejectedRequest)
+        && grant_type == Some(UMA_TICKET_GRANT)
+        && let Some(t) = params.get("ticket")
+    {
+        // A ticket already redeemed (or rotated away) is simply not found again.
+        let _ = ctx.store.take_ticket(&hash_secret(t)).await?;
+    }
+    let extension = ctx.variant(Variant::ExtensionMembers);
+    match result {
+        Ok(mut body) => {
+            if extension {
+                body[EXTENSION_MEMBER] = json!("uma-reference-server");
+            }
+            Ok(body)
+        }
+        Err(mut e) => {
+            if ctx.variant(Variant::OauthErrorsBare) {
+                e.description = None;
+            }
+            if extension && e.has_code() {
+                e = e.with(EXTENSION_MEMBER, json!("uma-reference-server"));
+            }
+            Err(e)
+        }
+    }
 }
 
 // ---- PATs ----
@@ -166,7 +224,7 @@ async fn issue_pat(
     ctx.store.put_token(&hash_secret(pat.secret()), &rec).await?;
     let mut body = json!({
         "access_token": pat.secret(),
-        "token_type": "Bearer",
+        "token_type": token_type(ctx),
         "expires_in": ctx.config.lifetimes.pat,
         "scope": scopes.join(" "),
     });
@@ -186,6 +244,20 @@ async fn issue_pat(
 
 async fn client_credentials(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
     let requested = split_scope(params.get("scope"));
+    if ctx.variant(Variant::ClientCredentialsAnyRegisteredScope)
+        && !requested.is_empty()
+        && !requested.contains(UMA_PROTECTION)
+    {
+        // A plain OAuth access token for scopes the client registered: not a PAT, so the
+        // protection API refuses it with insufficient_scope (RFC 6750 §3.1).
+        if let Some(s) = requested.iter().find(|s| !client.scopes.contains(*s)) {
+            return Err(ProtocolError::invalid_scope(format!(
+                "the client is not registered for scope `{s}`"
+            )));
+        }
+        let owner = client.owner.clone().unwrap_or_default();
+        return issue_pat(ctx, client, &owner, requested.into_iter().collect(), false, None).await;
+    }
     if requested.iter().any(|s| s != UMA_PROTECTION) {
         return Err(ProtocolError::invalid_scope(
             "only the uma_protection scope can be requested with client_credentials",
@@ -195,7 +267,15 @@ async fn client_credentials(ctx: &Ctx, client: &ClientRecord, params: &Params) -
         .owner
         .clone()
         .ok_or_else(|| ProtocolError::unauthorized_client("this client acts for no resource owner"))?;
-    issue_pat(ctx, client, &owner, vec![UMA_PROTECTION.to_owned()], false, None).await
+    let mut body = issue_pat(ctx, client, &owner, vec![UMA_PROTECTION.to_owned()], false, None).await?;
+    if ctx.variant(Variant::PatScopeOmitted)
+        && requested.len() == 1
+        && let Some(o) = body.as_object_mut()
+    {
+        // RFC 6749 §5.1: scope is OPTIONAL when it is the scope the client asked for.
+        o.remove("scope");
+    }
+    Ok(body)
 }
 
 async fn authorization_code(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
@@ -225,6 +305,9 @@ async fn authorization_code(ctx: &Ctx, client: &ClientRecord, params: &Params) -
     }
     match (&rec.code_challenge, &verifier) {
         (Some(ch), Some(v)) if ct_eq(ch.as_bytes(), pkce_s256(v.secret()).as_bytes()) => {}
+        // Variant pat-code-flow-pkce-optional: a code issued without a challenge needs no
+        // verifier (a verifier without a challenge is still refused: RFC 9700 §4.8).
+        (None, None) if ctx.variant(Variant::PatCodeFlowPkceOptional) => {}
         _ => {
             return Err(ProtocolError::invalid_grant(
                 "code_verifier does not match the code challenge",
@@ -275,7 +358,9 @@ async fn refresh(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Va
                 Some(rec.grant_id.clone()),
             )
             .await?;
-            body["refresh_token"] = json!(rt);
+            if let Some(next) = next_refresh_token(ctx, &rec, rt).await? {
+                body["refresh_token"] = json!(next);
+            }
             Ok(body)
         }
         Some(TokenKind::Rpt) => {
@@ -301,6 +386,8 @@ async fn refresh(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Va
                     "refresh may only narrow the scopes the RPT held",
                 ));
             }
+            // Variant refresh-no-narrowing: the AS MAY narrow (§3.6), so it may also keep all.
+            let narrow = !narrowing.is_empty() && !ctx.variant(Variant::RefreshNoNarrowing);
             let permissions: Vec<Permission> = held
                 .iter()
                 .map(|p| Permission {
@@ -308,11 +395,11 @@ async fn refresh(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Va
                     resource_scopes: p
                         .resource_scopes
                         .iter()
-                        .filter(|s| narrowing.is_empty() || narrowing.contains(*s))
+                        .filter(|s| !narrow || narrowing.contains(*s))
                         .cloned()
                         .collect(),
                 })
-                .filter(|p| narrowing.is_empty() || !p.resource_scopes.is_empty())
+                .filter(|p| !narrow || !p.resource_scopes.is_empty())
                 .collect();
             let (rpt, _) = store_rpt(
                 ctx,
@@ -322,15 +409,39 @@ async fn refresh(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Va
                 &rec.grant_id,
             )
             .await?;
-            Ok(json!({
+            let mut body = json!({
                 "access_token": rpt.secret(),
-                "token_type": "Bearer",
+                "token_type": token_type(ctx),
                 "expires_in": ctx.config.lifetimes.rpt,
-                "refresh_token": rt,
-            }))
+            });
+            if let Some(next) = next_refresh_token(ctx, &rec, rt).await? {
+                body["refresh_token"] = json!(next);
+            }
+            Ok(body)
         }
         _ => Err(ProtocolError::invalid_grant("not a refresh token")),
     }
+}
+
+/// The refresh token a refresh response hands back (RFC 6749 §6): the one presented, or, under
+/// the variant `refresh-token-rotates`, a new one that replaces it (the presented one is
+/// revoked), or none under `refresh-without-new-refresh-token` (the client keeps its own).
+async fn next_refresh_token(ctx: &Ctx, rec: &TokenRecord, presented: &str) -> Result<Option<String>, ProtocolError> {
+    if ctx.variant(Variant::RefreshWithoutNewRefreshToken) {
+        return Ok(None);
+    }
+    if !ctx.variant(Variant::RefreshTokenRotates) {
+        return Ok(Some(presented.to_owned()));
+    }
+    let next = RefreshToken::new(random_token());
+    let next_rec = TokenRecord {
+        issued_at: ctx.clock.now(),
+        expires_at: ctx.clock.now() + ctx.config.lifetimes.refresh_token,
+        ..rec.clone()
+    };
+    ctx.store.put_token(&hash_secret(next.secret()), &next_rec).await?;
+    ctx.store.revoke_token(&hash_secret(presented)).await?;
+    Ok(Some(next.into_secret()))
 }
 
 // ---- RPTs ----
@@ -490,7 +601,12 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             "send either a pct or a claim_token, not both",
         ));
     }
-    let verifier = params.get("code_verifier").map(|v| CodeVerifier::new(v.as_str()));
+    // Variant no-icg-pkce: outside the profile, code_verifier is an unknown parameter
+    // (RFC 6749 §3.2: ignored).
+    let verifier = params
+        .get("code_verifier")
+        .filter(|_| !ctx.variant(Variant::NoIcgPkce))
+        .map(|v| CodeVerifier::new(v.as_str()));
     if let Some(v) = &verifier
         && !is_pkce_value(v.secret())
         && !ctx.quirk(Quirk::VerifierFormatUnchecked)
@@ -548,16 +664,22 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
 
     // Claims: gathered earlier in this process, a PCT, a pushed claim token.
     let mut claims: Vec<Claim> = consumed.data.claims.clone();
+    let mut honoured_pct: Option<(String, TokenRecord)> = None;
     if let Some(pct) = params.get("pct")
         && let Some(p) = ctx.store.token(&hash_secret(pct)).await?
     {
         let same_client = p.client_id == client.client_id || ctx.quirk(Quirk::PctCrossClient);
         if p.kind == TokenKind::Pct && !p.revoked && p.expires_at > now && same_client {
-            claims.extend(p.claims);
+            claims.extend(p.claims.iter().cloned());
+            honoured_pct = Some((hash_secret(pct), p));
         }
     }
     let mut claim_error: Option<ClaimTokenError> = None;
-    if let (Some(tok), Some(fmt)) = (claim_token, claim_format) {
+    let mut pushed_claims = false;
+    if ctx.variant(Variant::NoClaimTokenPushing) {
+        // No claim token format is supported: a pushed token adds nothing, and the assessment
+        // asks for what it still needs with need_info as for any request.
+    } else if let (Some(tok), Some(fmt)) = (claim_token, claim_format) {
         let cx = ClaimContext {
             as_issuer: &ctx.issuer,
             client_id: &client.client_id,
@@ -565,12 +687,17 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             ignore_audience: ctx.quirk(Quirk::ClaimTokenWrongAudience),
         };
         match ctx.claim_verifier.verify(fmt, &ClaimToken::new(tok.as_str()), cx).await {
-            Ok(c) => claims.extend(c),
+            Ok(c) => {
+                pushed_claims = !c.is_empty();
+                claims.extend(c);
+            }
             Err(e) => claim_error = Some(e),
         }
     }
 
-    // An existing RPT to upgrade (UMA Grant §3.3.5.1); it may be expired.
+    // An existing RPT to upgrade (UMA Grant §3.3.5.1); it may be expired. The variants
+    // no-upgrade and no-upgrade-flag-absent do not upgrade (§3.3.5.1 MAY).
+    let upgrades = !(ctx.variant(Variant::NoUpgrade) || ctx.variant(Variant::NoUpgradeFlagAbsent));
     let old_rpt = match params.get("rpt") {
         Some(r) => {
             let hash = hash_secret(r);
@@ -616,39 +743,39 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
     };
     let beyond_policy = ctx.quirk(Quirk::ScopesBeyondPolicy);
     let default_permit = ctx.quirk(Quirk::DefaultPermit);
-    let outcome = assess(
-        &registered,
-        &requested,
-        &sets,
-        ctx.config.partial_outcome,
-        quirks,
-        |r, s| {
-            let policy = policies.get(r).and_then(|p| p.as_ref()).and_then(|p| p.for_scope(s));
-            let state = match &approval {
-                Some(a)
-                    if a.permissions
-                        .iter()
-                        .any(|p| p.resource_id == r && s.is_none_or(|s| p.resource_scopes.iter().any(|x| x == s))) =>
-                {
-                    match a.status {
-                        ApprovalStatus::Pending => ApprovalState::Pending,
-                        ApprovalStatus::Approved => ApprovalState::Approved,
-                        ApprovalStatus::Denied => ApprovalState::Denied,
-                    }
+    let choices = Choices {
+        partial_outcome: ctx.config.partial_outcome,
+        refuse_unregistered: ctx.variant(Variant::UnregisteredScopeRefused),
+        approval_first: ctx.variant(Variant::ApprovalBeforeClaims),
+        list_ungranted: ctx.variant(Variant::PartialRptListsUngranted),
+        empty_rpt_for_denial: ctx.variant(Variant::DenialAsEmptyRpt),
+    };
+    let outcome = assess_with(&registered, &requested, &sets, choices, quirks, |r, s| {
+        let policy = policies.get(r).and_then(|p| p.as_ref()).and_then(|p| p.for_scope(s));
+        let state = match &approval {
+            Some(a)
+                if a.permissions
+                    .iter()
+                    .any(|p| p.resource_id == r && s.is_none_or(|s| p.resource_scopes.iter().any(|x| x == s))) =>
+            {
+                match a.status {
+                    ApprovalStatus::Pending => ApprovalState::Pending,
+                    ApprovalStatus::Approved => ApprovalState::Approved,
+                    ApprovalStatus::Denied => ApprovalState::Denied,
                 }
-                _ => ApprovalState::None,
-            };
-            if beyond_policy && matches!(policy, Some(ScopePolicy::Deny)) {
-                // Quirk: a scope the owner's policy denies is granted anyway (F ignored).
-                return Decision::Granted;
             }
-            if default_permit && matches!(policies.get(r), Some(None)) {
-                // Quirk: a resource the owner never set a policy for counts as unprotected.
-                return Decision::Granted;
-            }
-            evaluate(policy, &claims, state)
-        },
-    );
+            _ => ApprovalState::None,
+        };
+        if beyond_policy && matches!(policy, Some(ScopePolicy::Deny)) {
+            // Quirk: a scope the owner's policy denies is granted anyway (F ignored).
+            return Decision::Granted;
+        }
+        if default_permit && matches!(policies.get(r), Some(None)) {
+            // Quirk: a resource the owner never set a policy for counts as unprotected.
+            return Decision::Granted;
+        }
+        evaluate(policy, &claims, state)
+    });
 
     let next = |approval_id: Option<String>| TicketData {
         process_id: consumed.data.process_id.clone(),
@@ -659,6 +786,7 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         claims: claims.clone(),
         code_challenge: consumed.data.code_challenge.clone(),
         approval_id,
+        persist_claims: consumed.data.persist_claims,
     };
 
     if let Outcome::InvalidScope { scope } = &outcome {
@@ -685,20 +813,54 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         Outcome::Grant { permissions, .. } => {
             let grant_id = random_id();
             let (all, upgraded) = match &old_rpt {
-                Some((_, old)) => (merge_permissions(&permissions, &old.permissions), true),
+                Some((_, old)) if upgrades => (merge_permissions(&permissions, &old.permissions), true),
+                // Without upgrading (variants no-upgrade, no-upgrade-flag-absent) the new RPT may
+                // still happen to hold every permission of the one sent; then G-AS-24 asks for
+                // upgraded: true all the same.
+                Some((_, old)) => {
+                    let covered =
+                        merge_permissions(&permissions, &old.permissions) == merge_permissions(&permissions, &[]);
+                    (permissions, covered)
+                }
                 None => (permissions, false),
             };
-            let (rpt, rec) = store_rpt(ctx, client, &consumed.data.owner, &all, &grant_id).await?;
-            if let Some((_, old)) = &old_rpt
-                && !ctx.quirk(Quirk::UpgradeKeepsOldRpt)
-            {
-                // The upgraded RPT is a new string: revoke the old one, and the refresh token
-                // issued with it, which would otherwise mint it again (UMA Grant §3.3.5.1).
-                ctx.store.revoke_grant(&old.grant_id).await?;
-            }
+            // An RPT the client sent that the new one does not cover stays as it is.
+            let old_rpt = old_rpt.filter(|_| upgraded);
+            // An expired RPT is not brought back to life: it is upgraded into a new string.
+            let in_place = old_rpt
+                .as_ref()
+                .filter(|(_, old)| ctx.variant(Variant::UpgradeInPlace) && old.expires_at > now);
+            let (rpt, rec) = match (in_place, params.get("rpt")) {
+                // Variant upgrade-in-place (digest P-20): the RPT that was sent grows and comes
+                // back as it was, so there is no old string to revoke.
+                (Some((hash, old)), Some(sent)) => {
+                    let grown = TokenRecord {
+                        permissions: all.clone(),
+                        issued_at: now,
+                        expires_at: now + ctx.config.lifetimes.rpt,
+                        revoked: false,
+                        ..old.clone()
+                    };
+                    let _ = ctx.store.take_token(hash, TokenKind::Rpt).await?;
+                    ctx.store.put_token(hash, &grown).await?;
+                    (Rpt::new(sent.as_str()), grown)
+                }
+                _ => {
+                    let stored = store_rpt(ctx, client, &consumed.data.owner, &all, &grant_id).await?;
+                    if let Some((_, old)) = &old_rpt
+                        && !ctx.quirk(Quirk::UpgradeKeepsOldRpt)
+                    {
+                        // The upgraded RPT is a new string: revoke the old one, and the refresh
+                        // token issued with it, which would otherwise mint it again (UMA Grant
+                        // §3.3.5.1).
+                        ctx.store.revoke_grant(&old.grant_id).await?;
+                    }
+                    stored
+                }
+            };
             let mut body = json!({
                 "access_token": rpt.secret(),
-                "token_type": "Bearer",
+                "token_type": token_type(ctx),
                 "expires_in": ctx.config.lifetimes.rpt,
             });
             if ctx.quirk(Quirk::TokenResponseIncomplete)
@@ -713,16 +875,25 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                     .collect();
                 body["scope"] = json!(scopes.into_iter().collect::<Vec<_>>().join(" "));
             }
-            let rt = RefreshToken::new(random_token());
-            let rt_rec = TokenRecord {
-                kind: TokenKind::Refresh,
-                refreshes: Some(TokenKind::Rpt),
-                expires_at: now + ctx.config.lifetimes.refresh_token,
-                ..rec
-            };
-            ctx.store.put_token(&hash_secret(rt.secret()), &rt_rec).await?;
-            body["refresh_token"] = json!(rt.secret());
-            if !claims.is_empty() {
+            if !ctx.variant(Variant::NoRptRefreshToken) {
+                let rt = RefreshToken::new(random_token());
+                let rt_rec = TokenRecord {
+                    kind: TokenKind::Refresh,
+                    refreshes: Some(TokenKind::Rpt),
+                    expires_at: now + ctx.config.lifetimes.refresh_token,
+                    ..rec
+                };
+                ctx.store.put_token(&hash_secret(rt.secret()), &rt_rec).await?;
+                body["refresh_token"] = json!(rt.secret());
+            }
+            let fresh_claims = pushed_claims || !consumed.data.claims.is_empty();
+            if let Some(claims) = pct_claims(ctx, &consumed.data, &claims, honoured_pct.as_ref(), fresh_claims) {
+                if let Some((hash, _)) = &honoured_pct
+                    && ctx.variant(Variant::PctRotates)
+                {
+                    // Variant pct-rotates (digest P-19): the PCT presented is replaced.
+                    ctx.store.revoke_token(hash).await?;
+                }
                 let pct = Pct::new(if ctx.quirk(Quirk::PctReadableJwt) {
                     crate::core::claims::readable_pct(ctx, &client.client_id, &claims, now)?
                 } else {
@@ -746,7 +917,10 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 ctx.store.put_token(&hash_secret(pct.secret()), &pct_rec).await?;
                 body["pct"] = json!(pct.secret());
             }
-            if params.contains_key("rpt") && !ctx.quirk(Quirk::UpgradeFlagMissing) {
+            let flag = (params.contains_key("rpt") && !ctx.variant(Variant::NoUpgradeFlagAbsent))
+                || ctx.variant(Variant::UpgradedAlwaysPresent)
+                || upgraded;
+            if flag && !ctx.quirk(Quirk::UpgradeFlagMissing) {
                 body["upgraded"] = json!(upgraded);
             }
             if ctx.quirk(Quirk::TicketReusable) {
@@ -785,8 +959,10 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
                 403,
                 "request_submitted",
                 Some("the resource owner has been asked to approve".to_owned()),
-            )
-            .with("interval", json!(ctx.config.poll_interval));
+            );
+            if !ctx.variant(Variant::RequestSubmittedWithoutInterval) {
+                err = err.with("interval", json!(ctx.config.poll_interval));
+            }
             if !ctx.quirk(Quirk::RequestSubmittedWithoutTicket) {
                 let data = next(Some(approval_id));
                 let t = consumed.rotate(ctx, data.clone(), true).await?;
@@ -804,6 +980,46 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
     }
 }
 
+/// The claims a new PCT holds, or `None` for no PCT (UMA Grant §3.3.5: OPTIONAL; its
+/// lifecycle is the AS's choice, digest P-19). By default, every RPT obtained with claims comes
+/// with a PCT holding them. `fresh` says whether claims beyond a presented PCT's came in.
+fn pct_claims(
+    ctx: &Ctx,
+    ticket: &TicketData,
+    claims: &[Claim],
+    honoured: Option<&(String, TokenRecord)>,
+    fresh: bool,
+) -> Option<Vec<Claim>> {
+    if ctx.variant(Variant::NoPct) {
+        return None;
+    }
+    if ctx.variant(Variant::PctAfterConsent) {
+        // Only what the requesting party agreed, on the claims form, to have remembered, and
+        // what a PCT it presented already held (consented to earlier).
+        let mut kept: Vec<Claim> = if ticket.persist_claims {
+            ticket
+                .claims
+                .iter()
+                .filter(|c| c.issuer == ctx.issuer)
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if let Some((_, p)) = honoured {
+            kept.extend(p.claims.iter().cloned());
+        }
+        return (!kept.is_empty()).then_some(kept);
+    }
+    if honoured.is_some() && !fresh && ctx.variant(Variant::PctNotReissued) {
+        return None;
+    }
+    let wanted = !claims.is_empty()
+        || ctx.variant(Variant::PctAlways)
+        || (honoured.is_some() && ctx.variant(Variant::PctRotates));
+    wanted.then(|| claims.to_vec())
+}
+
 async fn need_info(
     ctx: &Ctx,
     consumed: &Consumed,
@@ -817,19 +1033,50 @@ async fn need_info(
         "need_info",
         why.or_else(|| Some("more claims are needed".to_owned())),
     )
-    .with("ticket", json!(t.secret()))
-    .with(
-        "required_claims",
-        serde_json::to_value(&required).unwrap_or(Value::Null),
-    );
+    .with("ticket", json!(t.secret()));
+    // G-AS-32: required_claims, redirect_user, or both (the variants take one of the two).
+    if !ctx.variant(Variant::NeedInfoRedirectUserOnly) {
+        err = err.with("required_claims", required_claims_json(ctx, &required));
+    }
     // Interactive gathering can satisfy a requirement only if it accepts AS-asserted claims.
-    if required
+    let gatherable = required
         .iter()
-        .any(|r| r.issuer.as_ref().is_none_or(|i| i.contains(&ctx.issuer)))
-    {
-        err = err.with("redirect_user", json!(ctx.url(paths::CLAIMS)));
+        .any(|r| r.issuer.as_ref().is_none_or(|i| i.contains(&ctx.issuer)));
+    let offered = !(ctx.variant(Variant::NeedInfoRequiredClaimsOnly) || ctx.variant(Variant::NoInteractiveClaims));
+    if offered && (gatherable || ctx.variant(Variant::NeedInfoRedirectUserOnly)) {
+        let mut uri = ctx.url(paths::CLAIMS);
+        if ctx.variant(Variant::RedirectUserWithQuery) {
+            // UMA Grant §3.3.6: redirect_user "may be customised per requesting party", e.g.
+            // with a query parameter; the client adds its own parameters after it (P-13).
+            uri = crate::core::interaction::append_query(&uri, &[("rqp_hint", &random_id())]);
+        }
+        err = err.with("redirect_user", json!(uri));
     }
     Err(err)
+}
+
+/// `required_claims` as sent: every member the AS knows, or only `name` under the variant
+/// `required-claims-name-only` (all members are OPTIONAL, digest P-18), and no
+/// `claim_token_format` under `no-claim-token-pushing` (no format is accepted).
+fn required_claims_json(ctx: &Ctx, required: &[RequiredClaim]) -> Value {
+    let name_only = ctx.variant(Variant::RequiredClaimsNameOnly);
+    let no_format = ctx.variant(Variant::NoClaimTokenPushing);
+    Value::Array(
+        required
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+                if let Some(m) = v.as_object_mut() {
+                    if name_only {
+                        m.retain(|k, _| k == "name");
+                    } else if no_format {
+                        m.remove("claim_token_format");
+                    }
+                }
+                v
+            })
+            .collect(),
+    )
 }
 
 // ---- revocation (RFC 7009, UMA Grant §3.7) ----
@@ -873,6 +1120,11 @@ pub async fn revoke(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             // without being revoked.
             TokenKind::Rpt if ctx.quirk(Quirk::RevocationNoop) => {}
             TokenKind::Pct if ctx.quirk(Quirk::RevocationIgnoresPct) => {}
+            // Variant revoke-rpt-revokes-grant: the refresh token issued with the RPT goes too
+            // (RFC 7009 §2.1: the AS MAY revoke related tokens).
+            TokenKind::Rpt if ctx.variant(Variant::RevokeRptRevokesGrant) => {
+                ctx.store.revoke_grant(&t.grant_id).await?
+            }
             TokenKind::Pat | TokenKind::Rpt | TokenKind::Pct => ctx.store.revoke_token(&hash).await?,
         },
         None if ctx.quirk(Quirk::RevokeUnknown400) => {

@@ -15,6 +15,7 @@ use crate::core::{Ctx, ProtocolError};
 use crate::crypto::{ct_eq, hash_secret, is_pkce_value, pkce_s256, random_id, random_token};
 use crate::quirks::Quirk;
 use crate::types::AuthorizationCode;
+use crate::variants::Variant;
 
 /// Query or form parameters.
 pub type Params = BTreeMap<String, String>;
@@ -251,9 +252,16 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
         .get("code_challenge")
         .filter(|ch| ctx.quirk(Quirk::PlainMethodAccepted) && method == Some("plain") && is_pkce_value(ch))
         .cloned();
-    let challenge = match (q.get("code_challenge"), method) {
+    // Variant no-icg-pkce: outside the profile, code_challenge is an unknown parameter.
+    let sent_challenge = q.get("code_challenge").filter(|_| !ctx.variant(Variant::NoIcgPkce));
+    let plain_ok = ctx.variant(Variant::PkcePlainAccepted);
+    let challenge = match (sent_challenge, method) {
         (Some(ch), Some("S256")) if is_pkce_value(ch) => Some(ch.clone()),
         (Some(_), Some("plain")) if quirk_plain_challenge.is_some() => quirk_plain_challenge.as_deref().map(pkce_s256),
+        // Variant pkce-plain-accepted (RFC 7636 §4.2, §4.3: plain, the default method): the
+        // verifier must equal the challenge, so the S256 of the challenge is what gets bound,
+        // kept at the AS like any binding.
+        (Some(ch), Some("plain") | None) if plain_ok && is_pkce_value(ch) => Some(pkce_s256(ch)),
         (Some(_), Some("S256")) => {
             return Ok(error_redirect(
                 ctx,
@@ -272,7 +280,7 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
                 state,
             ));
         }
-        (None, _) if ctx.config.icg_pkce == crate::config::PkceMode::Required => {
+        (None, _) if ctx.config.icg_pkce == crate::config::PkceMode::Required && !ctx.variant(Variant::NoIcgPkce) => {
             let code = if ctx.quirk(Quirk::PkceMissingWrongError) {
                 "access_denied"
             } else {
@@ -329,12 +337,17 @@ fn claims_form(ctx: &Ctx, id: &str, csrf: &str, client_name: &str, message: Opti
              <input type=\"hidden\" name=\"interaction\" value=\"{id}\">\n\
              <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
              <label>Email <input type=\"email\" name=\"email\" required></label>\n\
-             <label>Name <input type=\"text\" name=\"name\"></label>\n\
+             <label>Name <input type=\"text\" name=\"name\"></label>\n{remember}\
              <button type=\"submit\" name=\"action\" value=\"submit\">Share</button>\n\
              <button type=\"submit\" name=\"action\" value=\"cancel\" formnovalidate>Cancel</button>\n\
              </form>",
             client = escape(client_name),
             action = escape(&ctx.url(paths::CLAIMS)),
+            remember = if ctx.variant(Variant::PctAfterConsent) {
+                "<label><input type=\"checkbox\" name=\"remember\" value=\"yes\"> Remember what I share for later requests</label>\n"
+            } else {
+                ""
+            },
         ),
     )
 }
@@ -361,6 +374,17 @@ pub async fn claims_submit(
         && (ctx.quirk(Quirk::CsrfNotChecked)
             || csrf.is_some_and(|c| ct_eq(hash_secret(c).as_bytes(), record.csrf_hash.as_bytes())));
     if !bound {
+        if ctx.variant(Variant::CsrfFailureErrorRedirect) && ctx.store.take_interaction(id).await? {
+            // The interaction ends here and the client hears why, without a ticket (UMA Grant
+            // §3.3.3: other failures are redirected with an error).
+            return Ok(error_redirect(
+                ctx,
+                &record.claims_redirect_uri,
+                "access_denied",
+                "the claims form failed the anti-CSRF check",
+                record.state.as_deref(),
+            ));
+        }
         return Ok(error_page(
             403,
             "This request did not come from the page the authorization server showed (CSRF check failed).",
@@ -387,13 +411,18 @@ pub async fn claims_submit(
                 false,
             ));
         }
-        return Ok(error_redirect(
-            ctx,
-            &record.claims_redirect_uri,
-            "access_denied",
-            "the requesting party declined",
-            state,
-        ));
+        let mut params = vec![
+            ("error", "access_denied".to_owned()),
+            ("error_description", "the requesting party declined".to_owned()),
+        ];
+        if ctx.variant(Variant::ClaimsErrorRedirectWithTicket) {
+            // Digest P-12: a fresh ticket for the same process, so the client may go on at the
+            // token endpoint without starting over at the resource server.
+            let mut next = record.ticket.clone();
+            next.client_id = Some(record.client_id.clone());
+            params.push(("ticket", issue_ticket(ctx, &next).await?.into_secret()));
+        }
+        return Ok(claims_redirect(ctx, &record.claims_redirect_uri, params, state, false));
     }
     let email = form.get("email").map(|s| s.trim()).unwrap_or_default();
     if email.len() < 3 || !email.contains('@') || email.len() > 254 {
@@ -409,6 +438,10 @@ pub async fn claims_submit(
     }
     let mut next = record.ticket.clone();
     next.client_id = Some(record.client_id.clone());
+    if ctx.variant(Variant::PctAfterConsent) {
+        // UMA Grant §3.3.3: the AS may use the interaction to ask consent to persist claims.
+        next.persist_claims = next.persist_claims || form.get("remember").is_some_and(|v| v == "yes");
+    }
     next.claims.push(Claim {
         name: "email".into(),
         value: serde_json::json!(email),
@@ -444,6 +477,10 @@ pub async fn claims_submit(
         (None, None) => issue_ticket(ctx, &next).await?.into_secret(),
     };
     let mut params = vec![("ticket", ticket)];
+    if ctx.variant(Variant::ExtensionMembers) {
+        // An extension parameter the client must ignore (UMA Grant §3.3.3).
+        params.push((crate::core::grant::EXTENSION_MEMBER, "1".to_owned()));
+    }
     if ctx.quirk(Quirk::RedirectLeaksClaims) {
         // Hands the gathered claims to the client along with the ticket.
         for c in &next.claims {
@@ -502,6 +539,14 @@ pub async fn authorize_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Proto
         q.get("code_challenge_method").map(String::as_str),
     ) {
         (Some(ch), Some("S256")) if is_pkce_value(ch) => ch.clone(),
+        // Variant pkce-plain-accepted: plain (the default method) binds the S256 of the
+        // challenge, so the verifier must equal it.
+        (Some(ch), Some("plain") | None) if ctx.variant(Variant::PkcePlainAccepted) && is_pkce_value(ch) => {
+            pkce_s256(ch)
+        }
+        // Variant pat-code-flow-pkce-optional (RFC 7636 §5: servers MAY accept clients without
+        // PKCE): a confidential client may go without; an empty challenge means none.
+        (None, _) if ctx.variant(Variant::PatCodeFlowPkceOptional) && client.secret_hash.is_some() => String::new(),
         (None, _) => return fail("invalid_request", "code challenge required"),
         _ => {
             return fail(
@@ -625,7 +670,7 @@ pub async fn authorize_submit(
         claims: Vec::new(),
         refreshes: None,
         redirect_uri: rec.redirect_uri_sent.then(|| rec.redirect_uri.clone()),
-        code_challenge: Some(rec.code_challenge.clone()),
+        code_challenge: (!rec.code_challenge.is_empty()).then(|| rec.code_challenge.clone()),
         issued_at: now,
         expires_at: now + ctx.config.lifetimes.code,
         revoked: false,

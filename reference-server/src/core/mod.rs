@@ -26,6 +26,7 @@ pub use error::ProtocolError;
 use crate::config::{Config, User};
 use crate::quirks::{Quirk, Quirks};
 use crate::store::Store;
+use crate::variants::Variant;
 
 /// The current time in seconds since the epoch, with an adjustable offset so tests can make
 /// tickets and tokens expire without sleeping.
@@ -75,12 +76,20 @@ pub type SharedCtx = Arc<Ctx>;
 
 impl Ctx {
     /// Builds the context: loads or creates the signing key and registers the static clients.
-    pub async fn new(config: Config, issuer: String, store: Store) -> Result<Self, ProtocolError> {
+    pub async fn new(mut config: Config, issuer: String, store: Store) -> Result<Self, ProtocolError> {
+        config
+            .settle()
+            .map_err(|e| ProtocolError::new(500, "invalid_configuration", Some(e.to_string())))?;
         let clock = Clock::default();
         let signer = keys::Signer::load_or_create(&store, clock.now()).await?;
         let mut claim_verifier = claims::ClaimVerifier::new(&config.trusted_issuers)?;
         let users = config.users.iter().map(|u| (u.username.clone(), u.clone())).collect();
-        let issuer = issuer.trim_end_matches('/').to_owned();
+        let mut issuer = issuer.trim_end_matches('/').to_owned();
+        if config.variants.contains(Variant::IssuerWithPath) && url::Url::parse(&issuer).is_ok_and(|u| u.path() == "/")
+        {
+            // Variant issuer-with-path (digest P-07): the AS serves everything under /uma.
+            issuer.push_str("/uma");
+        }
         let demo_idp = if config.demo_identity_provider {
             let idp = demo_idp::DemoIdp::new(&issuer)?;
             claim_verifier.trust(idp.trusted_issuer())?;
@@ -105,6 +114,11 @@ impl Ctx {
     /// Whether a quirk is on.
     pub fn quirk(&self, q: Quirk) -> bool {
         self.config.quirks.has(q)
+    }
+
+    /// Whether a variant is taken.
+    pub fn variant(&self, v: Variant) -> bool {
+        self.config.variants.contains(v)
     }
 
     /// The quirks that are on.

@@ -118,6 +118,10 @@ pub struct TicketData {
     pub code_challenge: Option<String>,
     /// The pending owner-approval request for this process, if any.
     pub approval_id: Option<String>,
+    /// Whether the requesting party agreed, on the claims form, to have the claims gathered
+    /// interactively remembered in a PCT (variant `pct-after-consent`, UMA Grant §3.3.3).
+    #[serde(default)]
+    pub persist_claims: bool,
 }
 
 /// The kinds of token the AS issues.

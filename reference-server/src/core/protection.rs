@@ -16,6 +16,7 @@ use crate::core::{Ctx, ProtocolError};
 use crate::crypto::{hash_secret, random_id, random_token};
 use crate::quirks::Quirk;
 use crate::types::PermissionTicket;
+use crate::variants::Variant;
 
 /// Who a valid PAT speaks for.
 #[derive(Clone, Debug)]
@@ -55,6 +56,27 @@ pub async fn authorize_introspection_caller(
     ctx: &Ctx,
     authorization: Option<&str>,
 ) -> Result<PatContext, ProtocolError> {
+    // Variant introspection-client-credentials (digest P-25): a resource server client may
+    // authenticate with its client credentials instead of a PAT (RFC 7662 §2.1 allows either);
+    // it speaks for the organisational owner its client_credentials PATs stand for.
+    if ctx.variant(Variant::IntrospectionClientCredentials)
+        && let Some(h) = authorization
+        && crate::core::clients::parse_basic(h).is_some()
+    {
+        let creds = crate::core::clients::PresentedCredentials {
+            authorization: Some(h.to_owned()),
+            ..Default::default()
+        };
+        let client = crate::core::clients::authenticate(ctx, &creds).await?;
+        let owner = client
+            .owner
+            .clone()
+            .ok_or_else(|| ProtocolError::insufficient_scope(UMA_PROTECTION))?;
+        return Ok(PatContext {
+            owner,
+            rs_client: client.client_id,
+        });
+    }
     // Quirk: the introspection endpoint looks the PAT up but forgets to check that it is still
     // valid, so a revoked or expired PAT is served.
     check_pat(ctx, authorization, ctx.quirk(Quirk::IntrospectionBogusPatAccepted)).await
@@ -184,7 +206,13 @@ fn validate_description(ctx: &Ctx, body: &Value) -> Result<Map<String, Value>, P
 
 /// The `Location` of a registered resource.
 pub fn resource_location(ctx: &Ctx, id: &str) -> String {
-    format!("{}/{id}", ctx.url(paths::RESOURCE_SET))
+    let absolute = format!("{}/{id}", ctx.url(paths::RESOURCE_SET));
+    if ctx.variant(Variant::ResourceLocationRelative) {
+        // RFC 9110 §10.2.2: Location is a URI-reference, so a path relative to the request's
+        // origin names the same resource.
+        return url::Url::parse(&absolute).map_or(absolute, |u| u.path().to_owned());
+    }
+    absolute
 }
 
 fn policy_uri(ctx: &Ctx, id: &str) -> String {
@@ -194,7 +222,15 @@ fn policy_uri(ctx: &Ctx, id: &str) -> String {
 /// Create (FedAuthz §3.2.1): returns the new `_id` and the response body.
 pub async fn create_resource(ctx: &Ctx, pat: &PatContext, body: &Value) -> Result<(String, Value), ProtocolError> {
     let description = validate_description(ctx, body)?;
-    let id = random_id();
+    let id = if ctx.variant(Variant::NumericResourceIds) {
+        // FedAuthz §3.2.1: `_id` is the AS's to choose (digest P-35: some use numbers). Random,
+        // so that one owner's ids say nothing about another's.
+        let mut buf = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut buf).map_err(|_| ProtocolError::server_error())?;
+        u64::from_le_bytes(buf).to_string()
+    } else {
+        random_id()
+    };
     let rec = ResourceRecord {
         id: id.clone(),
         owner: pat.owner.clone(),
@@ -202,10 +238,7 @@ pub async fn create_resource(ctx: &Ctx, pat: &PatContext, body: &Value) -> Resul
         description,
     };
     ctx.store.put_resource(&rec, ctx.clock.now()).await?;
-    Ok((
-        id.clone(),
-        json!({ "_id": id, "user_access_policy_uri": policy_uri(ctx, &id) }),
-    ))
+    Ok((id.clone(), registration_answer(ctx, &id)))
 }
 
 async fn owned_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<ResourceRecord, ProtocolError> {
@@ -230,8 +263,16 @@ pub async fn read_resource(ctx: &Ctx, pat: &PatContext, id: &str) -> Result<Valu
 
 /// Update (FedAuthz §3.2.3): a complete replacement. An `_id` in the body must match the path.
 pub async fn update_resource(ctx: &Ctx, pat: &PatContext, id: &str, body: &Value) -> Result<Value, ProtocolError> {
+    // Digest P-23: `_id` is not a description member. The variant body-id-refused refuses it
+    // even when it matches; body-id-mismatch-ignored ignores it whatever its value.
+    if body.get("_id").is_some() && ctx.variant(Variant::BodyIdRefused) {
+        return Err(ProtocolError::invalid_request(
+            "_id is not a member of a resource description",
+        ));
+    }
     if let Some(body_id) = body.get("_id")
         && body_id.as_str() != Some(id)
+        && !ctx.variant(Variant::BodyIdMismatchIgnored)
     {
         return Err(ProtocolError::invalid_request(
             "_id in the body does not match the resource in the path",
@@ -245,7 +286,39 @@ pub async fn update_resource(ctx: &Ctx, pat: &PatContext, id: &str, body: &Value
         // Quirk: the id is in the path, so the update answer leaves `_id` out.
         return Ok(json!({ "user_access_policy_uri": policy_uri(ctx, id) }));
     }
-    Ok(json!({ "_id": id, "user_access_policy_uri": policy_uri(ctx, id) }))
+    Ok(registration_answer(ctx, id))
+}
+
+/// The body of a create or update answer (FedAuthz §3.2): `_id`, and `user_access_policy_uri`
+/// (OPTIONAL; left out under the variant `no-user-access-policy-uri`).
+fn registration_answer(ctx: &Ctx, id: &str) -> Value {
+    if ctx.variant(Variant::NoUserAccessPolicyUri) {
+        json!({ "_id": id })
+    } else {
+        json!({ "_id": id, "user_access_policy_uri": policy_uri(ctx, id) })
+    }
+}
+
+/// The status of a successful delete (FedAuthz §3.2.4: 200 or 204): 204, or 200 under the
+/// variant `resource-delete-200`.
+pub fn delete_status(ctx: &Ctx) -> u16 {
+    if ctx.variant(Variant::ResourceDelete200) {
+        200
+    } else {
+        204
+    }
+}
+
+/// Shapes an error of the resource registration API: under the variant
+/// `resource-errors-without-body` a 400, 404 or 405 goes out with its status alone (FedAuthz
+/// §3.2: the error codes are MAY).
+pub fn registration_error(ctx: &Ctx, mut e: ProtocolError) -> ProtocolError {
+    if ctx.variant(Variant::ResourceErrorsWithoutBody) && matches!(e.status, 400 | 404 | 405) {
+        e.error.clear();
+        e.description = None;
+        e.extra.clear();
+    }
+    e
 }
 
 /// Delete (FedAuthz §3.2.4).
@@ -359,6 +432,7 @@ pub async fn request_permissions(ctx: &Ctx, pat: &PatContext, body: &Value) -> R
         claims: Vec::new(),
         code_challenge: None,
         approval_id: None,
+        persist_claims: false,
     };
     if ctx.quirk(Quirk::TicketPerPermission) && permissions.len() > 1 {
         // Quirk: one ticket per permission, answered as an array of tickets.
@@ -387,18 +461,22 @@ fn sequential_ticket() -> String {
 
 /// Stores a fresh ticket for `data` and returns its value.
 pub async fn issue_ticket(ctx: &Ctx, data: &TicketData) -> Result<PermissionTicket, ProtocolError> {
+    let now = ctx.clock.now();
+    let exp = now + ctx.config.lifetimes.ticket;
     let ticket = PermissionTicket::new(if ctx.quirk(Quirk::SequentialTickets) {
         sequential_ticket()
+    } else if ctx.variant(Variant::JwtTickets) {
+        // Variant jwt-tickets (UMA Grant §5.5: the format is free if unguessable): a signed
+        // JWT whose random jti makes it unguessable. It is still kept by hash, so it stays
+        // single-use; the permissions stay at the AS.
+        ctx.signer.sign(
+            "uma-ticket+jwt",
+            &json!({ "iss": ctx.issuer, "jti": random_token(), "iat": now, "exp": exp }),
+        )?
     } else {
         random_token()
     });
-    ctx.store
-        .put_ticket(
-            &hash_secret(ticket.secret()),
-            data,
-            ctx.clock.now() + ctx.config.lifetimes.ticket,
-        )
-        .await?;
+    ctx.store.put_ticket(&hash_secret(ticket.secret()), data, exp).await?;
     Ok(ticket)
 }
 
@@ -421,6 +499,24 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
     };
     let now = ctx.clock.now();
     let expired = t.expires_at <= now && !ctx.quirk(Quirk::ExpiredRptActive);
+    if t.kind == TokenKind::Pat
+        && ctx.variant(Variant::IntrospectionPlainTokens)
+        && t.client_id == pat.rs_client
+        && !t.revoked
+        && !expired
+    {
+        // Variant introspection-plain-tokens (FedAuthz §5 MAY): the resource server's own PAT
+        // gets a plain RFC 7662 answer.
+        return Ok(json!({
+            "active": true,
+            "scope": t.scopes.join(" "),
+            "client_id": t.client_id,
+            "token_type": crate::core::grant::token_type(ctx),
+            "iss": ctx.issuer,
+            "iat": t.issued_at,
+            "exp": t.expires_at,
+        }));
+    }
     if t.kind != TokenKind::Rpt {
         return inactive("not an RPT");
     }
@@ -444,25 +540,44 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
             _ => continue,
         }
         all_scopes.extend(p.resource_scopes.iter().cloned());
-        permissions.push(json!({
+        let mut perm = json!({
             "resource_id": p.resource_id,
             "resource_scopes": p.resource_scopes,
-            "exp": t.expires_at,
-        }));
+        });
+        // FedAuthz §5.1.1: exp, iat and nbf are OPTIONAL per permission.
+        if !ctx.variant(Variant::IntrospectionMinimal) {
+            perm["exp"] = json!(t.expires_at);
+        }
+        if ctx.variant(Variant::IntrospectionPermissionTimes) {
+            perm["iat"] = json!(t.issued_at);
+            perm["nbf"] = json!(t.issued_at);
+        }
+        permissions.push(perm);
     }
     if permissions.is_empty() && !t.permissions.is_empty() {
         // Nothing in this RPT is this RS's to see (or everything was deregistered since): the
         // caller may not introspect it (RFC 7662 §2.2).
         return inactive("no permission for this resource server");
     }
-    let mut body = json!({
-        "active": true,
-        "iss": ctx.issuer,
-        "client_id": t.client_id,
-        "token_type": "Bearer",
-        "iat": t.issued_at,
-        "exp": t.expires_at,
-    });
+    let mut body = if ctx.variant(Variant::IntrospectionMinimal) {
+        // RFC 7662 §2.2: only `active` is REQUIRED; FedAuthz adds `permissions`.
+        json!({ "active": true })
+    } else {
+        json!({
+            "active": true,
+            "iss": ctx.issuer,
+            "client_id": t.client_id,
+            "token_type": crate::core::grant::token_type(ctx),
+            "iat": t.issued_at,
+            "exp": t.expires_at,
+        })
+    };
+    if ctx.variant(Variant::IntrospectionPermissionTimes) {
+        body["nbf"] = json!(t.issued_at);
+    }
+    if ctx.variant(Variant::ExtensionMembers) {
+        body[crate::core::grant::EXTENSION_MEMBER] = json!("uma-reference-server");
+    }
     if !ctx.quirk(Quirk::IntrospectionWithoutPermissions) {
         body["permissions"] = Value::Array(permissions);
     }

@@ -62,6 +62,19 @@ pub(super) fn require(headers: &HeaderMap, media: Media) -> Result<(), ProtocolE
     }
 }
 
+/// [`require`] for the token, revocation and introspection endpoints, where the variant
+/// `untyped-form-refused` also refuses a body that declares no media type (RFC 9110 §8.3 lets
+/// a recipient examine such content, or not).
+pub(super) fn require_form(ctx: &crate::SharedCtx, headers: &HeaderMap) -> Result<(), ProtocolError> {
+    if ctx.variant(crate::variants::Variant::UntypedFormRefused) && !headers.contains_key(header::CONTENT_TYPE) {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            format!("the body declares no Content-Type; it must be {}", Media::Form.name()),
+        ));
+    }
+    require(headers, Media::Form)
+}
+
 /// Checks the media type, then parses the body as JSON.
 pub(super) fn json(headers: &HeaderMap, body: &Bytes) -> Result<Value, ProtocolError> {
     require(headers, Media::Json)?;

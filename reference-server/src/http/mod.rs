@@ -26,8 +26,16 @@ use crate::core::{ProtocolError, SharedCtx};
 use crate::quirks::Quirk;
 use crate::types::ClientSecret;
 
-/// The router of the whole AS.
+mod mount;
+
+/// The router of the whole AS, mounted where the variants say (under the issuer's path for
+/// `issuer-with-path`, without the endpoints a variant withdrew).
 pub fn app(ctx: SharedCtx) -> Router {
+    mount::mount(ctx.clone(), routes(ctx))
+}
+
+/// Every route, relative to the issuer.
+fn routes(ctx: SharedCtx) -> Router {
     let limit = ctx.config.max_body_bytes;
     Router::new()
         .route(paths::UMA_CONFIG, get(uma_metadata))
@@ -223,7 +231,7 @@ fn credentials(headers: &HeaderMap, params: &mut Params) -> PresentedCredentials
 
 async fn token(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     let result = async {
-        body::require(&headers, Media::Form)?;
+        body::require_form(&ctx, &headers)?;
         token_request(&ctx, &headers, &body).await
     }
     .await;
@@ -240,9 +248,7 @@ async fn token_get(State(ctx): State<SharedCtx>, headers: HeaderMap, uri: axum::
 async fn token_request(ctx: &SharedCtx, headers: &HeaderMap, body: &[u8]) -> Result<Value, ProtocolError> {
     let mut params = grant::parse_token_form(ctx, body)?;
     let creds = credentials(headers, &mut params);
-    let grant_type = params.get("grant_type").map(String::as_str);
-    let client = clients::authenticate_token_request(ctx, &creds, grant_type).await?;
-    grant::token(ctx, &client, &params).await
+    grant::token_request(ctx, &creds, &params).await
 }
 
 fn token_response(ctx: &SharedCtx, result: Result<Value, ProtocolError>) -> Response {
@@ -261,7 +267,7 @@ fn token_response(ctx: &SharedCtx, result: Result<Value, ProtocolError>) -> Resp
 
 async fn revoke(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     let result = async {
-        body::require(&headers, Media::Form)?;
+        body::require_form(&ctx, &headers)?;
         let mut params = grant::parse_form(&body)?;
         let creds = credentials(&headers, &mut params);
         let client = grant::revocation_client(&ctx, &creds).await?;
@@ -281,7 +287,7 @@ async fn pat(ctx: &SharedCtx, headers: &HeaderMap) -> Result<PatContext, Protoco
 async fn introspect(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {
     let result = async {
         let pat = protection::authorize_introspection_caller(&ctx, authorization(&headers)).await?;
-        body::require(&headers, Media::Form)?;
+        body::require_form(&ctx, &headers)?;
         let params = grant::parse_form(&body)?;
         let token = params
             .get("token")
@@ -323,7 +329,7 @@ async fn resource_collection(
         }
     }
     .await;
-    result.unwrap_or_else(|e| method_error(e, "GET, POST"))
+    result.unwrap_or_else(|e| method_error(protection::registration_error(&ctx, e), "GET, POST"))
 }
 
 async fn resource_item(
@@ -349,13 +355,14 @@ async fn resource_item(
             }
             Method::DELETE => {
                 protection::delete_resource(&ctx, &pat, &id).await?;
-                Ok(StatusCode::NO_CONTENT.into_response())
+                let status = StatusCode::from_u16(protection::delete_status(&ctx)).unwrap_or(StatusCode::NO_CONTENT);
+                Ok(status.into_response())
             }
             _ => Err(ProtocolError::unsupported_method()),
         }
     }
     .await;
-    result.unwrap_or_else(|e| method_error(e, "GET, PUT, DELETE"))
+    result.unwrap_or_else(|e| method_error(protection::registration_error(&ctx, e), "GET, PUT, DELETE"))
 }
 
 async fn permission(State(ctx): State<SharedCtx>, headers: HeaderMap, RawBody(body): RawBody) -> Response {

@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,6 +47,7 @@ pub use upstream::{AsCall, RsError};
 use crate::StartError;
 use crate::quirks::{Quirk, Quirks};
 use crate::types::{AccessToken, ClientSecret, PermissionTicket, Rpt};
+use crate::variants::{Variant, Variants};
 use upstream::{Answer, Endpoints};
 
 /// The default realm of the challenges.
@@ -75,6 +77,8 @@ pub struct RsConfig {
     pub as_timeout: Duration,
     /// The deliberate violations to commit (role `Rs`).
     pub quirks: Quirks,
+    /// The conformant alternatives to take (role `Rs`; others have no effect).
+    pub variants: Variants,
 }
 
 impl RsConfig {
@@ -87,6 +91,7 @@ impl RsConfig {
             realm: DEFAULT_REALM.to_owned(),
             as_timeout: DEFAULT_AS_TIMEOUT,
             quirks: Quirks::none(),
+            variants: Variants::none(),
         }
     }
 
@@ -233,6 +238,9 @@ struct Inner {
     last_tickets: Mutex<HashMap<(String, String), PermissionTicket>>,
 }
 
+/// The URI prefix of scopes under the variant `rs-scope-uris`.
+pub const SCOPE_URI_PREFIX: &str = "https://uma-conformance.dev/photoz/scopes/";
+
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -281,33 +289,59 @@ impl RsState {
         self.inner.config.quirks.has(q)
     }
 
+    fn variant(&self, v: Variant) -> bool {
+        self.inner.config.variants.contains(v)
+    }
+
     /// Discovers the AS, gets a PAT and registers every resource not registered yet
     /// (idempotent: a second call registers nothing).
     pub async fn register(&self) -> Result<(), RsError> {
-        let _guard = self.inner.registering.lock().await;
         for def in RESOURCES {
-            if self.ids().contains_key(def.key) {
-                continue;
-            }
-            let description = json!({
+            self.register_one(def).await?;
+        }
+        Ok(())
+    }
+
+    /// The scope as registered and requested: the short name, or its URI under the variant
+    /// `rs-scope-uris` (FedAuthz §3.1: a scope is a string or a URI).
+    fn wire_scope(&self, scope: &str) -> String {
+        if self.variant(Variant::RsScopeUris) {
+            format!("{SCOPE_URI_PREFIX}{scope}")
+        } else {
+            scope.to_owned()
+        }
+    }
+
+    /// Registers `def` unless it is registered already.
+    async fn register_one(&self, def: &ResourceDef) -> Result<(), RsError> {
+        let _guard = self.inner.registering.lock().await;
+        if self.ids().contains_key(def.key) {
+            return Ok(());
+        }
+        let scopes: Vec<String> = def.scopes.iter().map(|s| self.wire_scope(s)).collect();
+        // FedAuthz §3.1: only resource_scopes is REQUIRED (variant rs-minimal-descriptions).
+        let description = if self.variant(Variant::RsMinimalDescriptions) {
+            json!({ "resource_scopes": scopes })
+        } else {
+            json!({
                 "name": def.key,
                 "description": def.title,
                 "type": def.kind.type_uri(),
-                "resource_scopes": def.scopes,
-            });
-            let answer = self
-                .protection_call(AsCall::Registration, |ep, pat| {
-                    self.inner
-                        .http
-                        .post(&ep.resource_registration)
-                        .bearer_auth(pat.secret())
-                        .json(&description)
-                })
-                .await?;
-            let id = upstream::parse_registration(&answer)?;
-            tracing::info!(resource = def.key, resource_id = %id, "resource registered");
-            self.lock_ids().insert(def.key.to_owned(), id);
-        }
+                "resource_scopes": scopes,
+            })
+        };
+        let answer = self
+            .protection_call(AsCall::Registration, |ep, pat| {
+                self.inner
+                    .http
+                    .post(&ep.resource_registration)
+                    .bearer_auth(pat.secret())
+                    .json(&description)
+            })
+            .await?;
+        let id = upstream::parse_registration(&answer)?;
+        tracing::info!(resource = def.key, resource_id = %id, "resource registered");
+        self.lock_ids().insert(def.key.to_owned(), id);
         Ok(())
     }
 
@@ -330,7 +364,11 @@ impl RsState {
         if let Some(id) = self.lock_ids().get(def.key) {
             return Ok(id.clone());
         }
-        self.register().await?;
+        if self.variant(Variant::RsRegistersLazily) {
+            self.register_one(def).await?;
+        } else {
+            self.register().await?;
+        }
         self.lock_ids().get(def.key).cloned().ok_or_else(|| RsError::Malformed {
             call: AsCall::Registration,
             detail: format!("{} was not registered", def.key),
@@ -406,7 +444,13 @@ impl RsState {
 
     /// A new permission ticket for one resource and scope (FedAuthz §4.1, array form, P-26).
     async fn request_ticket(&self, resource_id: &str, scope: &str) -> Result<PermissionTicket, RsError> {
-        let body = json!([{"resource_id": resource_id, "resource_scopes": [scope]}]);
+        let permission = json!({"resource_id": resource_id, "resource_scopes": [self.wire_scope(scope)]});
+        // Variant rs-permission-object: the single-object form (FedAuthz §4.1, digest P-26).
+        let body = if self.variant(Variant::RsPermissionObject) {
+            permission
+        } else {
+            json!([permission])
+        };
         let answer = self
             .protection_call(AsCall::Permission, |ep, pat| {
                 self.inner
@@ -426,13 +470,18 @@ impl RsState {
         } else {
             "access_token"
         };
+        // FedAuthz §5.1: the hint is OPTIONAL (variant rs-introspection-without-hint).
+        let mut form = vec![("token", rpt.secret())];
+        if !self.variant(Variant::RsIntrospectionWithoutHint) {
+            form.push(("token_type_hint", hint));
+        }
         let answer = self
             .protection_call(AsCall::Introspection, |ep, pat| {
                 self.inner
                     .http
                     .post(&ep.introspection)
                     .bearer_auth(pat.secret())
-                    .form(&[("token", rpt.secret()), ("token_type_hint", hint)])
+                    .form(&form)
             })
             .await?;
         upstream::parse_introspection(&answer)
@@ -470,66 +519,146 @@ pub fn app(state: RsState) -> Router {
         .with_state(state)
 }
 
+/// Whether a route is protected: every route, except album views under the variant
+/// `rs-public-albums` (FedAuthz §3: the RS may protect any subset of its resources).
+fn is_protected(state: &RsState, kind: Kind, scope: &str) -> bool {
+    !(kind == Kind::Album && scope == "view" && state.variant(Variant::RsPublicAlbums))
+}
+
 async fn index(State(state): State<RsState>) -> Response {
     let mut routes = Vec::new();
     for r in ROUTES {
         for def in RESOURCES.iter().filter(|d| d.kind == r.kind) {
             let name = def.key.split_once(':').map_or(def.key, |(_, n)| n);
             let path = r.path.replace("{album}", name).replace("{photo}", name);
-            routes.push(json!({"method": r.method, "path": path, "resource": def.key, "scope": r.scope}));
+            let mut route = json!({
+                "method": r.method,
+                "path": path,
+                "resource": def.key,
+                "scope": state.wire_scope(r.scope),
+            });
+            if !is_protected(&state, r.kind, r.scope) {
+                route["protected"] = json!(false);
+            }
+            routes.push(route);
         }
     }
     let config = state.config();
-    axum::Json(json!({
+    let mut methods = vec!["Authorization: Bearer header"];
+    if !state.variant(Variant::RsBearerHeaderOnly) {
+        methods.push("access_token query parameter");
+    }
+    if state.variant(Variant::RsFormBodyToken) {
+        methods.push("access_token form body parameter (PUT and POST)");
+    }
+    let mut index = json!({
         "realm": config.realm,
         "as_issuer": config.as_issuer,
         "permission_request_pattern": "a tokenless or insufficient request gets a ticket for one permission: the resource the route names, with the one scope the route needs",
-        "token_methods": ["Authorization: Bearer header", "access_token query parameter"],
+        "token_methods": methods,
         "resources": RESOURCES.iter().map(|d| json!({
-            "resource": d.key, "type": d.kind.type_uri(), "resource_scopes": d.scopes,
+            "resource": d.key,
+            "type": d.kind.type_uri(),
+            "resource_scopes": d.scopes.iter().map(|s| state.wire_scope(s)).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "routes": routes,
-    }))
-    .into_response()
+    });
+    if !config.variants.is_empty() {
+        index["variants"] = json!(config.variants.iter().map(Variant::name).collect::<Vec<_>>());
+    }
+    axum::Json(index).into_response()
+}
+
+/// What a protected route reads from the request.
+#[derive(Clone, Copy)]
+struct Incoming<'a> {
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+    /// The body, for routes whose method has one (PUT, POST).
+    body: Option<&'a [u8]>,
 }
 
 async fn album_view(state: State<RsState>, Path(album): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
-    protected(&state, Kind::Album, &album, "view", &headers, q.0.as_deref()).await
+    let req = Incoming {
+        headers: &headers,
+        query: q.0.as_deref(),
+        body: None,
+    };
+    protected(&state, Kind::Album, &album, "view", req).await
 }
 
-async fn album_edit(state: State<RsState>, Path(album): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
-    protected(&state, Kind::Album, &album, "edit", &headers, q.0.as_deref()).await
+async fn album_edit(
+    state: State<RsState>,
+    Path(album): Path<String>,
+    headers: HeaderMap,
+    q: RawQuery,
+    body: Bytes,
+) -> Response {
+    let req = Incoming {
+        headers: &headers,
+        query: q.0.as_deref(),
+        body: Some(&body),
+    };
+    protected(&state, Kind::Album, &album, "edit", req).await
 }
 
 async fn photo_view(state: State<RsState>, Path(photo): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
-    protected(&state, Kind::Photo, &photo, "view", &headers, q.0.as_deref()).await
+    let req = Incoming {
+        headers: &headers,
+        query: q.0.as_deref(),
+        body: None,
+    };
+    protected(&state, Kind::Photo, &photo, "view", req).await
 }
 
-async fn photo_edit(state: State<RsState>, Path(photo): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
-    protected(&state, Kind::Photo, &photo, "edit", &headers, q.0.as_deref()).await
+async fn photo_edit(
+    state: State<RsState>,
+    Path(photo): Path<String>,
+    headers: HeaderMap,
+    q: RawQuery,
+    body: Bytes,
+) -> Response {
+    let req = Incoming {
+        headers: &headers,
+        query: q.0.as_deref(),
+        body: Some(&body),
+    };
+    protected(&state, Kind::Photo, &photo, "edit", req).await
 }
 
 async fn photo_download(state: State<RsState>, Path(photo): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
-    protected(&state, Kind::Photo, &photo, "download", &headers, q.0.as_deref()).await
+    let req = Incoming {
+        headers: &headers,
+        query: q.0.as_deref(),
+        body: None,
+    };
+    protected(&state, Kind::Photo, &photo, "download", req).await
 }
 
-async fn photo_print(state: State<RsState>, Path(photo): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
-    protected(&state, Kind::Photo, &photo, "print", &headers, q.0.as_deref()).await
+async fn photo_print(
+    state: State<RsState>,
+    Path(photo): Path<String>,
+    headers: HeaderMap,
+    q: RawQuery,
+    body: Bytes,
+) -> Response {
+    let req = Incoming {
+        headers: &headers,
+        query: q.0.as_deref(),
+        body: Some(&body),
+    };
+    protected(&state, Kind::Photo, &photo, "print", req).await
 }
 
 /// The UMA protection of every route.
-async fn protected(
-    state: &RsState,
-    kind: Kind,
-    name: &str,
-    scope: &str,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Response {
+async fn protected(state: &RsState, kind: Kind, name: &str, scope: &str, req: Incoming<'_>) -> Response {
     let Some(def) = find_resource(kind, name) else {
         return error_response(StatusCode::NOT_FOUND, "not_found", "no such resource");
     };
-    let token = match extract_token(headers, query, &state.inner.config.quirks) {
+    if !is_protected(state, kind, scope) {
+        return content(def, scope);
+    }
+    let token = match extract_token(req, &state.inner.config.quirks, &state.inner.config.variants) {
         Ok(t) => t,
         Err(why) => return invalid_request(state, why),
     };
@@ -538,7 +667,7 @@ async fn protected(
         Err(e) => return unreachable(state, &e),
     };
     let Some(rpt) = token else {
-        return challenge(state, &resource_id, scope, true).await;
+        return challenge(state, &resource_id, scope, None).await;
     };
     let introspection = match state.introspect(&rpt).await {
         Ok(v) => v,
@@ -547,10 +676,23 @@ async fn protected(
     match decide(
         &introspection,
         &resource_id,
-        scope,
+        &state.wire_scope(scope),
         now_secs(),
         &state.inner.config.quirks,
     ) {
+        Decision::Allow if scope == "download" && state.variant(Variant::RsRefusesDownloads) => {
+            // UMA FedAuthz §1.4: the RS may refuse even with a sufficient RPT, by its own rules.
+            tracing::info!(
+                resource = def.key,
+                scope,
+                "refused by the resource server's own control"
+            );
+            error_response(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "downloads are disabled on this resource server",
+            )
+        }
         Decision::Allow => {
             tracing::info!(resource = def.key, scope, "served with an RPT");
             content(def, scope)
@@ -566,7 +708,7 @@ async fn protected(
                 let realm = quote(&state.inner.config.realm);
                 return with_challenge(
                     StatusCode::UNAUTHORIZED,
-                    format!("Bearer realm=\"{realm}\", error=\"invalid_token\""),
+                    &[format!("Bearer realm=\"{realm}\", error=\"invalid_token\"")],
                     json!({"error": "invalid_token"}),
                 );
             }
@@ -574,11 +716,11 @@ async fn protected(
                 && let Some(ticket) = state.last_ticket(&resource_id, scope)
             {
                 return match state.endpoints().await {
-                    Ok(ep) => uma_challenge(state, &ep, Some(&ticket)),
+                    Ok(ep) => uma_challenge(state, &ep, Some(&ticket), Some(reason)),
                     Err(e) => unreachable(state, &e),
                 };
             }
-            challenge(state, &resource_id, scope, false).await
+            challenge(state, &resource_id, scope, Some(reason)).await
         }
     }
 }
@@ -587,9 +729,12 @@ async fn protected(
 type TokenError = &'static str;
 
 /// The RPT of a request: the `Authorization: Bearer` header (RFC 6750 §2.1) or the
-/// `access_token` query parameter (§2.3). Two methods at once, a repeated or empty token:
-/// `invalid_request` (§2, §3.1). Another auth scheme counts as no token.
-fn extract_token(headers: &HeaderMap, query: Option<&str>, quirks: &Quirks) -> Result<Option<Rpt>, TokenError> {
+/// `access_token` query parameter (§2.3; not under the variant `rs-bearer-header-only`), or,
+/// under the variant `rs-form-body-token`, the `access_token` of a form-encoded body (§2.2).
+/// Two methods at once, a repeated or empty token: `invalid_request` (§2, §3.1). Another auth
+/// scheme counts as no token.
+fn extract_token(req: Incoming<'_>, quirks: &Quirks, variants: &Variants) -> Result<Option<Rpt>, TokenError> {
+    let headers = req.headers;
     let mut from_header = None;
     if !quirks.has(Quirk::RsIgnoresBearerHeader) {
         let mut values = headers.get_all(header::AUTHORIZATION).iter();
@@ -613,39 +758,77 @@ fn extract_token(headers: &HeaderMap, query: Option<&str>, quirks: &Quirks) -> R
             }
         }
     }
-    let mut from_query = None;
-    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if k == "access_token" {
-            if from_query.is_some() {
-                return Err("the access_token parameter is repeated");
-            }
-            if v.is_empty() {
-                return Err("the access_token parameter is empty");
-            }
-            from_query = Some(Rpt::new(v.into_owned()));
-        }
-    }
-    match (from_header, from_query) {
-        (Some(_), Some(_)) => Err("the access token was sent by more than one method (RFC 6750 section 2)"),
-        (h, q) => Ok(h.or(q)),
+    let query = if variants.contains(Variant::RsBearerHeaderOnly) {
+        None
+    } else {
+        req.query
+    };
+    let from_query = access_token_param(query.unwrap_or("").as_bytes(), "parameter")?;
+    let form_body = req
+        .body
+        .filter(|_| variants.contains(Variant::RsFormBodyToken))
+        .filter(|_| {
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|ct| ct.split(';').next())
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        });
+    let from_body = access_token_param(form_body.unwrap_or_default(), "body parameter")?;
+    match [from_header, from_query, from_body]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        _ => Err("the access token was sent by more than one method (RFC 6750 section 2)"),
     }
 }
 
+/// The `access_token` of form-encoded `pairs` (a query or a body); repeated or empty is an
+/// `invalid_request`.
+fn access_token_param(pairs: &[u8], what: &'static str) -> Result<Option<Rpt>, TokenError> {
+    let mut found = None;
+    for (k, v) in url::form_urlencoded::parse(pairs) {
+        if k == "access_token" {
+            if found.is_some() {
+                return Err(if what == "parameter" {
+                    "the access_token parameter is repeated"
+                } else {
+                    "the access_token body parameter is repeated"
+                });
+            }
+            if v.is_empty() {
+                return Err(if what == "parameter" {
+                    "the access_token parameter is empty"
+                } else {
+                    "the access_token body parameter is empty"
+                });
+            }
+            found = Some(Rpt::new(v.into_owned()));
+        }
+    }
+    Ok(found)
+}
+
 /// A new ticket and the UMA challenge (UMA Grant §3.2.1), or 403 if no ticket can be had.
-async fn challenge(state: &RsState, resource_id: &str, scope: &str, tokenless: bool) -> Response {
+/// `failed` is why an RPT did not do (`None`: no token was sent).
+async fn challenge(state: &RsState, resource_id: &str, scope: &str, failed: Option<DenyReason>) -> Response {
     let ep = match state.endpoints().await {
         Ok(ep) => ep,
         Err(e) => return unreachable(state, &e),
     };
     if state.quirk(Quirk::RsNoTicket) {
-        return uma_challenge(state, &ep, None);
+        return uma_challenge(state, &ep, None, failed);
     }
     match state.request_ticket(resource_id, scope).await {
         Ok(ticket) => {
-            if tokenless {
+            if failed.is_none() {
                 state.remember_ticket(resource_id, scope, &ticket);
             }
-            uma_challenge(state, &ep, Some(&ticket))
+            uma_challenge(state, &ep, Some(&ticket), failed)
         }
         Err(e) => unreachable(state, &e),
     }
@@ -656,9 +839,30 @@ fn quote(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-fn uma_challenge(state: &RsState, ep: &Endpoints, ticket: Option<&PermissionTicket>) -> Response {
+/// An auth-param value: a quoted-string, or under `bare` a token when the value is one (RFC
+/// 9110 §11.2: `token / quoted-string`).
+fn param_value(value: &str, bare: bool) -> String {
+    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if bare && !value.is_empty() && value.chars().all(tchar) {
+        value.to_owned()
+    } else {
+        format!("\"{}\"", quote(value))
+    }
+}
+
+/// The UMA challenge (UMA Grant §3.2.1), shaped by the variants: without `realm`, compact
+/// syntax, a lower-case scheme, status 403, a Bearer challenge alongside (digest P-04, P-05,
+/// P-28).
+fn uma_challenge(
+    state: &RsState,
+    ep: &Endpoints,
+    ticket: Option<&PermissionTicket>,
+    failed: Option<DenyReason>,
+) -> Response {
     let scheme = if state.quirk(Quirk::RsBearerScheme) {
         "Bearer"
+    } else if state.variant(Variant::RsChallengeSchemeLowercase) {
+        "uma"
     } else {
         "UMA"
     };
@@ -667,33 +871,75 @@ fn uma_challenge(state: &RsState, ep: &Endpoints, ticket: Option<&PermissionTick
     } else {
         &ep.issuer
     };
-    let mut value = format!(
-        "{scheme} realm=\"{}\", as_uri=\"{}\"",
-        quote(&state.inner.config.realm),
-        quote(as_uri)
-    );
-    if let Some(t) = ticket {
-        value.push_str(&format!(", ticket=\"{}\"", quote(t.secret())));
+    let realm = &state.inner.config.realm;
+    let with_realm = !state.variant(Variant::RsChallengeWithoutRealm);
+    let value = if state.variant(Variant::RsChallengeCompact) {
+        let mut params = Vec::new();
+        if let Some(t) = ticket {
+            params.push(format!("ticket={}", param_value(t.secret(), true)));
+        }
+        params.push(format!("as_uri={}", param_value(as_uri, false)));
+        if with_realm {
+            params.push(format!("realm={}", param_value(realm, true)));
+        }
+        format!("{scheme} {}", params.join(","))
+    } else {
+        let mut params = Vec::new();
+        if with_realm {
+            params.push(format!("realm=\"{}\"", quote(realm)));
+        }
+        params.push(format!("as_uri=\"{}\"", quote(as_uri)));
+        if let Some(t) = ticket {
+            params.push(format!("ticket=\"{}\"", quote(t.secret())));
+        }
+        format!("{scheme} {}", params.join(", "))
+    };
+    let mut status = if state.variant(Variant::RsChallenge403) {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    let mut challenges = vec![value];
+    if state.variant(Variant::RsBearerChallengeAlongside) {
+        // RFC 6750 §3: no error code for a request without a token; invalid_token (401) for an
+        // unusable one; insufficient_scope (403) for one that lacks the permission.
+        let bearer = format!("Bearer realm=\"{}\"", quote(realm));
+        challenges.push(match failed {
+            None => bearer,
+            Some(DenyReason::NotAnObject | DenyReason::Inactive | DenyReason::MalformedTime) => {
+                format!("{bearer}, error=\"invalid_token\"")
+            }
+            Some(_) => {
+                status = StatusCode::FORBIDDEN;
+                format!("{bearer}, error=\"insufficient_scope\"")
+            }
+        });
     }
     with_challenge(
-        StatusCode::UNAUTHORIZED,
-        value,
+        status,
+        &challenges,
         json!({"message": "this resource is protected by UMA: obtain an RPT from the authorization server named by as_uri, with the ticket of this challenge"}),
     )
 }
 
-fn with_challenge(status: StatusCode, challenge: String, body: Value) -> Response {
-    match HeaderValue::from_str(&challenge) {
-        Ok(v) => (status, [(header::WWW_AUTHENTICATE, v)], axum::Json(body)).into_response(),
-        Err(_) => {
-            tracing::error!("the challenge is not a valid header value (check the realm and the AS issuer)");
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "the challenge could not be built",
-            )
+fn with_challenge(status: StatusCode, challenges: &[String], body: Value) -> Response {
+    let mut resp = (status, axum::Json(body)).into_response();
+    for challenge in challenges {
+        match HeaderValue::from_str(challenge) {
+            Ok(v) => {
+                resp.headers_mut().append(header::WWW_AUTHENTICATE, v);
+            }
+            Err(_) => {
+                tracing::error!("the challenge is not a valid header value (check the realm and the AS issuer)");
+                return error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "the challenge could not be built",
+                );
+            }
         }
     }
+    resp
 }
 
 fn invalid_request(state: &RsState, why: TokenError) -> Response {
@@ -701,7 +947,7 @@ fn invalid_request(state: &RsState, why: TokenError) -> Response {
     let challenge = format!("Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{why}\"");
     with_challenge(
         StatusCode::BAD_REQUEST,
-        challenge,
+        &[challenge],
         json!({"error": "invalid_request", "error_description": why}),
     )
 }
@@ -709,8 +955,14 @@ fn invalid_request(state: &RsState, why: TokenError) -> Response {
 /// 403 with the UMA Grant §3.2.2 `Warning` and no UMA challenge.
 fn unreachable(state: &RsState, err: &RsError) -> Response {
     tracing::warn!(error = %err, call = %err.call(), "no answer from the authorization server; refusing with 403");
+    // UMA Grant §3.2.2: 403 in the example; another status under the variant rs-unreachable-503.
+    let status = if state.variant(Variant::RsUnreachable503) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::FORBIDDEN
+    };
     let mut resp = error_response(
-        StatusCode::FORBIDDEN,
+        status,
         "authorization_server_unreachable",
         &format!("the resource server could not get a permission ticket or a token decision: {err}"),
     );
@@ -765,9 +1017,16 @@ impl ResourceServer {
     pub async fn start(config: RsConfig, addr: SocketAddr) -> Result<ResourceServer, StartError> {
         let (listener, local) = crate::serving::bind(addr).await?;
         let state = RsState::new(config).await;
-        match state.register().await {
-            Ok(()) => tracing::info!(resources = RESOURCES.len(), "resources registered"),
-            Err(e) => tracing::warn!(error = %e, "registration failed; it is retried on the first protected request"),
+        if state.variant(Variant::RsRegistersLazily) {
+            // FedAuthz §3: the RS decides when to register; here, on first use.
+            tracing::info!("resources are registered on first use");
+        } else {
+            match state.register().await {
+                Ok(()) => tracing::info!(resources = RESOURCES.len(), "resources registered"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "registration failed; it is retried on the first protected request")
+                }
+            }
         }
         let serving = crate::serving::Serving::spawn(listener, app(state.clone()), "resource server");
         Ok(ResourceServer { state, local, serving })
@@ -807,8 +1066,21 @@ mod tests {
         h
     }
 
+    fn incoming<'a>(h: &'a HeaderMap, query: Option<&'a str>, body: Option<&'a [u8]>) -> Incoming<'a> {
+        Incoming {
+            headers: h,
+            query,
+            body,
+        }
+    }
+
     fn token(auth: &[&str], query: Option<&str>) -> Result<Option<String>, TokenError> {
-        extract_token(&headers(auth), query, &Quirks::none()).map(|t| t.map(|t| t.secret().to_owned()))
+        extract_token(
+            incoming(&headers(auth), query, None),
+            &Quirks::none(),
+            &Variants::none(),
+        )
+        .map(|t| t.map(|t| t.secret().to_owned()))
     }
 
     #[test]
@@ -834,10 +1106,52 @@ mod tests {
     #[test]
     fn rs_ignores_bearer_header_reads_only_the_query() {
         let q: Quirks = [Quirk::RsIgnoresBearerHeader].into_iter().collect();
-        let t = extract_token(&headers(&["Bearer abc"]), None, &q).unwrap();
+        let h = headers(&["Bearer abc"]);
+        let t = extract_token(incoming(&h, None, None), &q, &Variants::none()).unwrap();
         assert!(t.is_none());
-        let t = extract_token(&headers(&["Bearer abc"]), Some("access_token=q"), &q).unwrap();
+        let t = extract_token(incoming(&h, Some("access_token=q"), None), &q, &Variants::none()).unwrap();
         assert_eq!(t.map(|t| t.secret().to_owned()), Some("q".into()));
+    }
+
+    #[test]
+    fn variant_header_only_ignores_the_query_and_form_body_reads_a_form() {
+        let only: Variants = [Variant::RsBearerHeaderOnly].into_iter().collect();
+        let none = HeaderMap::new();
+        let t = extract_token(incoming(&none, Some("access_token=q"), None), &Quirks::none(), &only).unwrap();
+        assert!(t.is_none());
+        let body: Variants = [Variant::RsFormBodyToken].into_iter().collect();
+        let mut form = HeaderMap::new();
+        form.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let t = extract_token(incoming(&form, None, Some(b"access_token=b")), &Quirks::none(), &body).unwrap();
+        assert_eq!(t.map(|t| t.secret().to_owned()), Some("b".into()));
+        let t = extract_token(
+            incoming(&form, None, Some(b"access_token=b")),
+            &Quirks::none(),
+            &Variants::none(),
+        )
+        .unwrap();
+        assert!(t.is_none(), "the body method is off by default");
+        let json = HeaderMap::new();
+        let t = extract_token(incoming(&json, None, Some(b"access_token=b")), &Quirks::none(), &body).unwrap();
+        assert!(t.is_none(), "only a form-encoded body (RFC 6750 §2.2)");
+        assert!(
+            extract_token(
+                incoming(&form, Some("access_token=q"), Some(b"access_token=b")),
+                &Quirks::none(),
+                &body
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_compact_challenge_value_is_a_token_when_it_can_be() {
+        assert_eq!(param_value("abc-1.2_3", true), "abc-1.2_3");
+        assert_eq!(param_value("http://x/y", true), "\"http://x/y\"");
+        assert_eq!(param_value("abc", false), "\"abc\"");
     }
 
     #[test]

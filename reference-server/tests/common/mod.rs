@@ -12,7 +12,7 @@ use base64::Engine as _;
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
-use uma_reference_server::{Config, Quirk, SharedCtx};
+use uma_reference_server::{Config, Quirk, SharedCtx, Variant};
 
 /// The issuer used by router tests.
 pub const ISSUER: &str = "https://as.test";
@@ -107,6 +107,20 @@ impl TestAs {
     /// The demo configuration committing `quirk`, and a conformant one: `[quirky, good]`.
     pub async fn with_and_without(quirk: Quirk) -> [Self; 2] {
         [Self::with_quirks(&[quirk]).await, Self::new().await]
+    }
+
+    /// The demo configuration taking `variants`.
+    pub async fn with_variants(variants: &[Variant]) -> Self {
+        let mut c = Config::demo();
+        for v in variants {
+            c.variants.insert(*v);
+        }
+        Self::with(c).await
+    }
+
+    /// The demo configuration taking `variant`, and the plain reference: `[variant, plain]`.
+    pub async fn with_and_without_variant(variant: Variant) -> [Self; 2] {
+        [Self::with_variants(&[variant]).await, Self::new().await]
     }
 
     /// Any configuration.
