@@ -51,6 +51,10 @@ enum Command {
         /// the component of its role (AS, RS or client).
         #[arg(long = "quirk")]
         quirks: Vec<String>,
+        /// Variants of the embedded reference implementation (conformant alternatives: no check
+        /// may fail under one); each applies to the component of its role.
+        #[arg(long = "variant")]
+        variants: Vec<String>,
         /// Without --target: only these roles' suites (as, rs, client; repeatable). Default: all.
         #[arg(long = "role", value_parser = ["as", "rs", "client"])]
         roles: Vec<String>,
@@ -69,20 +73,29 @@ enum Command {
         /// Target profiles to validate too.
         targets: Vec<PathBuf>,
     },
-    /// Prove that every check can fail: run each role's suite once per quirk of the reference.
+    /// Prove every check both ways: it fails under each quirk of the reference that breaks its
+    /// requirement, and nothing fails, warns or errors under any variant (a conformant
+    /// alternative).
     Selftest {
         /// Where to write selftest.json.
         #[arg(long, default_value = "uma-report")]
         out: PathBuf,
-        /// Only these quirks.
+        /// Only these quirks (with no --quirk and no --variant: every quirk and every variant).
         #[arg(long = "quirk")]
         quirks: Vec<String>,
+        /// Only these variants.
+        #[arg(long = "variant")]
+        variants: Vec<String>,
     },
     /// Regenerate the JSON Schemas of the file formats into fixtures/schemas/.
     Schemas,
 }
 
 fn parse_quirks(names: &[String]) -> Result<Vec<uma_reference_server::Quirk>, String> {
+    names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
+}
+
+fn parse_variants(names: &[String]) -> Result<Vec<uma_reference_server::variants::Variant>, String> {
     names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
 }
 
@@ -108,12 +121,13 @@ async fn real_main(cli: Cli) -> i32 {
             strict,
             out,
             quirks,
+            variants,
             roles,
         } => {
             let roles: Vec<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
-            let quirks = match parse_quirks(&quirks) {
-                Ok(q) => q,
-                Err(e) => {
+            let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
+                (Ok(q), Ok(v)) => (q, v),
+                (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");
                     return exit::CONFIG;
                 }
@@ -129,6 +143,7 @@ async fn real_main(cli: Cli) -> i32 {
                 strict,
                 jobs,
                 quirks,
+                variants,
                 roles,
                 ..RunRequest::default()
             };
@@ -239,15 +254,20 @@ async fn real_main(cli: Cli) -> i32 {
             }
             code
         }
-        Command::Selftest { out, quirks } => {
-            let quirks = match parse_quirks(&quirks) {
-                Ok(q) => q,
-                Err(e) => {
+        Command::Selftest { out, quirks, variants } => {
+            let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
+                (Ok(q), Ok(v)) => (q, v),
+                (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");
                     return exit::CONFIG;
                 }
             };
-            match uma_conformance::selftest::run(&RunRequest::default(), &quirks).await {
+            let everything = quirks.is_empty() && variants.is_empty();
+            let selection = uma_conformance::selftest::Selection {
+                quirks: (!everything).then_some(quirks),
+                variants: (!everything).then_some(variants),
+            };
+            match uma_conformance::selftest::run(&RunRequest::default(), &selection).await {
                 Err(e) => {
                     eprintln!("{e}");
                     e.exit_code()
@@ -270,6 +290,18 @@ async fn real_main(cli: Cli) -> i32 {
                         say!(
                             "the reference AS without quirks fails: {:?}",
                             st.baseline_failures.keys().collect::<Vec<_>>()
+                        );
+                    }
+                    for v in &st.variants {
+                        say!(
+                            "{:36} {:6} {}",
+                            v.variant,
+                            v.role,
+                            if v.clean {
+                                format!("clean ({} scenario(s) newly skipped)", v.newly_skipped.len())
+                            } else {
+                                format!("NEW FINDINGS: {}", v.new_findings.join("; "))
+                            }
                         );
                     }
                     say!("testable requirements no quirk breaks: {}", st.uncovered.len());

@@ -289,6 +289,9 @@ pub struct RunInfo {
     /// Quirks enabled on an embedded reference target.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quirks: Vec<String>,
+    /// Variants (conformant alternatives) taken by an embedded reference target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<String>,
 }
 
 /// `report.json`.

@@ -1,13 +1,18 @@
-//! The selftest: every quirk of the reference AS makes a check of the requirement it breaks
-//! fail, no quirk makes unrelated requirements fail, the clean reference passes everything, and
-//! every testable AS requirement (TLS-only and MAY ones exempt, with the reason in
-//! selftest.json) is checked by some scenario and broken by some quirk.
+//! The selftest, both proofs: every quirk of the reference makes a check of the requirement it
+//! breaks fail, and no quirk makes unrelated requirements fail (sensitivity); no variant (a
+//! conformant alternative) gets a fail, warn or error the plain reference does not get
+//! (specificity). The clean reference passes everything, and every testable requirement
+//! (TLS-only and MAY ones exempt, with the reason in selftest.json) is checked by some scenario
+//! and broken by some quirk.
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_quirk_is_detected_and_breaks_nothing_unrelated() {
-    let st = uma_conformance::selftest::run(&uma_conformance::RunRequest::default(), &[])
-        .await
-        .unwrap();
+    let st = uma_conformance::selftest::run(
+        &uma_conformance::RunRequest::default(),
+        &uma_conformance::selftest::Selection::default(),
+    )
+    .await
+    .unwrap();
     let json = serde_json::to_string_pretty(&st).unwrap();
     let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("selftest.json");
     std::fs::write(&out, &json).unwrap();
@@ -43,6 +48,20 @@ async fn every_quirk_is_detected_and_breaks_nothing_unrelated() {
         st.unchecked.is_empty(),
         "testable AS requirements that no scenario checks: {:?}",
         st.unchecked
+    );
+    let unclean: Vec<_> = st
+        .variants
+        .iter()
+        .filter(|v| !v.clean)
+        .map(|v| format!("{} → {:?}", v.variant, v.new_findings))
+        .collect();
+    assert!(
+        unclean.is_empty(),
+        "variants (conformant alternatives) that get fail, warn or error verdicts the plain reference does not: {unclean:?}"
+    );
+    assert!(
+        st.variants.len() >= uma_reference_server::variants::Variant::ALL.len(),
+        "every variant runs"
     );
     assert!(st.passed);
 }

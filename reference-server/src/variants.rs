@@ -252,17 +252,17 @@ variants! {
         "scopes are registered and requested as URIs (`https://uma-conformance.dev/photoz/scopes/view`, ...) instead of short names";
 
     // --- client (client/) ---
-    ClientNeverPolls => "client-never-polls", Client, ["G-C-23", "P-17"], [],
+    ClientNeverPolls => "client-never-polls", Client, ["G-C-23", "P-17"], ["-polling"],
         "request_submitted ends the flow as pending: the client never polls";
-    ClientNeverPushesClaims => "client-never-pushes-claims", Client, ["G-C-12"], [],
+    ClientNeverPushesClaims => "client-never-pushes-claims", Client, ["G-C-12"], ["-claims-pushing"],
         "no claim token is ever pushed: on need_info the client goes to redirect_user or stops";
     ClientPushesClaimsUpFront => "client-pushes-claims-up-front", Client, ["G-C-12", "G-C-05"], [],
         "the ID token given at /start is pushed, with its format, on the first token request, before any need_info";
     ClientFormWithoutContentType => "client-form-without-content-type", Client, ["G-AS-10", "G-ALL-03"], [],
         "token requests carry their form-encoded body without a Content-Type header";
-    ClientNeverSendsRpt => "client-never-sends-rpt", Client, ["G-C-15"], [],
+    ClientNeverSendsRpt => "client-never-sends-rpt", Client, ["G-C-15"], ["-rpt-upgrade"],
         "token requests never carry an rpt: the client asks for no upgrade and keeps one RPT per resource";
-    ClientNeverSendsPct => "client-never-sends-pct", Client, ["G-C-14"], [],
+    ClientNeverSendsPct => "client-never-sends-pct", Client, ["G-C-14"], ["-pct"],
         "PCTs are never kept or sent";
     ClientRefreshesRpt => "client-refreshes-rpt", Client, ["G-C-43"], [],
         "when the RS refuses a held RPT, the client first refreshes it with its refresh token and tries once more";

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use uma_reference_server::config::{StaticClient, TrustedIssuer};
+use uma_reference_server::variants::{Variant, Variants};
 use uma_reference_server::{Config, Quirk, Quirks, Server};
 
 use super::idp::TestIdp;
@@ -40,8 +41,50 @@ fn client(id: &str, secret: &str, scope: &str, owner: Option<&str>, claims: &[&s
     }
 }
 
-/// The configuration of the embedded reference AS.
-pub fn config(idp: &TestIdp, quirks: &[Quirk]) -> Config {
+/// What the reference components are told to do differently: quirks (deliberate violations)
+/// and variants (conformant alternatives). Each applies to the component of its role.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Alterations {
+    /// Quirks.
+    pub quirks: Vec<Quirk>,
+    /// Variants.
+    pub variants: Vec<Variant>,
+}
+
+impl Alterations {
+    /// The quirks of `role`'s component.
+    pub fn quirks(&self, role: Role) -> Quirks {
+        self.quirks.iter().copied().filter(|q| q.role() == role).collect()
+    }
+
+    /// The variants of `role`'s component.
+    pub fn variants(&self, role: Role) -> Variants {
+        self.variants.iter().copied().filter(|v| v.role() == role).collect()
+    }
+
+    /// The capabilities a component of `role` claims, given what it claims by default: the
+    /// variants of that role take some away (no PCT, no upgrade...) or add some (JWT RPTs).
+    pub fn capabilities(&self, role: Role, defaults: &[Capability]) -> Vec<Capability> {
+        let variants = self.variants(role);
+        let withdrawn: Vec<&str> = variants.iter().flat_map(Variant::withdraws).collect();
+        let mut caps: Vec<Capability> = defaults
+            .iter()
+            .copied()
+            .filter(|c| !withdrawn.contains(&c.as_str()))
+            .collect();
+        for added in variants.iter().flat_map(Variant::adds) {
+            if let Ok(c) = added.parse::<Capability>()
+                && !caps.contains(&c)
+            {
+                caps.push(c);
+            }
+        }
+        caps
+    }
+}
+
+/// The configuration of the embedded reference AS (with `quirks` and `variants` of role `as`).
+pub fn config(idp: &TestIdp, alterations: &Alterations) -> Config {
     let mut c = Config::demo();
     c.clients = vec![
         client(
@@ -81,7 +124,8 @@ pub fn config(idp: &TestIdp, quirks: &[Quirk]) -> Config {
     }];
     c.lifetimes.ticket = TICKET_LIFETIME;
     c.lifetimes.rpt = RPT_LIFETIME;
-    c.quirks = quirks.iter().copied().collect::<Quirks>();
+    c.quirks = alterations.quirks(Role::As);
+    c.variants = alterations.variants(Role::As);
     c
 }
 
@@ -126,13 +170,7 @@ pub fn profile(issuer: &str) -> AsProfile {
         allow_http: true,
         clients,
         pat: PatProfile::default(),
-        capabilities: vec![
-            Capability::ClaimsPushing,
-            Capability::Pct,
-            Capability::RptUpgrade,
-            Capability::Refresh,
-            Capability::RequestSubmitted,
-        ],
+        capabilities: AS_CAPABILITIES.to_vec(),
         policy: PolicyAdapter::Reference,
         claims: Some(ClaimsDriver {
             driver: "form".into(),
@@ -148,9 +186,18 @@ pub fn profile(issuer: &str) -> AsProfile {
     }
 }
 
-/// Starts the embedded reference AS (in-memory store, any free loopback port).
-pub async fn start_as(idp: &TestIdp, quirks: &[Quirk]) -> Result<EmbeddedAs, super::StartError> {
-    let server = Server::builder(config(idp, quirks))
+/// What the reference AS claims beyond what its discovery document shows.
+const AS_CAPABILITIES: &[Capability] = &[
+    Capability::ClaimsPushing,
+    Capability::Pct,
+    Capability::RptUpgrade,
+    Capability::Refresh,
+    Capability::RequestSubmitted,
+];
+
+/// Starts the embedded reference AS (in-memory store, any free loopback port), altered.
+pub async fn start_as(idp: &TestIdp, alterations: &Alterations) -> Result<EmbeddedAs, super::StartError> {
+    let server = Server::builder(config(idp, alterations))
         .memory()
         .port(0)
         .start()
@@ -159,6 +206,7 @@ pub async fn start_as(idp: &TestIdp, quirks: &[Quirk]) -> Result<EmbeddedAs, sup
             what: "the embedded reference AS",
             message: e.to_string(),
         })?;
-    let profile = profile(server.issuer());
+    let mut profile = profile(server.issuer());
+    profile.capabilities = alterations.capabilities(Role::As, AS_CAPABILITIES);
     Ok(EmbeddedAs { server, profile })
 }

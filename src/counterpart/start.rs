@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use uma_reference_server::Role;
 use uma_reference_server::config::StaticClient;
 use uma_reference_server::types::ClientSecret;
-use uma_reference_server::{Quirk, Role};
 
 use super::idp::TestIdp;
+use super::reference::Alterations;
 use super::{CounterpartAs, Counterparts, Party, REFERENCE_RS_REQUESTS, Served, StartError, Traffic};
 use crate::profile::peer::{ClientTargetProfile, PeerProfile, RsTargetProfile};
 use crate::profile::{AsAccess, ClientProfile, SecretSource, resolve};
@@ -102,10 +103,6 @@ fn counterpart_access(issuer: &str, extra: &[(&str, &str, &str)]) -> Result<AsAc
     Ok(AsAccess::from_profile(p, "counterpart")?)
 }
 
-fn quirks_of(quirks: &[Quirk], role: Role) -> uma_reference_server::Quirks {
-    quirks.iter().copied().filter(|q| q.role() == role).collect()
-}
-
 async fn run_setup(profile: &PeerProfile, as_issuer: &str, rs_base: &str) -> Result<(), StartError> {
     let Some(setup) = &profile.setup else {
         return Ok(());
@@ -146,7 +143,7 @@ async fn run_setup(profile: &PeerProfile, as_issuer: &str, rs_base: &str) -> Res
 pub async fn start_for_rs(
     idp: &TestIdp,
     profile: Option<&PeerProfile>,
-    quirks: &[Quirk],
+    alterations: &Alterations,
 ) -> Result<(Counterparts, AsAccess, Running), StartError> {
     let traffic = Traffic::new();
     let (rs_id, rs_secret) = match profile.and_then(|p| p.rs.as_ref()) {
@@ -156,7 +153,7 @@ pub async fn start_for_rs(
         ),
         None => ("target-rs".to_string(), "target-rs-secret".to_string()),
     };
-    let mut config = super::reference::config(idp, &[]);
+    let mut config = super::reference::config(idp, &Alterations::default());
     config.clients.push(static_client(
         &rs_id,
         &rs_secret,
@@ -183,7 +180,8 @@ pub async fn start_for_rs(
                 rs_id.clone(),
                 ClientSecret::new(rs_secret.clone()),
             );
-            cfg.quirks = quirks_of(quirks, Role::Rs);
+            cfg.quirks = alterations.quirks(Role::Rs);
+            cfg.variants = alterations.variants(Role::Rs);
             let rs =
                 uma_reference_server::rs::ResourceServer::start(cfg, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
                     .await
@@ -232,7 +230,7 @@ const PHOTOZ: (&str, &str) = ("harness-photoz", "harness-photoz-secret");
 pub async fn start_for_client(
     idp: &TestIdp,
     profile: Option<&PeerProfile>,
-    quirks: &[Quirk],
+    alterations: &Alterations,
 ) -> Result<(Counterparts, AsAccess, Running), StartError> {
     let traffic = Traffic::new();
     // The harness's own RS calls its AS too; only the client's requests are the target's.
@@ -252,7 +250,8 @@ pub async fn start_for_client(
                 "target-client".to_string(),
                 ClientSecret::new("target-client-secret"),
             );
-            cfg.quirks = quirks_of(quirks, Role::Client);
+            cfg.quirks = alterations.quirks(Role::Client);
+            cfg.variants = alterations.variants(Role::Client);
             cfg.max_polls = 3;
             let c = uma_reference_server::client::ReferenceClient::start(
                 cfg,
@@ -277,7 +276,7 @@ pub async fn start_for_client(
                     claims_redirect_uris: vec![c.claims_redirect_uri()],
                     redirect_uris: Vec::new(),
                 },
-                capabilities: reference_client_capabilities(),
+                capabilities: alterations.capabilities(Role::Client, &reference_client_capabilities()),
                 quiet_window_ms: Some(200),
             };
             running.client = Some(c);
@@ -289,7 +288,7 @@ pub async fn start_for_client(
         Some(s) => secret_of(s, "client.registration.client_secret")?,
         None => String::new(),
     };
-    let mut config = super::reference::config(idp, &[]);
+    let mut config = super::reference::config(idp, &Alterations::default());
     config.clients.push(static_client(
         &reg.client_id,
         &secret,

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 use uma_reference_server::Quirk;
+use uma_reference_server::variants::Variant;
 
 use crate::catalogue::{Catalogue, CatalogueError};
 use crate::counterpart::idp::TestIdp;
@@ -47,6 +48,9 @@ pub struct RunRequest {
     /// Quirks of the embedded reference implementation (each applies to the component of its
     /// role: AS, RS or client).
     pub quirks: Vec<Quirk>,
+    /// Variants of the embedded reference implementation (conformant alternatives; each applies
+    /// to the component of its role).
+    pub variants: Vec<Variant>,
     /// Roles to run without a target (empty: all three).
     pub roles: Vec<Role>,
     /// The suites directory.
@@ -64,9 +68,20 @@ impl Default for RunRequest {
             strict: false,
             jobs: 8,
             quirks: Vec::new(),
+            variants: Vec::new(),
             roles: Vec::new(),
             suites: root.join("suites"),
             catalogue: root.join("fixtures/requirements.yaml"),
+        }
+    }
+}
+
+impl RunRequest {
+    /// The quirks and variants of the embedded reference.
+    pub fn alterations(&self) -> counterpart::reference::Alterations {
+        counterpart::reference::Alterations {
+            quirks: self.quirks.clone(),
+            variants: self.variants.clone(),
         }
     }
 }
@@ -179,10 +194,6 @@ fn selected(req: &RunRequest, scenarios: &[Scenario], role: Role) -> Vec<Scenari
         .collect()
 }
 
-fn quirks_of(quirks: &[Quirk], role: Role) -> Vec<Quirk> {
-    quirks.iter().copied().filter(|q| q.role() == role).collect()
-}
-
 /// Whether the RS's base URL or the client's start URL accepts connections (within 3 s).
 async fn reach_peer(p: &PeerProfile) -> Option<Problem> {
     let (what, url) = match (&p.rs, &p.client) {
@@ -257,8 +268,7 @@ impl Session {
                     session.prepare_peer(role, Some(p), scenarios).await?
                 }
                 (None, Role::As) => {
-                    let embedded =
-                        counterpart::reference::start_as(&session.idp, &quirks_of(&req.quirks, Role::As)).await?;
+                    let embedded = counterpart::reference::start_as(&session.idp, &req.alterations()).await?;
                     let access = AsAccess::from_profile(embedded.profile.clone(), "embedded")?;
                     session.embedded = Some(embedded);
                     session.prepare_as(access, scenarios).await
@@ -327,8 +337,8 @@ impl Session {
             None => serde_json::json!({"name": format!("reference {role} (embedded)"), "role": role}),
         };
         let started = match role {
-            Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.request.quirks).await,
-            _ => counterpart::start_for_client(&self.idp, profile, &self.request.quirks).await,
+            Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.request.alterations()).await,
+            _ => counterpart::start_for_client(&self.idp, profile, &self.request.alterations()).await,
         };
         let (counterparts, authz, running) = match started {
             Ok(x) => x,
@@ -485,6 +495,7 @@ impl Session {
                 filter: req.filter.clone(),
                 suites_hash: suites_hash(&req.suites),
                 quirks: req.quirks.iter().map(|q| q.name().to_string()).collect(),
+                variants: req.variants.iter().map(|v| v.name().to_string()).collect(),
             },
             ..Report::default()
         };

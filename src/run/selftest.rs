@@ -1,13 +1,21 @@
-//! `selftest`: proof that the checks can fail. Every suite runs against the reference
-//! implementation once cleanly and, per quirk, the suite of the quirk's role runs against the
-//! reference component that commits it (AS, RS or client). Every testable requirement of every
-//! role must be broken by some quirk whose run fails a check citing it, and no quirk run may fail
-//! checks of unrelated requirements (collateral a quirk declares aside).
+//! `selftest`: the two proofs of the checks.
+//!
+//! - **Sensitivity**: per quirk, the suite of the quirk's role runs against the reference
+//!   component that commits it (AS, RS or client). Every testable requirement of every role must
+//!   be broken by some quirk whose run fails a check citing it, and no quirk run may fail checks
+//!   of unrelated requirements (collateral a quirk declares aside).
+//! - **Specificity**: per variant (a conformant alternative the specs allow), the suite of the
+//!   variant's role runs against the reference component that takes it. It must give no `fail`,
+//!   `warn` or `error` the plain reference does not give: no check fails a conformant target,
+//!   and a capability the variant takes away turns its scenarios into `skip`, never `error`.
+//!
+//! Every suite also runs once against the plain reference, which must pass everything.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use uma_reference_server::Quirk;
+use uma_reference_server::variants::Variant;
 
 use super::{RunError, RunRequest};
 use crate::catalogue::{Catalogue, Keyword};
@@ -32,15 +40,36 @@ pub struct QuirkRun {
     pub errors: Vec<String>,
 }
 
+/// One variant's run.
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantRun {
+    /// The variant.
+    pub variant: String,
+    /// Its role.
+    pub role: String,
+    /// The requirements or digest pitfalls whose freedom it takes.
+    pub freedoms: Vec<String>,
+    /// Findings (`trial: verdict requirement: title`) the plain reference does not give: must be
+    /// empty.
+    pub new_findings: Vec<String>,
+    /// Scenarios skipped under the variant that ran against the plain reference (a capability
+    /// it takes away), with the reason.
+    pub newly_skipped: Vec<String>,
+    /// Whether the variant's run gave nothing the plain reference does not.
+    pub clean: bool,
+}
+
 /// `selftest.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Selftest {
-    /// Whether the selftest passed.
+    /// Whether the selftest passed (both proofs).
     pub passed: bool,
     /// Failed requirements of the run without quirks (must be empty).
     pub baseline_failures: BTreeMap<String, Vec<String>>,
-    /// One entry per quirk.
+    /// The sensitivity proof: one entry per quirk.
     pub quirks: Vec<QuirkRun>,
+    /// The specificity proof: one entry per variant.
+    pub variants: Vec<VariantRun>,
     /// Testable requirements (every role) no quirk run failed.
     pub uncovered: Vec<String>,
     /// Testable requirements (every role) that no scenario checks at all.
@@ -93,8 +122,67 @@ fn failed(report: &Report) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
     (out, errors)
 }
 
-/// Runs the selftest over `quirks` (all quirks if empty).
-pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunError> {
+/// What a selftest runs: every quirk and every variant, or only those named.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Only these quirks (`None`: every quirk).
+    pub quirks: Option<Vec<Quirk>>,
+    /// Only these variants (`None`: every variant).
+    pub variants: Option<Vec<Variant>>,
+}
+
+/// The findings of a report that judge the target: `trial: verdict requirement: title`.
+fn findings(report: &Report) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for s in &report.scenarios {
+        if s.verdict == Verdict::Error && s.checks.iter().all(|c| c.verdict != Verdict::Error) {
+            out.insert(format!("{}: error", s.trial), s.reason.clone().unwrap_or_default());
+        }
+        for c in &s.checks {
+            if matches!(c.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error) {
+                out.insert(
+                    format!(
+                        "{}: {} {}: {}",
+                        s.trial,
+                        c.verdict.as_str(),
+                        c.requirement_str(),
+                        c.title
+                    ),
+                    c.actual.clone(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Runs at most four reports at once, each with one quirk or one variant.
+async fn runs<T: Copy + Send + 'static>(
+    req: &RunRequest,
+    items: Vec<T>,
+    setup: fn(&mut RunRequest, T),
+) -> Result<Vec<(T, Report)>, RunError> {
+    let mut set = tokio::task::JoinSet::new();
+    let mut results = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let mut r = req.clone();
+        setup(&mut r, item);
+        set.spawn(async move { (i, item, super::run(&r).await) });
+        if set.len() >= 4
+            && let Some(j) = set.join_next().await
+        {
+            results.push(j.map_err(|e| RunError::Embedded(format!("a selftest run failed: {e}")))?);
+        }
+    }
+    while let Some(j) = set.join_next().await {
+        results.push(j.map_err(|e| RunError::Embedded(format!("a selftest run failed: {e}")))?);
+    }
+    results.sort_by_key(|(i, _, _)| *i);
+    results.into_iter().map(|(_, item, r)| r.map(|r| (item, r))).collect()
+}
+
+/// Runs the selftest: both proofs over the selection.
+pub async fn run(base: &RunRequest, selection: &Selection) -> Result<Selftest, RunError> {
     let catalogue = Catalogue::load(&base.catalogue)?;
     let mut req = base.clone();
     req.strict = true;
@@ -113,33 +201,15 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
                 .filter_map(|c| c.requirement.as_ref().map(ToString::to_string))
         })
         .collect();
-    let list: Vec<Quirk> = if quirks.is_empty() {
-        Quirk::ALL.to_vec()
-    } else {
-        quirks.to_vec()
-    };
-    let mut set = tokio::task::JoinSet::new();
-    let mut results = Vec::new();
-    for (i, q) in list.iter().copied().enumerate() {
-        let mut r = req.clone();
+    let quirks: Vec<Quirk> = selection.quirks.clone().unwrap_or_else(|| Quirk::ALL.to_vec());
+    let results = runs(&req, quirks, |r, q| {
         r.quirks = vec![q];
         r.roles = vec![q.role()];
-        set.spawn(async move { (i, q, super::run(&r).await) });
-        if set.len() >= 4
-            && let Some(j) = set.join_next().await
-        {
-            // bounded: at most four embedded servers at once
-            results.push(j.map_err(|e| RunError::Embedded(format!("a quirk run failed: {e}")))?);
-        }
-    }
-    while let Some(j) = set.join_next().await {
-        results.push(j.map_err(|e| RunError::Embedded(format!("a quirk run failed: {e}")))?);
-    }
-    results.sort_by_key(|(i, _, _)| *i);
-    let mut runs = Vec::new();
+    })
+    .await?;
+    let mut quirk_runs = Vec::new();
     let mut broken = BTreeSet::new();
-    for (_, q, report) in results {
-        let report = report?;
+    for (q, report) in results {
         let (f, errors) = failed(&report);
         let collateral: Vec<String> = q.collateral().iter().map(|s| s.to_string()).collect();
         let unrelated: Vec<String> = f
@@ -152,7 +222,7 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
                 broken.insert(k.clone());
             }
         }
-        runs.push(QuirkRun {
+        quirk_runs.push(QuirkRun {
             quirk: q.name().into(),
             breaks: q.requirement().into(),
             collateral,
@@ -179,15 +249,59 @@ pub async fn run(base: &RunRequest, quirks: &[Quirk]) -> Result<Selftest, RunErr
         .collect();
     let uncovered: Vec<String> = testable.iter().filter(|r| !broken.contains(*r)).cloned().collect();
     let unchecked: Vec<String> = testable.iter().filter(|r| !checked.contains(*r)).cloned().collect();
+    let variants = specificity(&req, &baseline, selection).await?;
     let passed = baseline_failures.is_empty()
         && uncovered.is_empty()
-        && runs.iter().all(|r| r.detected && r.unrelated.is_empty());
+        && quirk_runs.iter().all(|r| r.detected && r.unrelated.is_empty())
+        && variants.iter().all(|v| v.clean);
     Ok(Selftest {
         passed,
         baseline_failures,
-        quirks: runs,
+        quirks: quirk_runs,
+        variants,
         uncovered,
         unchecked,
         exempt,
     })
+}
+
+/// The specificity proof: every variant's run against the plain reference's.
+async fn specificity(req: &RunRequest, baseline: &Report, selection: &Selection) -> Result<Vec<VariantRun>, RunError> {
+    let plain = findings(baseline);
+    let plain_skips: BTreeSet<&str> = baseline
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::Skip)
+        .map(|s| s.trial.as_str())
+        .collect();
+    let variants: Vec<Variant> = selection.variants.clone().unwrap_or_else(|| Variant::ALL.to_vec());
+    let results = runs(req, variants, |r, v| {
+        r.variants = vec![v];
+        r.roles = vec![v.role()];
+    })
+    .await?;
+    Ok(results
+        .into_iter()
+        .map(|(v, report)| {
+            let new_findings: Vec<String> = findings(&report)
+                .into_iter()
+                .filter(|(k, _)| !plain.contains_key(k))
+                .map(|(k, actual)| format!("{k} (actual: {actual})"))
+                .collect();
+            let newly_skipped: Vec<String> = report
+                .scenarios
+                .iter()
+                .filter(|s| s.verdict == Verdict::Skip && !plain_skips.contains(s.trial.as_str()))
+                .map(|s| format!("{}: {}", s.trial, s.reason.clone().unwrap_or_default()))
+                .collect();
+            VariantRun {
+                variant: v.name().into(),
+                role: v.role().as_str().into(),
+                freedoms: v.freedoms().iter().map(|f| f.to_string()).collect(),
+                clean: new_findings.is_empty(),
+                new_findings,
+                newly_skipped,
+            }
+        })
+        .collect())
 }
