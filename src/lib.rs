@@ -23,6 +23,7 @@
 //! | module          | what it knows                                                          |
 //! |-----------------|------------------------------------------------------------------------|
 //! | [`diagnostic`]  | `file:line:col` problems, "did you mean", escaping for terminals       |
+//! | [`net`]         | the one guarded HTTP path: allowed origins, body cap, timeouts, errors |
 //! | [`uma`]         | protocol vocabulary: roles, newtypes, constants, challenges, set math  |
 //! | [`template`]    | `$variables` in scenario values                                        |
 //! | [`catalogue`]   | the requirement catalogue (`fixtures/requirements.yaml`)               |
@@ -45,6 +46,7 @@ pub mod counterpart;
 pub mod diagnostic;
 pub mod engine;
 pub mod formats;
+pub mod net;
 pub mod outcome;
 pub mod profile;
 pub mod redact;

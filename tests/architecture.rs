@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// Bottom first: a module may depend only on modules before it.
 const LAYERS: &[&str] = &[
     "diagnostic",
+    "net",
     "uma",
     "template",
     "catalogue",

@@ -183,6 +183,10 @@ pub fn profile(issuer: &str) -> AsProfile {
             rpt: Some(RPT_LIFETIME as u64),
         },
         request_timeout_seconds: None,
+        allowed_origins: Vec::new(),
+        allow_remote: false,
+        max_body_bytes: None,
+        profile_uris: Default::default(),
     }
 }
 

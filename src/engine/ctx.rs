@@ -11,6 +11,7 @@ use crate::catalogue::{Catalogue, RequirementId, Severity};
 use crate::check::Facts;
 use crate::counterpart::Counterparts;
 use crate::counterpart::idp::TestIdp;
+use crate::net::Policy;
 use crate::outcome::{CheckKind, CheckResult, Exchange, Verdict};
 use crate::profile::{AsAccess, ClientActor};
 use crate::redact::Redactor;
@@ -66,6 +67,11 @@ pub struct Env {
     pub redactor: Arc<Redactor>,
     /// Set-up deviations already recorded in this run (each is recorded once).
     pub deviations: std::sync::Mutex<BTreeSet<String>>,
+    /// The guarded path every request of the run goes through.
+    pub net: Arc<Policy>,
+    /// Capabilities the profile claims that the preflight did not find on the wire, with why
+    /// (the skip reason of the scenarios that need them).
+    pub unmet: BTreeMap<Capability, String>,
 }
 
 impl Env {
@@ -151,7 +157,9 @@ pub fn random_token() -> String {
     random_hex(16)
 }
 
-/// A browser-like HTTP client: no redirects followed, the harness marker header, bounded time.
+/// A browser-like HTTP client of the guarded path (`crate::net`): no redirects followed, the
+/// harness marker header, bounded time. Requests sent with it go through `ScenarioCtx::send` or
+/// `send_via`, which check the origin and cap the body.
 pub fn browser_client(
     timeout: Duration,
     jar: Option<Arc<reqwest_cookie_store::CookieStoreMutex>>,
@@ -161,11 +169,8 @@ pub fn browser_client(
         crate::counterpart::traffic::HARNESS_HEADER,
         reqwest::header::HeaderValue::from_static("1"),
     );
-    let b = reqwest::Client::builder()
+    let b = crate::net::client_builder(timeout)
         .default_headers(marker)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .connect_timeout(timeout)
         .pool_max_idle_per_host(4);
     let b = match jar {
         Some(j) => b.cookie_provider(j),
@@ -179,7 +184,7 @@ impl<'e> ScenarioCtx<'e> {
     /// A fresh context with the built-in variables set.
     pub fn new(env: &'e Env, scenario: &'e Scenario) -> Result<Self, StepError> {
         let jar = Arc::new(reqwest_cookie_store::CookieStoreMutex::default());
-        let http = browser_client(env.options.request_timeout, Some(jar.clone()))?;
+        let http = browser_client(env.net.timeout(), Some(jar.clone()))?;
         let tag = random_hex(4);
         let mut vars = BTreeMap::new();
         vars.insert("issuer".into(), Value::String(env.authz.issuer().to_string()));
@@ -199,6 +204,11 @@ impl<'e> ScenarioCtx<'e> {
         for (name, c) in &env.authz.clients {
             vars.insert(name.clone(), c.to_value());
         }
+        let uris = &env.authz.profile.profile_uris;
+        vars.insert(
+            "uma_profiles".into(),
+            serde_json::json!({"icg_pkce": uris.icg_pkce(), "icg_iss": uris.icg_iss()}),
+        );
         let lifetimes = &env.authz.profile.lifetimes;
         vars.insert(
             "lifetimes".into(),

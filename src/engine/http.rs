@@ -1,15 +1,16 @@
-//! Sending requests and recording every exchange.
+//! Sending requests and recording every exchange. Every request goes through the run's guarded
+//! path (`crate::net::Policy`): allowed origins, the body cap, the timeouts.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
 
 use super::{ScenarioCtx, StepError};
 use crate::check::{Redirect, Response};
+use crate::net::{self, NetError, Policy};
 use crate::outcome::Exchange;
 
-/// Bodies at most this large are kept whole.
-const MAX_BODY: usize = 1 << 20;
 /// Bodies are truncated to this in reports.
 const REPORT_BODY: usize = 16 * 1024;
 
@@ -92,7 +93,7 @@ fn truncate(s: &str) -> String {
 impl ScenarioCtx<'_> {
     /// Sends a request, records the exchange, and returns the response.
     pub async fn send(&mut self, req: Req) -> Result<Response, StepError> {
-        let (ex, resp) = transmit(&self.http, self.env.options.request_timeout, self.step, req).await;
+        let (ex, resp) = transmit(&self.http, &self.env.net, self.step, req).await;
         self.exchanges.push(ex);
         let mut resp = resp?;
         resp.exchange = Some(self.exchanges.len() - 1);
@@ -101,7 +102,7 @@ impl ScenarioCtx<'_> {
 
     /// Sends a request with another HTTP client (another browser's cookie jar) and records it.
     pub async fn send_via(&mut self, http: &reqwest::Client, req: Req) -> Result<Response, StepError> {
-        let (ex, resp) = transmit(http, self.env.options.request_timeout, self.step, req).await;
+        let (ex, resp) = transmit(http, &self.env.net, self.step, req).await;
         self.exchanges.push(ex);
         let mut resp = resp?;
         resp.exchange = Some(self.exchanges.len() - 1);
@@ -111,11 +112,12 @@ impl ScenarioCtx<'_> {
     /// Sends requests all at once and records their exchanges in the order given. A request that
     /// gets no answer ends the step with its error once all of them are back.
     pub async fn send_all(&mut self, reqs: Vec<Req>) -> Result<Vec<Response>, StepError> {
-        let (http, timeout, step) = (self.http.clone(), self.env.options.request_timeout, self.step);
+        let (http, policy, step) = (self.http.clone(), Arc::clone(&self.env.net), self.step);
         let mut set = tokio::task::JoinSet::new();
         for (i, req) in reqs.into_iter().enumerate() {
             let http = http.clone();
-            set.spawn(async move { (i, transmit(&http, timeout, step, req).await) });
+            let policy = Arc::clone(&policy);
+            set.spawn(async move { (i, transmit(&http, &policy, step, req).await) });
         }
         let mut done = Vec::new();
         while let Some(j) = set.join_next().await {
@@ -143,10 +145,24 @@ impl ScenarioCtx<'_> {
     }
 }
 
-/// Sends one request; returns the exchange to record and the response (or why there is none).
+/// A request the guarded path refused or got no answer to, as a step error.
+fn step_error(method: &str, url: &str, e: &NetError) -> StepError {
+    match e {
+        NetError::Refused { .. } | NetError::Url { .. } | NetError::Method(_) => StepError::unusable(e.to_string()),
+        _ => StepError::Transport {
+            method: method.to_string(),
+            url: url.to_string(),
+            reason: net::chain(e),
+        },
+    }
+}
+
+/// Sends one request through the guarded path; returns the exchange to record and the response
+/// (or why there is none). An answer whose body is over the cap is kept (its first bytes) and
+/// the exchange says the rest was not read.
 async fn transmit(
     http: &reqwest::Client,
-    timeout: std::time::Duration,
+    policy: &Policy,
     step: usize,
     req: Req,
 ) -> (Exchange, Result<Response, StepError>) {
@@ -156,30 +172,22 @@ async fn transmit(
         url: req.url.clone(),
         ..Exchange::default()
     };
-    let method = match reqwest::Method::from_bytes(req.method.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => {
-            return (
-                ex,
-                Err(StepError::unusable(format!("`{}` is not an HTTP method", req.method))),
-            );
+    let fail = |ex: &mut Exchange, e: NetError| {
+        ex.transport_error = Some(net::chain(&e));
+        step_error(&req.method, &req.url, &e)
+    };
+    let Ok(method) = reqwest::Method::from_bytes(req.method.as_bytes()) else {
+        let e = fail(&mut ex, NetError::Method(req.method.clone()));
+        return (ex, Err(e));
+    };
+    // Checked before anything is built: a refused URL never meets a credential.
+    let url = match policy.check(&req.url) {
+        Ok(u) => u,
+        Err(e) => {
+            let e = fail(&mut ex, e);
+            return (ex, Err(e));
         }
     };
-    let url = match url::Url::parse(&req.url) {
-        Ok(u) => u,
-        Err(e) => return (ex, Err(StepError::unusable(format!("`{}` is not a URL: {e}", req.url)))),
-    };
-    if let Some(host) = url.host_str()
-        && !crate::profile::is_loopback_host(host)
-        && std::env::var("UMA_ALLOW_REMOTE").is_err()
-    {
-        return (
-            ex,
-            Err(StepError::unusable(format!(
-                "refusing to send a request to {host}: only loopback targets are allowed"
-            ))),
-        );
-    }
     let mut rb = http.request(method, url);
     for (k, v) in &req.headers {
         rb = rb.header(k, v);
@@ -210,71 +218,33 @@ async fn transmit(
     ex.request_headers = headers;
     ex.request_body = body_text;
     let started = Instant::now();
-    let mut resp = match rb.send().await {
-        Ok(r) => r,
+    let answer = match policy.send(http, rb).await {
+        Ok(a) => a,
         Err(e) => {
-            let what = if e.is_timeout() {
-                format!("no answer within {} s", timeout.as_secs())
-            } else if e.is_connect() {
-                "cannot connect".to_string()
-            } else {
-                e.to_string()
-            };
-            ex.transport_error = Some(what.clone());
             ex.duration_ms = started.elapsed().as_millis() as u64;
-            return (
-                ex,
-                Err(StepError::Transport {
-                    method: req.method.clone(),
-                    url: req.url.clone(),
-                    reason: what,
-                }),
-            );
+            let e = fail(&mut ex, e);
+            return (ex, Err(e));
         }
     };
-    let status = resp.status().as_u16();
-    let rheaders: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).to_string(),
-            )
-        })
-        .collect();
-    let mut bytes = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                if bytes.len() + c.len() > MAX_BODY {
-                    ex.transport_error = Some(format!("response body larger than {MAX_BODY} bytes; cut"));
-                    break;
-                }
-                bytes.extend_from_slice(&c);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                ex.transport_error = Some(format!("body read failed: {e}"));
-                break;
-            }
+    ex.transport_error = answer.incomplete().map(|why| {
+        if answer.cut {
+            format!("{why}; the rest was not read")
+        } else {
+            why
         }
-    }
-    let text = String::from_utf8_lossy(&bytes).to_string();
-    let json = serde_json::from_slice::<Value>(&bytes).ok();
-    ex.status = Some(status);
-    ex.response_headers = rheaders.clone();
+    });
+    let text = String::from_utf8_lossy(&answer.body).to_string();
+    let json = serde_json::from_slice::<Value>(&answer.body).ok();
+    ex.status = Some(answer.status);
+    ex.response_headers = answer.headers.clone();
     ex.response_body = if text.is_empty() { None } else { Some(truncate(&text)) };
     ex.duration_ms = started.elapsed().as_millis() as u64;
-    let redirect = rheaders
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
-        .map(|(_, v)| Redirect::parse(v));
+    let redirect = answer.header("location").map(Redirect::parse);
     (
         ex,
         Ok(Response {
-            status,
-            headers: rheaders,
+            status: answer.status,
+            headers: answer.headers,
             text,
             json,
             redirect,

@@ -25,8 +25,8 @@ pub use ctx::{Env, RunOptions, ScenarioCtx, random_token};
 pub use error::StepError;
 
 use crate::outcome::{ScenarioResult, Verdict, scenario_verdict};
-use crate::suite::Scenario;
 use crate::suite::model::Condition;
+use crate::suite::{Need, Scenario};
 use crate::template;
 
 /// A finished scenario and the secrets it met (for the run's redactor; never written).
@@ -67,19 +67,23 @@ pub fn not_run(scenario: &Scenario, verdict: Verdict, reason: impl Into<String>)
 /// Runs one scenario to its result.
 pub async fn run_scenario(env: &Env, scenario: &Scenario) -> Executed {
     let started = Instant::now();
-    let missing: Vec<String> = scenario
-        .needs
-        .iter()
-        .filter(|n| !n.met_by(&env.capabilities))
-        .map(ToString::to_string)
-        .collect();
-    if !missing.is_empty() {
+    let unmet: Vec<_> = scenario.needs.iter().filter(|n| !n.met_by(&env.capabilities)).collect();
+    if !unmet.is_empty() {
+        // A claim the preflight found false on the wire says so; otherwise the need is unclaimed.
+        let (found_false, unclaimed): (Vec<&Need>, Vec<&Need>) = unmet
+            .iter()
+            .copied()
+            .partition(|n| !n.absent && env.unmet.contains_key(&n.capability));
+        let mut why: Vec<String> = found_false
+            .iter()
+            .filter_map(|n| env.unmet.get(&n.capability).cloned())
+            .collect();
+        if !unclaimed.is_empty() {
+            let names: Vec<String> = unclaimed.iter().map(ToString::to_string).collect();
+            why.push(format!("the target does not claim: {}", names.join(", ")));
+        }
         return Executed {
-            result: not_run(
-                scenario,
-                Verdict::Skip,
-                format!("the target does not claim: {}", missing.join(", ")),
-            ),
+            result: not_run(scenario, Verdict::Skip, why.join("; ")),
             secrets: Vec::new(),
         };
     }

@@ -6,7 +6,9 @@
 //! to act at an authorization server (the AS under test, or the harness's counterpart AS when the
 //! target is an RS or a client), with every secret resolved.
 
+pub mod env;
 pub mod peer;
+mod reach;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,16 +17,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Location};
+use crate::net;
 use crate::suite::{Capability, ClientAuth};
 use crate::uma::{ClientId, Role, Secret};
 
+pub use crate::net::is_loopback_host;
+pub use env::Environment;
 pub use peer::PeerProfile;
-
-/// Whether a host is a loopback address (the only targets this build talks to by default).
-pub fn is_loopback_host(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
+pub use reach::{BODY_CAP_BOUNDS, ProfileUris, allowed, check_host, http_policy};
 
 /// How a secret is written in a profile: `{ env: NAME }` (recommended) or inline.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -74,7 +74,9 @@ impl<'de> Deserialize<'de> for SecretSource {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientProfile {
-    /// `client_id`.
+    /// `client_id` (may be `{ env: NAME }`).
+    #[serde(deserialize_with = "env::string")]
+    #[schemars(with = "env::EnvOr<String>")]
     pub client_id: String,
     /// The secret (absent for a public client).
     #[serde(default)]
@@ -152,8 +154,10 @@ pub struct ClaimsDriver {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdpProfile {
-    /// Loopback port (0 = any; give a fixed one when the target must be configured to trust it).
-    #[serde(default)]
+    /// Loopback port (0, the default: any free port; fix one only when the target must be
+    /// configured with the IdP's issuer ahead of the run). May be `{ env: NAME }`.
+    #[serde(default, deserialize_with = "env::port")]
+    #[schemars(with = "env::EnvOr<u16>")]
     pub port: u16,
 }
 
@@ -177,7 +181,9 @@ pub struct AsProfile {
     pub name: String,
     /// The role under test.
     pub role: Role,
-    /// The AS issuer identifier.
+    /// The AS issuer identifier (may be `{ env: NAME }`).
+    #[serde(deserialize_with = "env::string")]
+    #[schemars(with = "env::EnvOr<String>")]
     pub issuer: String,
     /// Allow an `http:` issuer (loopback test deployments); TLS checks are then skipped.
     #[serde(default)]
@@ -205,6 +211,23 @@ pub struct AsProfile {
     /// Per-request timeout in seconds (default 10).
     #[serde(default)]
     pub request_timeout_seconds: Option<u64>,
+    /// The only origins (`scheme://host[:port]`) the harness may send requests to; default:
+    /// loopback hosts. Items may be `{ env: NAME }`.
+    #[serde(default, deserialize_with = "env::strings", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<env::EnvOr<String>>")]
+    pub allowed_origins: Vec<String>,
+    /// Let the harness send requests to any origin (instead of `allowed_origins`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_remote: bool,
+    /// The most bytes of an answer's body the harness reads (default 1048576); the rest is not
+    /// read, and the exchange says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1024, max = 268_435_456))]
+    pub max_body_bytes: Option<u64>,
+    /// The URIs the AS advertises in `uma_profiles_supported` for the harness profiles, when
+    /// they differ from the harness's own (see README, "Testing your own AS").
+    #[serde(default, skip_serializing_if = "ProfileUris::is_default")]
+    pub profile_uris: ProfileUris,
 }
 
 /// A target profile of any role, as written.
@@ -231,6 +254,11 @@ impl Profile {
     /// Loads a profile file of any role: its `role` picks the format, and every problem is
     /// reported with its `file:line:col`.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        Self::load_in(path, &Environment::Process)
+    }
+
+    /// Loads a profile file, reading `{ env: NAME }` values from `env`.
+    pub fn load_in(path: &Path, env: &Environment) -> Result<Self, ProfileError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
             diagnostic: Diagnostic::new(
@@ -238,11 +266,18 @@ impl Profile {
                 format!("failed to read the target profile: {e}"),
             ),
         })?;
-        Self::parse(&text, &shown)
+        Self::parse_in(&text, &shown, env)
     }
 
-    /// Parses profile text.
+    /// Parses profile text, reading `{ env: NAME }` values from the process environment.
     pub fn parse(text: &str, shown: &str) -> Result<Self, ProfileError> {
+        Self::parse_in(text, shown, &Environment::Process)
+    }
+
+    /// Parses profile text, reading `{ env: NAME }` values from `env`. `UMA_ALLOW_REMOTE` set
+    /// there is the same as `allow_remote: true` (for profiles without `allowed_origins`).
+    pub fn parse_in(text: &str, shown: &str, env: &Environment) -> Result<Self, ProfileError> {
+        let remote = env.get("UMA_ALLOW_REMOTE").is_some();
         let yaml = |e: serde_saphyr::Error| ProfileError {
             diagnostic: Diagnostic::from_yaml(shown, text, &e),
         };
@@ -258,7 +293,8 @@ impl Profile {
             .map(|r| r.role);
         let profile = match role {
             Some(Role::Rs) | Some(Role::Client) => {
-                let p: PeerProfile = serde_saphyr::from_str(text).map_err(yaml)?;
+                let mut p: PeerProfile = env::with_environment(env, || serde_saphyr::from_str(text)).map_err(yaml)?;
+                p.allow_remote |= remote && p.allowed_origins.is_empty();
                 p.validate(shown)?;
                 if p.role == Role::Rs {
                     Self::Rs(Box::new(p))
@@ -267,7 +303,8 @@ impl Profile {
                 }
             }
             _ => {
-                let p: AsProfile = serde_saphyr::from_str(text).map_err(yaml)?;
+                let mut p: AsProfile = env::with_environment(env, || serde_saphyr::from_str(text)).map_err(yaml)?;
+                p.allow_remote |= remote && p.allowed_origins.is_empty();
                 AsAccess::check(&p, shown)?;
                 Self::As(Box::new(p))
             }
@@ -345,7 +382,7 @@ pub struct ProfileError {
 }
 
 impl ProfileError {
-    fn at(location: &str, message: String) -> Self {
+    pub(super) fn at(location: &str, message: String) -> Self {
         Self {
             diagnostic: Diagnostic::new(Location::file(location), message),
         }
@@ -363,25 +400,6 @@ pub fn resolve(src: &SecretSource, what: &str, location: &str) -> Result<Secret,
             )
         }),
     }
-}
-
-/// Whether a URL's host may be a target: loopback, or anything with `UMA_ALLOW_REMOTE` set.
-pub fn check_host(field: &str, url: &str, location: &str) -> Result<(), ProfileError> {
-    let parsed = url::Url::parse(&url.replace(['{', '}'], ""))
-        .map_err(|e| ProfileError::at(location, format!("`{field}` is not a URL: {e}")))?;
-    if let Some(h) = parsed.host_str()
-        && !is_loopback_host(h)
-        && std::env::var("UMA_ALLOW_REMOTE").is_err()
-    {
-        return Err(ProfileError::at(
-            location,
-            format!(
-                "`{field}` host {h} is not a loopback address; this build only targets 127.0.0.1 and ::1 \
-                 (set UMA_ALLOW_REMOTE=1 to override)"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 impl AsAccess {
@@ -408,7 +426,24 @@ impl AsAccess {
             }
             s => return Err(bad(format!("`issuer` has scheme {s}; use https"))),
         }
-        check_host("issuer", &profile.issuer, location)?;
+        let allowed = allowed(&profile.allowed_origins, profile.allow_remote, location)?;
+        check_host("issuer", &profile.issuer, location, &allowed)?;
+        http_policy(
+            allowed,
+            profile.max_body_bytes,
+            profile.request_timeout_seconds,
+            location,
+        )?;
+        for (name, uri) in [
+            ("icg-pkce", &profile.profile_uris.icg_pkce),
+            ("icg-iss", &profile.profile_uris.icg_iss),
+        ] {
+            if let Some(u) = uri
+                && url::Url::parse(u).is_err()
+            {
+                return Err(bad(format!("`profile_uris.{name}` is not a URI: {u}")));
+            }
+        }
         for required in ["rs", "client"] {
             if !profile.clients.contains_key(required) {
                 return Err(bad(format!("`clients.{required}` is required")));
@@ -488,6 +523,13 @@ impl AsAccess {
     /// The issuer.
     pub fn issuer(&self) -> &str {
         &self.profile.issuer
+    }
+
+    /// The guarded path's policy for this AS (checked when the profile loaded).
+    pub fn http_policy(&self) -> Result<net::Policy, ProfileError> {
+        let p = &self.profile;
+        let allowed = allowed(&p.allowed_origins, p.allow_remote, &p.name)?;
+        http_policy(allowed, p.max_body_bytes, p.request_timeout_seconds, &p.name)
     }
 
     /// Every secret of the profile (for the run's redactor).

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ClientProfile, ProfileError, SecretSource, check_host};
+use super::{ClientProfile, ProfileError, SecretSource, allowed, check_host, env, http_policy};
+use crate::net;
 use crate::suite::Capability;
 use crate::uma::Role;
 
@@ -16,11 +17,14 @@ use crate::uma::Role;
 #[serde(deny_unknown_fields)]
 pub struct CounterpartBinding {
     /// Loopback port of the harness's AS (0 = any free port; give a fixed one when the target
-    /// is configured with a fixed AS address). Its issuer is `http://127.0.0.1:PORT`.
-    #[serde(default)]
+    /// is configured with a fixed AS address). Its issuer is `http://127.0.0.1:PORT`. May be
+    /// `{ env: NAME }`.
+    #[serde(default, deserialize_with = "env::port")]
+    #[schemars(with = "env::EnvOr<u16>")]
     pub as_port: u16,
-    /// Loopback port of the harness's RS (client targets; 0 = any).
-    #[serde(default)]
+    /// Loopback port of the harness's RS (client targets; 0 = any). May be `{ env: NAME }`.
+    #[serde(default, deserialize_with = "env::port")]
+    #[schemars(with = "env::EnvOr<u16>")]
     pub rs_port: u16,
 }
 
@@ -53,7 +57,9 @@ pub struct RsRequestProfile {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RsTargetProfile {
-    /// The RS's base URL.
+    /// The RS's base URL (may be `{ env: NAME }`).
+    #[serde(deserialize_with = "env::string")]
+    #[schemars(with = "env::EnvOr<String>")]
     pub base_url: String,
     /// The RS's client at the harness's AS: it gets its PATs with these credentials (client
     /// credentials grant, scope `uma_protection`).
@@ -67,7 +73,9 @@ pub struct RsTargetProfile {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RsAsClient {
-    /// `client_id`.
+    /// `client_id` (may be `{ env: NAME }`).
+    #[serde(deserialize_with = "env::string")]
+    #[schemars(with = "env::EnvOr<String>")]
     pub client_id: String,
     /// The secret.
     pub client_secret: SecretSource,
@@ -80,8 +88,10 @@ pub struct ClientTargetProfile {
     /// The start URL, an HTTP GET the harness sends as the requesting party's browser.
     /// `{resource}` (the protected resource URL at the harness's RS), `{user}` (the requesting
     /// party) and `{id_token}` (an ID token for the requesting party from the harness's identity
-    /// provider, for clients that push claims) are replaced, URL-encoded.
-    #[serde(default)]
+    /// provider, for clients that push claims) are replaced, URL-encoded. May be
+    /// `{ env: NAME }`.
+    #[serde(default, deserialize_with = "env::opt_string")]
+    #[schemars(with = "Option<env::EnvOr<String>>")]
     pub start_url: Option<String>,
     /// Or a command template run once per request (a client without a web front end): the same
     /// placeholders, replaced as they are. Exit status 0 is a success; stdout is the answer.
@@ -131,12 +141,35 @@ pub struct PeerProfile {
     /// Points the target at the counterparts once they are up.
     #[serde(default)]
     pub setup: Option<SetupCommand>,
-    /// Loopback port of the harness's identity provider (0 = any).
-    #[serde(default)]
+    /// Loopback port of the harness's identity provider (0, the default: any free port). May
+    /// be `{ env: NAME }`.
+    #[serde(default, deserialize_with = "env::port")]
+    #[schemars(with = "env::EnvOr<u16>")]
     pub idp_port: u16,
     /// Per-request timeout in seconds (default 10).
     #[serde(default)]
     pub request_timeout_seconds: Option<u64>,
+    /// The only origins (`scheme://host[:port]`) the harness may send requests to besides its
+    /// own counterparts; default: loopback hosts. Items may be `{ env: NAME }`.
+    #[serde(default, deserialize_with = "env::strings", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<env::EnvOr<String>>")]
+    pub allowed_origins: Vec<String>,
+    /// Let the harness send requests to any origin (instead of `allowed_origins`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_remote: bool,
+    /// The most bytes of an answer's body the harness reads (default 1048576).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1024, max = 268_435_456))]
+    pub max_body_bytes: Option<u64>,
+}
+
+impl PeerProfile {
+    /// The guarded path's policy for this target (checked when the profile loaded); the
+    /// harness's own counterparts are added by the caller.
+    pub fn http_policy(&self) -> Result<net::Policy, ProfileError> {
+        let allowed = allowed(&self.allowed_origins, self.allow_remote, &self.name)?;
+        http_policy(allowed, self.max_body_bytes, self.request_timeout_seconds, &self.name)
+    }
 }
 
 /// The most a negative check waits.
@@ -146,7 +179,14 @@ impl PeerProfile {
     /// Checks the parts the schema cannot.
     pub fn validate(&self, location: &str) -> Result<(), ProfileError> {
         let bad = |message: String| ProfileError::at(location, message);
-        let url_ok = |field: &str, u: &str| check_host(field, u, location);
+        let allowed = allowed(&self.allowed_origins, self.allow_remote, location)?;
+        http_policy(
+            allowed.clone(),
+            self.max_body_bytes,
+            self.request_timeout_seconds,
+            location,
+        )?;
+        let url_ok = |field: &str, u: &str| check_host(field, u, location, &allowed);
         match self.role {
             Role::As => {
                 return Err(bad(

@@ -20,6 +20,7 @@ use crate::catalogue::{Catalogue, CatalogueError};
 use crate::counterpart::idp::TestIdp;
 use crate::counterpart::{self, Running, StartError};
 use crate::engine::{self, Env, RunOptions};
+use crate::net::{self, Origin};
 use crate::outcome::{Preflight, Problem, REPORT_SCHEMA, Report, RunInfo, ScenarioResult, Verdict};
 use crate::profile::{AsAccess, PeerProfile, Profile, ProfileError};
 use crate::redact::Redactor;
@@ -262,7 +263,7 @@ impl Session {
             let prepared = match (&profile, role) {
                 (Some(Profile::As(p)), _) => {
                     let access = AsAccess::from_profile(p.as_ref().clone(), "the target profile")?;
-                    session.prepare_as(access, scenarios).await
+                    session.prepare_as(access, scenarios).await?
                 }
                 (Some(Profile::Rs(p) | Profile::Client(p)), _) => {
                     session.prepare_peer(role, Some(p), scenarios).await?
@@ -271,7 +272,7 @@ impl Session {
                     let embedded = counterpart::reference::start_as(&session.idp, &req.alterations()).await?;
                     let access = AsAccess::from_profile(embedded.profile.clone(), "embedded")?;
                     session.embedded = Some(embedded);
-                    session.prepare_as(access, scenarios).await
+                    session.prepare_as(access, scenarios).await?
                 }
                 (None, _) => session.prepare_peer(role, None, scenarios).await?,
             };
@@ -286,8 +287,9 @@ impl Session {
         authz: AsAccess,
         found: &preflight::Found,
         caps: BTreeSet<Capability>,
-        timeout: Duration,
+        policy: Arc<net::Policy>,
     ) -> Env {
+        let timeout = policy.timeout();
         for s in authz.secrets() {
             self.redactor.add_profile_secret(s.secret());
         }
@@ -307,23 +309,25 @@ impl Session {
             counterparts: None,
             redactor: self.redactor.clone(),
             deviations: Default::default(),
+            net: policy,
+            unmet: found.unmet.clone(),
         }
     }
 
-    async fn prepare_as(&self, authz: AsAccess, scenarios: Vec<Scenario>) -> Prepared {
-        let timeout = Duration::from_secs(authz.profile.request_timeout_seconds.unwrap_or(10));
-        let found = preflight::run(&authz, timeout).await;
+    async fn prepare_as(&self, authz: AsAccess, scenarios: Vec<Scenario>) -> Result<Prepared, RunError> {
+        let policy = Arc::new(authz.http_policy()?);
+        let found = preflight::run(&authz, &policy).await;
         let target = serde_json::to_value(&authz.profile).unwrap_or_default();
         let env = (!found.report.blocks()).then(|| {
             let caps = found.capabilities.clone();
-            Arc::new(self.env(Role::As, authz, &found, caps, timeout))
+            Arc::new(self.env(Role::As, authz, &found, caps, policy))
         });
-        Prepared {
+        Ok(Prepared {
             env,
             preflight: found.report,
             target,
             scenarios,
-        }
+        })
     }
 
     async fn prepare_peer(
@@ -361,8 +365,18 @@ impl Session {
             Err(e) => return Err(e.into()),
         };
         self.running.push(running);
-        let timeout = Duration::from_secs(profile.and_then(|p| p.request_timeout_seconds).unwrap_or(10));
-        let mut found = preflight::run(&authz, timeout).await;
+        // The target's rule, plus the harness's own counterparts (their origins are the harness's).
+        let mut policy = match profile {
+            Some(p) => p.http_policy()?,
+            None => net::Policy::default(),
+        };
+        for own in std::iter::once(&counterparts.as_issuer).chain(counterparts.rs_base.as_ref()) {
+            if let Some(o) = url::Url::parse(own).ok().as_ref().and_then(Origin::of) {
+                policy = policy.with_own(o);
+            }
+        }
+        let policy = Arc::new(policy);
+        let mut found = preflight::run(&authz, &policy).await;
         if profile.is_none() && found.report.blocks() {
             return Err(RunError::Embedded(format!("{role}: {:?}", found.report.problems)));
         }
@@ -394,7 +408,7 @@ impl Session {
             {
                 self.redactor.add_profile_secret(s);
             }
-            let mut env = self.env(role, authz, &found, caps, timeout);
+            let mut env = self.env(role, authz, &found, caps, policy);
             env.counterparts = Some(Arc::new(counterparts));
             Some(Arc::new(env))
         };

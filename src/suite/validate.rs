@@ -27,6 +27,8 @@ pub(super) const BUILT_INS: &[&str] = &[
     "future",
     // Configured lifetimes (`ticket`, `rpt`).
     "lifetimes",
+    // The profile URIs the AS uses for the harness profiles (`icg_pkce`, `icg_iss`).
+    "uma_profiles",
     // The profile's client actors (`client_id`, `scopes`, `claims_redirect_uris`, `redirect_uris`).
     "rs",
     "rs2",
