@@ -97,6 +97,10 @@ pub fn get_path<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
         match seg {
             Seg::Key(k) => cur = cur.as_object()?.get(&k)?,
             Seg::Index(i) => cur = cur.as_array()?.get(i)?,
+            Seg::FromEnd(back) => {
+                let a = cur.as_array()?;
+                cur = a.get(a.len().checked_sub(back)?)?;
+            }
         }
     }
     Some(cur)
@@ -120,6 +124,8 @@ pub fn select(root: &Value, path: &str) -> Option<Value> {
 enum Seg {
     Key(String),
     Index(usize),
+    /// `[-1]`: counted from the end.
+    FromEnd(usize),
 }
 
 fn split_path(path: &str) -> Vec<Seg> {
@@ -134,9 +140,11 @@ fn split_path(path: &str) -> Vec<Seg> {
             while let Some(stripped) = rest.strip_prefix('[') {
                 match stripped.find(']') {
                     Some(e) => {
-                        match stripped[..e].parse::<usize>() {
-                            Ok(i) => out.push(Seg::Index(i)),
-                            Err(_) => out.push(Seg::Key(stripped[..e].to_string())),
+                        let inner = &stripped[..e];
+                        match (inner.parse::<usize>(), inner.strip_prefix('-').map(str::parse::<usize>)) {
+                            (Ok(i), _) => out.push(Seg::Index(i)),
+                            (_, Some(Ok(back))) if back > 0 => out.push(Seg::FromEnd(back)),
+                            _ => out.push(Seg::Key(inner.to_string())),
                         }
                         rest = &stripped[e + 1..];
                     }
@@ -333,5 +341,7 @@ mod tests {
         assert_eq!(get_path(&v, "permissions[0].resource_id"), Some(&json!("a")));
         assert_eq!(get_path(&v, ""), Some(&v));
         assert_eq!(get_path(&v, "permissions[3]"), None);
+        assert_eq!(get_path(&v, "permissions[-1].resource_id"), Some(&json!("a")));
+        assert_eq!(get_path(&v, "permissions[-2]"), None);
     }
 }

@@ -89,7 +89,7 @@ quirks! {
     // --- authorization server quirks ---
     NoTicketRotation => "no-ticket-rotation", As, "G-AS-32", ["T-04", "T-03"],
         "need_info returns the same ticket the client sent instead of a new one";
-    RotatedTicketAccepted => "rotated-ticket-accepted", As, "T-03", ["G-AS-51", "G-AS-52"],
+    RotatedTicketAccepted => "rotated-ticket-accepted", As, "T-03", ["G-AS-30", "G-AS-51", "G-AS-52"],
         "a ticket rotated away by need_info or request_submitted stays usable";
     TicketReusable => "ticket-reusable", As, "G-AS-51", ["T-01", "G-AS-52", "T-05"],
         "a ticket stays usable after it was redeemed for an RPT";
@@ -137,6 +137,12 @@ quirks! {
         "token responses carry no Cache-Control: no-store";
     ClaimTokenWrongAudience => "claim-token-wrong-audience", As, "G-AS-71", [],
         "a pushed ID token is accepted whatever its audience";
+    ClaimTokenUntrustedIssuer => "claim-token-untrusted-issuer", As, "G-AS-71", [],
+        "a pushed ID token from an issuer the AS does not trust is accepted, its claims read unverified";
+    ClaimTokenBadSignature => "claim-token-bad-signature", As, "G-AS-71", [],
+        "a pushed ID token naming a trusted issuer is accepted though its signature does not verify";
+    ClaimTokenExpired => "claim-token-expired", As, "G-AS-71", [],
+        "a pushed ID token past its exp is accepted";
     PctCrossClient => "pct-cross-client", As, "G-AS-70", [],
         "a PCT issued to one client is honoured when another client presents it";
 

@@ -80,12 +80,10 @@ variants! {
     // --- authorization server: assessment and results (core/assessment.rs, core/grant.rs) ---
     PartialOutcomePartial => "partial-outcome-partial", As, ["G-AS-12", "P-03"], [],
         "when some requested scopes pass policy and others do not, an RPT with those that passed (the setting partial_outcome: partial)";
-    PartialOutcomeDeny => "partial-outcome-deny", As, ["G-AS-12", "G-AS-33"], [],
+    PartialOutcomeDeny => "partial-outcome-deny", As, ["G-AS-12", "G-AS-33"], ["-request-submitted"],
         "when some requested scopes pass policy and others do not, request_denied, never need_info or request_submitted (the setting partial_outcome: deny)";
     PartialRptListsUngranted => "partial-rpt-lists-ungranted", As, ["P-03", "G-AS-12"], [],
         "a partial RPT lists the ticket's resources that got nothing with an empty scope list instead of leaving them out (implies partial-outcome-partial)";
-    DenialAsEmptyRpt => "denial-as-empty-rpt", As, ["P-03", "G-AS-73"], [],
-        "where request_denied would be the answer, an RPT holding no permission is issued instead";
     ApprovalBeforeClaims => "approval-before-claims", As, ["G-AS-12", "G-AS-34"], [],
         "when both the owner's approval and more claims are missing, request_submitted comes first, need_info after the approval";
     UnregisteredScopeRefused => "unregistered-scope-refused", As, ["G-AS-31", "G-AS-13"], [],

@@ -1636,6 +1636,53 @@ async fn quirk_claim_token_wrong_audience_accepts_an_id_token_for_someone_else()
     assert_eq!(bad_r.status, StatusCode::OK, "{}", bad_r.text());
 }
 
+/// Pushes a claim token built by `token` and returns the answer.
+async fn push_token(as_: &TestAs, token: impl AsyncFnOnce(&TestAs) -> String) -> Resp {
+    let pat = as_.pat().await;
+    let (_, t) = claims_resource_ticket(as_, &pat).await;
+    let id_token = token(as_).await;
+    push(as_, &t, &id_token).await
+}
+
+#[tokio::test]
+async fn quirk_claim_token_untrusted_issuer_accepts_an_id_token_from_a_rogue_issuer() {
+    let rogue = async |as_: &TestAs| {
+        let now = as_.ctx.clock.now();
+        Signer::generate()
+            .expect("key")
+            .sign("JWT", &bob_claims("https://rogue.example", now))
+            .expect("signs")
+    };
+    let good = push_token(&TestAs::new().await, rogue).await;
+    let bad = push_token(&TestAs::with_quirks(&[Quirk::ClaimTokenUntrustedIssuer]).await, rogue).await;
+    assert_error(&good, StatusCode::FORBIDDEN, "need_info");
+    assert_eq!(bad.status, StatusCode::OK, "{}", bad.text());
+}
+
+#[tokio::test]
+async fn quirk_claim_token_bad_signature_accepts_a_forged_id_token_of_the_trusted_issuer() {
+    let forged = async |as_: &TestAs| {
+        let now = as_.ctx.clock.now();
+        Signer::generate()
+            .expect("key")
+            .sign("JWT", &bob_claims(&format!("{ISSUER}/demo-idp"), now))
+            .expect("signs")
+    };
+    let good = push_token(&TestAs::new().await, forged).await;
+    let bad = push_token(&TestAs::with_quirks(&[Quirk::ClaimTokenBadSignature]).await, forged).await;
+    assert_error(&good, StatusCode::FORBIDDEN, "need_info");
+    assert_eq!(bad.status, StatusCode::OK, "{}", bad.text());
+}
+
+#[tokio::test]
+async fn quirk_claim_token_expired_accepts_an_id_token_past_its_exp() {
+    let expired = async |as_: &TestAs| bob_token(as_, &[("expires_in", "-600")]).await;
+    let good = push_token(&TestAs::new().await, expired).await;
+    let bad = push_token(&TestAs::with_quirks(&[Quirk::ClaimTokenExpired]).await, expired).await;
+    assert_error(&good, StatusCode::FORBIDDEN, "need_info");
+    assert_eq!(bad.status, StatusCode::OK, "{}", bad.text());
+}
+
 /// Another client presents the demo client's PCT.
 async fn cross_client_pct(as_: &TestAs) -> Resp {
     let pat = as_.pat().await;

@@ -221,9 +221,7 @@ pub struct Hook {
     pub action: HookAction,
 }
 
-/// The header the harness puts on its own requests: the recorder leaves them out, since they are
-/// not the target's traffic.
-pub const HARNESS_HEADER: &str = "x-uma-conformance-harness";
+pub use crate::net::HARNESS_HEADER;
 
 #[derive(Debug)]
 struct Inner {

@@ -164,14 +164,7 @@ pub fn browser_client(
     timeout: Duration,
     jar: Option<Arc<reqwest_cookie_store::CookieStoreMutex>>,
 ) -> Result<reqwest::Client, StepError> {
-    let mut marker = reqwest::header::HeaderMap::new();
-    marker.insert(
-        crate::counterpart::traffic::HARNESS_HEADER,
-        reqwest::header::HeaderValue::from_static("1"),
-    );
-    let b = crate::net::client_builder(timeout)
-        .default_headers(marker)
-        .pool_max_idle_per_host(4);
+    let b = crate::net::client_builder(timeout).pool_max_idle_per_host(4);
     let b = match jar {
         Some(j) => b.cookie_provider(j),
         None => b.cookie_store(true),

@@ -115,8 +115,17 @@ pub async fn run_scenario(env: &Env, scenario: &Scenario) -> Executed {
         ctx.record_error("the scenario could not run to its end", format!("{r} (at {loc})"));
     }
     let mut result = shell(scenario);
-    result.reason = reason;
     result.verdict = scenario_verdict(&ctx.checks);
+    // A scenario that judged nothing says why (its first premise that did not happen).
+    result.reason = reason.or_else(|| {
+        (result.verdict == Verdict::Skip)
+            .then(|| {
+                ctx.checks
+                    .first()
+                    .map(|c| format!("nothing to judge: {} ({})", c.expected, c.actual))
+            })
+            .flatten()
+    });
     result.choices = ctx.choices;
     result.checks = ctx.checks;
     result.exchanges = ctx.exchanges;
@@ -132,9 +141,29 @@ async fn run_steps(ctx: &mut ScenarioCtx<'_>) -> Result<(), StepError> {
     for (i, s) in steps.iter().enumerate() {
         ctx.step = i;
         ctx.location = s.location.to_string();
-        if let Some(cond) = &s.step.when
-            && !condition_holds(cond, &ctx.vars)
-        {
+        let missing: Vec<String> = s
+            .step
+            .needs
+            .iter()
+            .filter(|n| !n.met_by(&ctx.env.capabilities))
+            .map(ToString::to_string)
+            .collect();
+        if !missing.is_empty() {
+            if let Some(exp) = &s.step.expect {
+                let why = format!("needs: {}", missing.join(", "));
+                for block in exp.blocks() {
+                    expect::not_judged(ctx, block, &why, "the target does not claim it", None);
+                }
+            }
+            continue;
+        }
+        let unmet = s
+            .step
+            .when
+            .iter()
+            .flat_map(|w| w.all())
+            .find(|c| !condition_holds(c, &ctx.vars));
+        if let Some(cond) = unmet {
             // A step whose condition does not hold judges nothing: what it would have judged
             // is skipped, with the condition as the reason (never a silent pass).
             if let Some(exp) = &s.step.expect {

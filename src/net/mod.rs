@@ -37,10 +37,19 @@ pub fn is_loopback_host(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The header the harness puts on every request it sends: the recorders of its own counterparts
+/// leave such requests out, since they are not the target's traffic.
+pub const HARNESS_HEADER: &str = "x-uma-conformance-harness";
+
 /// A client builder for the guarded path: the per-request timeout (connection, request and
-/// body), a connect timeout of at most 10 s, and no automatic redirects.
+/// body), a connect timeout of at most 10 s, no automatic redirects, the harness's User-Agent and
+/// its marker header ([`HARNESS_HEADER`]).
 pub fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    let mut marker = reqwest::header::HeaderMap::new();
+    marker.insert(HARNESS_HEADER, reqwest::header::HeaderValue::from_static("1"));
     reqwest::Client::builder()
+        .user_agent(concat!("uma-conformance/", env!("CARGO_PKG_VERSION")))
+        .default_headers(marker)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(DEFAULT_TIMEOUT))

@@ -3,6 +3,7 @@
 //! validate what the types cannot say (requirements, variables, bounds) before anything runs.
 
 pub mod capability;
+pub mod matcher;
 pub mod model;
 pub mod step;
 mod validate;

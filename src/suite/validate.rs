@@ -172,7 +172,7 @@ fn referenced(s: &StepAt) -> (Refs, Refs) {
     for n in s.step.action.args().uses() {
         own.push((n, None));
     }
-    if let Some(c) = &s.step.when {
+    for c in s.step.when.iter().flat_map(|w| w.all()) {
         own.push((root_name(&c.var).to_string(), Some(c.var.clone())));
         for t in [&c.is, &c.is_not].into_iter().flatten() {
             own.extend(dollar(t.references()));

@@ -74,9 +74,6 @@ pub struct Choices {
     /// A partial RPT lists resources that got nothing with an empty scope list (variant
     /// `partial-rpt-lists-ungranted`).
     pub list_ungranted: bool,
-    /// Where the answer would be a denial, an RPT with no permission (variant
-    /// `denial-as-empty-rpt`).
-    pub empty_rpt_for_denial: bool,
 }
 
 impl From<PartialOutcome> for Choices {
@@ -86,7 +83,6 @@ impl From<PartialOutcome> for Choices {
             refuse_unregistered: false,
             approval_first: false,
             list_ungranted: false,
-            empty_rpt_for_denial: false,
         }
     }
 }
@@ -225,7 +221,7 @@ pub fn assess_with(
             partial: false,
         };
     }
-    let outcome = match choices.partial_outcome {
+    match choices.partial_outcome {
         PartialOutcome::Partial if any_granted => {
             if choices.list_ungranted {
                 granted.extend(ungranted);
@@ -249,14 +245,6 @@ pub fn assess_with(
             };
             first.or(second).unwrap_or(Outcome::Denied)
         }
-    };
-    match outcome {
-        // P-03: an RPT with no permission instead of a denial.
-        Outcome::Denied if choices.empty_rpt_for_denial => Outcome::Grant {
-            permissions: Vec::new(),
-            partial: true,
-        },
-        other => other,
     }
 }
 
@@ -698,32 +686,5 @@ mod tests {
                 partial: true,
             }
         );
-    }
-
-    #[test]
-    fn a_denial_becomes_an_empty_rpt_only_when_asked() {
-        let none = BTreeSet::new();
-        let r = [res("r", &["view"], &["view"])];
-        let empty = Choices {
-            empty_rpt_for_denial: true,
-            ..choices(PartialOutcome::Error)
-        };
-        let out = assess_with(&none, &none, &r, empty, AssessmentQuirks::default(), grants(&[]));
-        assert_eq!(
-            out,
-            Outcome::Grant {
-                permissions: Vec::new(),
-                partial: true
-            }
-        );
-        let out = assess(
-            &none,
-            &none,
-            &r,
-            PartialOutcome::Error,
-            AssessmentQuirks::default(),
-            grants(&[]),
-        );
-        assert_eq!(out, Outcome::Denied);
     }
 }

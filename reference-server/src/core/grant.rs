@@ -684,7 +684,12 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
             as_issuer: &ctx.issuer,
             client_id: &client.client_id,
             now,
-            ignore_audience: ctx.quirk(Quirk::ClaimTokenWrongAudience),
+            lax: crate::core::claims::Laxness {
+                audience: ctx.quirk(Quirk::ClaimTokenWrongAudience),
+                issuer: ctx.quirk(Quirk::ClaimTokenUntrustedIssuer),
+                signature: ctx.quirk(Quirk::ClaimTokenBadSignature),
+                expiry: ctx.quirk(Quirk::ClaimTokenExpired),
+            },
         };
         match ctx.claim_verifier.verify(fmt, &ClaimToken::new(tok.as_str()), cx).await {
             Ok(c) => {
@@ -748,7 +753,6 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         refuse_unregistered: ctx.variant(Variant::UnregisteredScopeRefused),
         approval_first: ctx.variant(Variant::ApprovalBeforeClaims),
         list_ungranted: ctx.variant(Variant::PartialRptListsUngranted),
-        empty_rpt_for_denial: ctx.variant(Variant::DenialAsEmptyRpt),
     };
     let outcome = assess_with(&registered, &requested, &sets, choices, quirks, |r, s| {
         let policy = policies.get(r).and_then(|p| p.as_ref()).and_then(|p| p.for_scope(s));

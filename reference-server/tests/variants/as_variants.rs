@@ -203,29 +203,6 @@ async fn partial_rpt_lists_ungranted_keeps_the_refused_resource_with_no_scope() 
 }
 
 #[tokio::test]
-async fn denial_as_empty_rpt_issues_an_rpt_without_permissions_instead_of_request_denied() {
-    for (as_, variant) in TestAs::with_and_without_variant(Variant::DenialAsEmptyRpt)
-        .await
-        .iter()
-        .zip([true, false])
-    {
-        let pat = as_.pat().await;
-        let rid = as_.resource(&pat, &["view"]).await;
-        as_.policy(&pat, &rid, json!({"default": {"type": "deny"}})).await;
-        let t = as_.ticket_for(&pat, &rid, &["view"]).await;
-        let r = as_.uma_token(&t, &[]).await;
-        if variant {
-            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-            let i = as_.introspect(&pat, &r.str("access_token")).await;
-            assert_eq!(i["active"], json!(true));
-            assert_eq!(i["permissions"], json!([]));
-        } else {
-            assert_eq!(r.error(), "request_denied");
-        }
-    }
-}
-
-#[tokio::test]
 async fn approval_before_claims_answers_request_submitted_where_the_reference_asks_for_claims() {
     for (as_, variant) in TestAs::with_and_without_variant(Variant::ApprovalBeforeClaims)
         .await

@@ -16,7 +16,7 @@ use crate::suite::step::policy::AbstractPolicy;
 use crate::suite::step::register::RegisterStep;
 use crate::suite::step::resource::{ResourceOp, ResourceStep};
 use crate::suite::step::token::TokenStep;
-use crate::suite::{Action, Expectations, Step};
+use crate::suite::{Action, Capability, Expectations, Step};
 use crate::template::Tpl;
 use crate::uma::setmath::{self, OutcomeKind, Scopes};
 
@@ -158,7 +158,19 @@ async fn run(ctx: &mut ScenarioCtx<'_>, case: &Value) -> Result<(), StepError> {
             if !a.unregistered.is_empty() {
                 ctx.choices.insert("O3".into(), "ignore".into());
             }
-            if resp.status == 200 {
+            if resp.status == 200 && !ctx.env.capabilities.contains(&Capability::Introspection) {
+                // The granted permissions can only be read by introspection.
+                for r in ["G-AS-12", "G-AS-20"] {
+                    ctx.record(
+                        &req(r),
+                        "granted permissions (read by introspection)",
+                        None,
+                        describe(&by_id(&a.candidate)),
+                        "not judged: the AS offers no introspection endpoint",
+                        resp.exchange,
+                    );
+                }
+            } else if resp.status == 200 {
                 let rpt = ctx.text(&json!("$rpt"))?;
                 let intro = introspect(ctx, &rpt).await?;
                 let granted = crate::check::permissions_of(&intro);
@@ -288,6 +300,7 @@ fn step(action: Action) -> Step {
     Step {
         name: None,
         when: None,
+        needs: Vec::new(),
         action,
         expect: None,
         save: BTreeMap::new(),

@@ -40,7 +40,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::model::{Condition, Expectations};
+use super::model::{Conditions, Expectations};
 
 /// What every action's arguments say about themselves, for load-time validation.
 pub trait StepArgs {
@@ -61,7 +61,7 @@ pub trait StepArgs {
 }
 
 /// The keys of a step besides its action.
-const STEP_KEYS: &[&str] = &["name", "if", "expect", "save"];
+const STEP_KEYS: &[&str] = &["name", "if", "needs", "expect", "save"];
 
 macro_rules! actions {
     ($( $variant:ident($args:ty) => $key:literal: $doc:literal; )*) => {
@@ -136,8 +136,11 @@ actions! {
 pub struct Step {
     /// A short label shown in reports.
     pub name: Option<String>,
-    /// Run the step only when this holds.
-    pub when: Option<Condition>,
+    /// Run the step only when this holds (every condition of a list).
+    pub when: Option<Conditions>,
+    /// Run the step only for a target with these capabilities (`not:X`: without X); otherwise
+    /// what it would judge is skipped with the reason.
+    pub needs: Vec<crate::suite::capability::Need>,
     /// The action.
     pub action: Action,
     /// What the response must look like. Without it, a step has a default set-up expectation
@@ -162,6 +165,7 @@ impl<'de> Deserialize<'de> for Step {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
                 let (mut name, mut when, mut expect, mut save) = (None, None, None, None);
+                let mut needs = None;
                 let mut action: Option<Action> = None;
                 let known: Vec<&str> = Action::KEYS.iter().chain(STEP_KEYS).copied().collect();
                 let help = format!(
@@ -178,6 +182,7 @@ impl<'de> Deserialize<'de> for Step {
                     match key.as_str() {
                         "name" => name = Some(map.next_value()?),
                         "if" => when = Some(map.next_value()?),
+                        "needs" => needs = Some(map.next_value()?),
                         "expect" => expect = Some(map.next_value()?),
                         "save" => save = Some(map.next_value()?),
                         other => match Action::from_key(other, &mut map)? {
@@ -200,6 +205,7 @@ impl<'de> Deserialize<'de> for Step {
                 Ok(Step {
                     name,
                     when,
+                    needs: needs.unwrap_or_default(),
                     action,
                     expect,
                     save: save.unwrap_or_default(),
@@ -220,6 +226,9 @@ impl Serialize for Step {
         if let Some(w) = &self.when {
             m.serialize_entry("if", w)?;
         }
+        if !self.needs.is_empty() {
+            m.serialize_entry("needs", &self.needs)?;
+        }
         m.serialize_entry(self.action.key(), &self.action.args_value())?;
         if let Some(e) = &self.expect {
             m.serialize_entry("expect", e)?;
@@ -238,7 +247,8 @@ impl JsonSchema for Step {
 
     fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let name = g.subschema_for::<String>();
-        let when = g.subschema_for::<Condition>();
+        let when = g.subschema_for::<Conditions>();
+        let needs = g.subschema_for::<Vec<crate::suite::capability::Need>>();
         let expect = g.subschema_for::<Expectations>();
         let save = g.subschema_for::<BTreeMap<String, String>>();
         let alternatives: Vec<Value> = Action::schemas(g)
@@ -251,6 +261,7 @@ impl JsonSchema for Step {
                         key: schema,
                         "name": name,
                         "if": when,
+                        "needs": needs,
                         "expect": expect,
                         "save": save,
                     },
