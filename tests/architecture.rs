@@ -14,6 +14,8 @@ const LAYERS: &[&str] = &[
     "catalogue",
     "outcome",
     "redact",
+    "baseline",
+    "status",
     "check",
     "suite",
     "profile",

@@ -93,6 +93,9 @@ fn stable_ids(s: &mut ScenarioResult) {
 /// Makes a report deterministic: ports, timestamps, durations, and time-derived values.
 pub fn stabilize(report: &mut Report) {
     report.run.suites_hash = "[hash]".into();
+    if !report.run.catalogue_hash.is_empty() {
+        report.run.catalogue_hash = "[hash]".into();
+    }
     for s in &mut report.scenarios {
         stable_ids(s);
         for e in &mut s.exchanges {

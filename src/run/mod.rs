@@ -4,8 +4,12 @@
 //! [`Session::prepare`].
 
 pub mod exit;
+pub mod info;
+pub mod interrupt;
 pub mod preflight;
+pub mod reference;
 pub mod selftest;
+pub mod shard;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -53,6 +57,8 @@ pub struct RunRequest {
     pub suites: PathBuf,
     /// The catalogue file.
     pub catalogue: PathBuf,
+    /// `--shard K/N`: only this share of the selected scenarios.
+    pub shard: Option<shard::Shard>,
 }
 
 impl Default for RunRequest {
@@ -67,6 +73,7 @@ impl Default for RunRequest {
             roles: Vec::new(),
             suites: root.join("suites"),
             catalogue: root.join("fixtures/requirements.yaml"),
+            shard: None,
         }
     }
 }
@@ -90,14 +97,20 @@ pub enum RunError {
     /// The embedded reference failed its own preflight (a harness bug).
     #[error("the embedded reference failed its preflight: {0}")]
     Embedded(String),
+    /// `--filter` or `--shard` selects no scenario: a usage error, never a green run.
+    #[error("no scenario is selected by {0}: check the filter (`uma-conformance list` shows the names)")]
+    NothingSelected(String),
+    /// An output could not be written.
+    #[error("failed to write {0}")]
+    Write(String),
 }
 
 impl RunError {
     /// The exit code (DESIGN §3).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Catalogue(_) | Self::Suites(_) | Self::Profile(_) => exit::CONFIG,
-            Self::Start(_) | Self::Embedded(_) => exit::ERROR,
+            Self::Catalogue(_) | Self::Suites(_) | Self::Profile(_) | Self::NothingSelected(_) => exit::CONFIG,
+            Self::Start(_) | Self::Embedded(_) | Self::Write(_) => exit::ERROR,
         }
     }
 }
@@ -233,6 +246,7 @@ impl Session {
                 .filter(|r| req.roles.is_empty() || req.roles.contains(r))
                 .collect(),
         };
+        let kept = shard::select(req, &scenarios, &roles)?;
         let redactor = Arc::new(Redactor::new());
         let mut session = Self {
             roles: BTreeMap::new(),
@@ -248,6 +262,7 @@ impl Session {
         // The roles start one after the other (each is quick); their scenarios run at once.
         for role in roles {
             let scenarios = selected(req, &scenarios, role);
+            let scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| kept.contains(&s.trial_name)).collect();
             let prepared = match (&profile, role) {
                 (Some(Profile::As(p)), _) => {
                     let access = AsAccess::from_profile(p.as_ref().clone(), "the target profile")?;
@@ -323,7 +338,12 @@ impl Session {
     ) -> Result<Prepared, RunError> {
         let target = match profile {
             Some(p) => serde_json::to_value(p).unwrap_or_default(),
-            None => serde_json::json!({"name": format!("reference {role} (embedded)"), "role": role}),
+            None => serde_json::json!({
+                "name": format!("reference {role} (embedded)"),
+                "role": role,
+                "product": counterpart::reference::REFERENCE_PRODUCT,
+                "version": env!("CARGO_PKG_VERSION"),
+            }),
         };
         let started = match role {
             Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.request.quirks).await,
@@ -488,6 +508,9 @@ impl Session {
                 filter: req.filter.clone(),
                 suites_hash: suites_hash(&req.suites),
                 quirks: req.quirks.iter().map(|q| q.name().to_string()).collect(),
+                catalogue_hash: info::file_hash(&req.catalogue),
+                shard: req.shard.map(|s| s.to_string()),
+                tested: None,
             },
             ..Report::default()
         };
@@ -516,6 +539,7 @@ impl Session {
             report.target =
                 serde_json::json!({"name": "reference implementation (embedded): AS, RS and client", "roles": targets});
         }
+        report.run.tested = info::tested_of(&report.target);
         for p in &mut report.preflight.problems {
             p.what = self.redactor.text(&p.what);
         }
