@@ -269,7 +269,7 @@ fn stable_json_text(text: &str) -> String {
     }
     fn walk(v: &mut serde_json::Value) {
         match v {
-            serde_json::Value::Array(a) if a.len() > 1 && a.iter().all(is_label) => {
+            serde_json::Value::Array(a) if !a.is_empty() && a.iter().all(is_label) => {
                 *a = vec![serde_json::Value::String("[ids]".into())];
             }
             serde_json::Value::Array(a) => a.iter_mut().for_each(walk),

@@ -152,3 +152,31 @@ fn a_malformed_baseline_is_a_usage_error_with_its_file_line_and_column() {
     assert_eq!(o.status.code(), Some(exit::CONFIG), "a run refuses it before it starts");
     assert!(text(&o).contains("b.yaml:4:"), "{}", text(&o));
 }
+
+#[test]
+fn the_example_baseline_validates_and_covers_the_failures_of_its_quirk() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/baselines/example.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(path.parent().unwrap().join("../schemas/baseline.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let json: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&json));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |quirk: &[&str]| {
+        let mut args = vec!["run", "--role", "as", "--filter", "as::ticket::need-info"];
+        args.extend_from_slice(quirk);
+        args.extend([
+            "--baseline",
+            "fixtures/baselines/example.yaml",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ]);
+        cli(&args)
+    };
+    let o = run(&["--quirk", "no-ticket-rotation"]);
+    assert_eq!(o.status.code(), Some(exit::PASS), "{}", text(&o));
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(exit::STALE), "{}", text(&o));
+}
