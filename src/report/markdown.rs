@@ -118,8 +118,8 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
             let stale: Vec<_> = b.stale().collect();
             let _ = writeln!(
                 out,
-                "Baseline `{}`: {} known failure(s), {} new, {} stale entr{}.\n",
-                escape(&b.file).replace("\\`", "'"),
+                "Baseline {}: {} known failure(s), {} new, {} stale entr{}.\n",
+                escape(&b.file),
                 b.known.len(),
                 b.new_failures,
                 stale.len(),

@@ -127,6 +127,11 @@ fn the_report_command_applies_a_baseline_after_the_fact_and_exits_as_the_run_wou
     assert!(summary.contains("1 known failure(s), 0 new, 0 stale"), "{summary}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("known failure"), "the page marks the known failure");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<skipped message=\"known failure (baseline: vendor ticket 12): T-04 MUST NOT fail"),
+        "{junit}"
+    );
 }
 
 #[test]
@@ -179,4 +184,36 @@ fn the_example_baseline_validates_and_covers_the_failures_of_its_quirk() {
     assert_eq!(o.status.code(), Some(exit::PASS), "{}", text(&o));
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(exit::STALE), "{}", text(&o));
+}
+
+#[test]
+fn write_baseline_writes_a_file_that_turns_the_same_failures_into_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("known.yaml");
+    let out = dir.path().join("out");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--role",
+            "as",
+            "--filter",
+            "as::ticket::need-info",
+            "--quirk",
+            "no-ticket-rotation",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        cli(&args)
+    };
+    let o = run(&["--write-baseline", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(exit::FAIL), "{}", text(&o));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        written.matches("  - scenario: ").count(),
+        3,
+        "one entry per failed check: {written}"
+    );
+    let o = run(&["--baseline", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(exit::PASS), "{}", text(&o));
 }
