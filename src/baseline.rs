@@ -79,6 +79,8 @@ pub struct Baseline {
     pub origin: String,
     /// Its content.
     pub file: BaselineFile,
+    /// Its text (for positions in later diagnostics).
+    text: String,
 }
 
 /// A baseline that cannot be loaded: where and why.
@@ -135,7 +137,46 @@ impl Baseline {
         Ok(Self {
             origin: origin.to_string(),
             file,
+            text: text.to_string(),
         })
+    }
+
+    /// Checks every entry against the suites and the catalogue: an unknown scenario id or
+    /// requirement ID (a typo would list nothing, forever) is refused at its position, with a
+    /// "did you mean".
+    pub fn check_against<'a>(
+        &self,
+        scenarios: impl IntoIterator<Item = &'a str> + Clone,
+        catalogue: &crate::catalogue::Catalogue,
+    ) -> Result<(), BaselineError> {
+        let at = |needle: &str, message: String| {
+            let (line, column) = find_after(&self.text, 1, needle).unwrap_or((0, 0));
+            BaselineError {
+                diagnostic: Diagnostic::new(Location::new(&self.origin, line, column), message).with_source(&self.text),
+            }
+        };
+        for e in &self.file.known_failures {
+            if !scenarios.clone().into_iter().any(|s| s == e.scenario) {
+                let hint = crate::diagnostic::did_you_mean(&e.scenario, scenarios.clone());
+                return Err(at(
+                    &e.scenario,
+                    format!("no scenario has the id `{}`{hint}", e.scenario),
+                ));
+            }
+            if let Some(r) = &e.requirement
+                && catalogue.get(r.as_str()).is_none()
+            {
+                let hint = catalogue
+                    .suggest(r.as_str())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(at(
+                    r.as_str(),
+                    format!("`{r}` is not in the requirement catalogue{hint}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Marks every failure of `report` an entry lists as known and judges every entry
@@ -280,6 +321,23 @@ mod tests {
         let err = Baseline::parse(text, "b.yaml").unwrap_err().to_string();
         assert!(err.contains("b.yaml:3:5"), "{err}");
         assert!(err.contains("reasn"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_scenario_or_requirement_is_refused_with_a_suggestion() {
+        let text = "known_failures:\n  - scenario: as/ticket/need-info-rotate\n    reason: r\n";
+        let b = Baseline::parse(text, "b.yaml").unwrap();
+        let cat = crate::catalogue::Catalogue::default();
+        let err = b
+            .check_against(["as/ticket/need-info-rotates", "as/x/y"], &cat)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("b.yaml:2:15"), "{err}");
+        assert!(err.contains("did you mean `as/ticket/need-info-rotates`"), "{err}");
+        let text = "known_failures:\n  - { scenario: as/x/y, requirement: T-99, reason: r }\n";
+        let b = Baseline::parse(text, "b.yaml").unwrap();
+        let err = b.check_against(["as/x/y"], &cat).unwrap_err().to_string();
+        assert!(err.contains("`T-99` is not in the requirement catalogue"), "{err}");
     }
 
     #[test]

@@ -203,6 +203,12 @@ async fn real_main(cli: Cli) -> i32 {
                 shard,
                 ..RunRequest::default()
             };
+            if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))
+                && let Err(e) = b.check_against(scenarios.iter().map(|s| s.id.as_str()), &catalogue)
+            {
+                eprintln!("{e}");
+                return exit::CONFIG;
+            }
             let tty = std::io::stderr().is_terminal();
             let bar = if tty {
                 let b = indicatif::ProgressBar::new(0);

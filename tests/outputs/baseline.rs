@@ -217,3 +217,27 @@ fn write_baseline_writes_a_file_that_turns_the_same_failures_into_known_ones() {
     let o = run(&["--baseline", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(exit::PASS), "{}", text(&o));
 }
+
+#[test]
+fn a_run_refuses_a_baseline_naming_an_unknown_scenario_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.yaml");
+    std::fs::write(
+        &b,
+        "known_failures:\n  - scenario: as/ticket/need-info-rotate\n    reason: r\n",
+    )
+    .unwrap();
+    let o = cli(&[
+        "run",
+        "--baseline",
+        b.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(exit::CONFIG));
+    let t = text(&o);
+    assert!(
+        t.contains("b.yaml:2:15") && t.contains("did you mean `as/ticket/need-info-rotates`"),
+        "{t}"
+    );
+}
