@@ -132,8 +132,9 @@ async fn the_page_shows_its_failures_filters_and_logs_no_error_in_headless_chrom
         .build()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    // Bounded: at most 30 s for chromedriver to come up (a bound, not a timed assertion).
     let mut ready = false;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Ok(r) = http.get(format!("{base}/status")).send().await
             && let Ok(v) = r.json::<Value>().await
             && v["value"]["ready"] == true
