@@ -15,6 +15,9 @@ pub const MAX_BYTES: usize = 64 * 1024;
 /// The budget for everything but the closing line.
 const BUDGET: usize = MAX_BYTES - 2 * 1024;
 
+/// At most this many preflight problems and stale baseline entries are listed.
+const MAX_LISTED: usize = 50;
+
 /// The longest a table cell gets.
 const MAX_CELL: usize = 240;
 
@@ -97,7 +100,7 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
             report.summary.harness_errors
         );
     }
-    for p in &report.preflight.problems {
+    for p in report.preflight.problems.iter().take(MAX_LISTED) {
         let _ = writeln!(
             out,
             "- preflight {}: {} (fix: {})",
@@ -125,7 +128,9 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
                 stale.len(),
                 if stale.len() == 1 { "y" } else { "ies" }
             );
-            for e in stale {
+            let shown = stale.len().min(MAX_LISTED);
+            let more = stale.len() - shown;
+            for e in stale.into_iter().take(shown) {
                 let why = match e.state {
                     EntryState::Expired => format!("expired on {}", e.expires.as_deref().unwrap_or("?")),
                     _ => "now passes".to_string(),
@@ -136,6 +141,9 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
                     escape(&e.scenario),
                     escape(e.requirement.as_deref().unwrap_or(""))
                 );
+            }
+            if more > 0 {
+                let _ = writeln!(out, "- …and {more} more stale entries: see report.html");
             }
             out.push('\n');
         }
@@ -199,12 +207,44 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
             "\n{warnings} warning(s) (SHOULD, or declarative without --strict): see report.html."
         );
     }
+    if out.len() > BUDGET {
+        // Whatever grew past the budget (a very long preflight or baseline) is cut, never the bound.
+        out = view::cut(&out, BUDGET);
+        out.push_str("\n\n(cut to stay under 64 KiB: see report.html)\n");
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_of_stale_entries_and_problems_stay_under_the_bound() {
+        use crate::outcome::{BaselineEntryResult, BaselineResult, EntryState, Problem};
+        let long = "y".repeat(300);
+        let mut r = Report::default();
+        r.preflight.problems = (0..5000)
+            .map(|i| Problem::warning(format!("{i} {long}"), &long))
+            .collect();
+        r.baseline = Some(BaselineResult {
+            entries: (0..5000)
+                .map(|i| BaselineEntryResult {
+                    scenario: format!("as/x/{i}-{long}"),
+                    requirement: None,
+                    check: None,
+                    reason: long.clone(),
+                    expires: None,
+                    state: EntryState::NowPasses,
+                })
+                .collect(),
+            ..BaselineResult::default()
+        });
+        let cat = crate::catalogue::Catalogue::default();
+        let md = render(&r, &Context::new(&cat));
+        assert!(md.len() < MAX_BYTES, "{} bytes", md.len());
+        assert!(md.contains("4950 more stale entries"));
+    }
 
     #[test]
     fn a_cell_cannot_break_the_table_or_inject_markup() {
