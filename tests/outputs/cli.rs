@@ -193,8 +193,9 @@ fn a_malformed_report_is_a_usage_error_with_its_file_line_and_column() {
     assert!(text(&o).contains("report.json:3:"), "{}", text(&o));
 }
 
-#[test]
-fn sigterm_writes_a_partial_report_marked_incomplete_and_exits_143() {
+/// Starts a client-suite run, sends `signal` once its first scenario finished, and returns the
+/// exit code and the report written.
+fn interrupted(signal: &str) -> (Option<i32>, Report, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     // The client suite runs one scenario at a time, so it is still running after the first.
     let mut child = Command::new(env!("CARGO_BIN_EXE_uma-conformance"))
@@ -210,19 +211,35 @@ fn sigterm_writes_a_partial_report_marked_incomplete_and_exits_143() {
     // Wait (bounded by the run itself) for the first finished scenario.
     let first = lines.by_ref().map_while(Result::ok).find(|l| l.contains("client::"));
     assert!(first.is_some(), "no scenario finished");
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(killed.success());
+    assert!(sent.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(exit::TERMINATED), "{}", rest.join("\n"));
-    let r: Report = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("report.json"))
+        .unwrap_or_else(|e| panic!("no report.json ({e}): {}", rest.join("\n")));
+    (status.code(), serde_json::from_str(&text).unwrap(), dir)
+}
+
+#[test]
+fn sigterm_writes_a_partial_report_marked_incomplete_and_exits_143() {
+    let (code, r, dir) = interrupted("-TERM");
+    assert_eq!(code, Some(exit::TERMINATED));
     assert!(r.incomplete);
     assert!(!r.scenarios.is_empty(), "the finished scenarios are kept");
     let (_, all) = uma_conformance::load(&RunRequest::default()).unwrap();
     let client = all.iter().filter(|s| s.role == Role::Client).count();
     assert!(r.scenarios.len() < client, "the run was cut short");
     assert!(dir.path().join("report.html").is_file());
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(summary.contains("**Incomplete:**"));
+}
+
+#[test]
+fn ctrl_c_writes_a_partial_report_marked_incomplete_and_exits_130() {
+    let (code, r, _dir) = interrupted("-INT");
+    assert_eq!(code, Some(exit::INTERRUPTED));
+    assert!(r.incomplete && !r.scenarios.is_empty());
 }
