@@ -1,5 +1,5 @@
 //! The generated JSON Schemas of the file formats (scenario, fragment, target profile, report,
-//! catalogue), committed under `fixtures/schemas/` and checked by a test.
+//! baseline, catalogue), committed under `fixtures/schemas/` and checked by a test.
 
 use schemars::JsonSchema;
 
@@ -38,6 +38,10 @@ pub fn generated() -> Vec<(&'static str, String)> {
         (
             "report.schema.json",
             schema_of::<crate::outcome::Report>("report.schema.json"),
+        ),
+        (
+            "baseline.schema.json",
+            schema_of::<crate::baseline::BaselineFile>("baseline.schema.json"),
         ),
         (
             "requirements.schema.json",

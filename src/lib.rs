@@ -29,6 +29,8 @@
 //! | [`catalogue`]   | the requirement catalogue (`fixtures/requirements.yaml`)               |
 //! | [`outcome`]     | the result model: verdicts, checks, scenarios, exchanges, the report   |
 //! | [`redact`]      | the run's one [`Redactor`]: no secret reaches an output                |
+//! | [`baseline`]    | known failures a CI run accepts (YAML), and stale entries              |
+//! | [`status`]      | exit codes, and the exit status of a report                            |
 //! | [`check`]       | named checks, one file each, typed arguments, pure evaluation          |
 //! | [`suite`]       | the typed scenario model, loaded and validated once                    |
 //! | [`profile`]     | target profiles (AS, RS, client) and what the harness needs from them  |
@@ -40,6 +42,7 @@
 //!
 //! How to add a check, a step, a quirk, a capability or a report format: `src/AGENTS.md`.
 
+pub mod baseline;
 pub mod catalogue;
 pub mod check;
 pub mod counterpart;
@@ -52,6 +55,7 @@ pub mod profile;
 pub mod redact;
 pub mod report;
 pub mod run;
+pub mod status;
 pub mod suite;
 pub mod template;
 pub mod uma;

@@ -44,8 +44,8 @@ enum Command {
         /// Declarative requirements fail instead of warn.
         #[arg(long)]
         strict: bool,
-        /// Where to write report.json and junit.xml.
-        #[arg(long, default_value = "uma-report")]
+        /// Where to write report.json, report.html, junit.xml and summary.md (checked writable before the run).
+        #[arg(long, default_value = DEFAULT_OUT)]
         out: PathBuf,
         /// Quirks of the embedded reference implementation (to watch checks fail); each applies to
         /// the component of its role (AS, RS or client).
@@ -58,6 +58,8 @@ enum Command {
         /// Without --target: only these roles' suites (as, rs, client; repeatable). Default: all.
         #[arg(long = "role", value_parser = ["as", "rs", "client"])]
         roles: Vec<String>,
+        #[command(flatten)]
+        gate: Gate,
     },
     /// List the scenarios (or the requirements, or the capabilities).
     List {
@@ -73,12 +75,55 @@ enum Command {
         /// Target profiles to validate too.
         targets: Vec<PathBuf>,
     },
+    /// Re-render report.html, junit.xml and summary.md (and report.json) from a report.json, optionally applying a baseline.
+    Report {
+        /// The report.json to read.
+        report: PathBuf,
+        /// Where to write (default: the report's folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Known failures (YAML) to apply; the exit code then follows it.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
+    /// Join the report.json of several shards (--shard K/N) of one run into one, and render it.
+    Merge {
+        /// The shard reports.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where to write the joined reports.
+        #[arg(long, default_value = DEFAULT_OUT)]
+        out: PathBuf,
+        /// Known failures (YAML) to apply to the joined report.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
+    /// Write an evidence bundle (.tar.gz: every report format, the redacted target profile, a SHA-256 manifest) from a report.json.
+    Bundle {
+        /// The report.json, or the folder holding it.
+        #[arg(default_value = DEFAULT_OUT)]
+        report: PathBuf,
+        /// The bundle to write (default: evidence.tar.gz beside the report).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check an evidence bundle: every file against its SHA-256 in the manifest.
+    Verify {
+        /// The bundle.
+        bundle: PathBuf,
+    },
+    /// Regenerate reports/reference/: every suite against the embedded reference, --strict, with stable values.
+    ReferenceReport {
+        /// Where to write.
+        #[arg(long, default_value = "reports/reference")]
+        out: PathBuf,
+    },
     /// Prove every check both ways: it fails under each quirk of the reference that breaks its
     /// requirement, and nothing fails, warns or errors under any variant (a conformant
     /// alternative).
     Selftest {
         /// Where to write selftest.json.
-        #[arg(long, default_value = "uma-report")]
+        #[arg(long, default_value = DEFAULT_OUT)]
         out: PathBuf,
         /// Only these quirks (with no --quirk and no --variant: every quirk and every variant).
         #[arg(long = "quirk")]
@@ -89,6 +134,26 @@ enum Command {
     },
     /// Regenerate the JSON Schemas of the file formats into fixtures/schemas/.
     Schemas,
+}
+
+/// The default output folder (ignored by git).
+const DEFAULT_OUT: &str = "reports/latest";
+
+/// What gates a CI run: known failures, shards, the evidence bundle.
+#[derive(clap::Args, Debug)]
+struct Gate {
+    /// Known failures (YAML, fixtures/schemas/baseline.schema.json): listed failures do not fail the run; unlisted ones exit 1; a listed failure that passes or an expired entry exits 4.
+    #[arg(long, env = "UMA_BASELINE")]
+    baseline: Option<PathBuf>,
+    /// Write the run's failures as a starting baseline to this file.
+    #[arg(long)]
+    write_baseline: Option<PathBuf>,
+    /// Run only share K of N of the selected scenarios (deterministic by trial name); join the reports with `merge`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Also write the evidence bundle (.tar.gz) to this file.
+    #[arg(long)]
+    bundle: Option<PathBuf>,
 }
 
 fn parse_quirks(names: &[String]) -> Result<Vec<uma_reference_server::Quirk>, String> {
@@ -123,8 +188,13 @@ async fn real_main(cli: Cli) -> i32 {
             quirks,
             variants,
             roles,
+            gate,
         } => {
             let roles: Vec<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
+            let (baseline, shard) = match prepare_gate(&gate, &out) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
             let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
                 (Ok(q), Ok(v)) => (q, v),
                 (Err(e), _) | (_, Err(e)) => {
@@ -145,8 +215,15 @@ async fn real_main(cli: Cli) -> i32 {
                 quirks,
                 variants,
                 roles,
+                shard,
                 ..RunRequest::default()
             };
+            if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))
+                && let Err(e) = b.check_against(scenarios.iter().map(|s| s.id.as_str()), &catalogue)
+            {
+                eprintln!("{e}");
+                return exit::CONFIG;
+            }
             let tty = std::io::stderr().is_terminal();
             let bar = if tty {
                 let b = indicatif::ProgressBar::new(0);
@@ -162,36 +239,25 @@ async fn real_main(cli: Cli) -> i32 {
                 b.set_length(sc.len() as u64);
             }
             let b2 = bar.clone();
-            let result = uma_conformance::run_with(&req, move |s| match &b2 {
+            let progress = move |s: &uma_conformance::ScenarioResult| match &b2 {
                 Some(b) => {
                     b.inc(1);
                     b.set_message(s.trial.clone());
                 }
                 None => eprintln!("{}", report::console::line(s)),
-            })
-            .await;
+            };
+            let result = uma_conformance::run::interrupt::run_until(&req, progress, interrupt::signal()).await;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            let (report, redactor) = match result {
+            let (ended, redactor) = match result {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return e.exit_code();
                 }
             };
-            let catalogue = uma_conformance::Catalogue::load(&req.catalogue).unwrap_or_default();
-            let findings = report::console::findings(&report, |id| catalogue.get(id).map(|r| r.url.clone()));
-            say!("{}", redactor.text(&findings).trim_end());
-            say!("{}", redactor.text(&report::console::summary(&report)));
-            match report::write_all(&report, &redactor, &out) {
-                Ok(files) => say!("reports: {}", files.join(", ")),
-                Err(e) => {
-                    eprintln!("error: {e}: {}", e.source);
-                    return exit::ERROR;
-                }
-            }
-            exit::of(&report)
+            finish_run(ended, &redactor, &req, baseline.as_ref(), &gate, &out)
         }
         Command::List {
             requirements,
@@ -254,6 +320,44 @@ async fn real_main(cli: Cli) -> i32 {
             }
             code
         }
+        Command::Report { report, out, baseline } => {
+            let out = out.unwrap_or_else(|| report.parent().map(PathBuf::from).unwrap_or_default());
+            rerender(&[report], &out, baseline.as_deref())
+        }
+        Command::Merge { reports, out, baseline } => rerender(&reports, &out, baseline.as_deref()),
+        Command::Bundle { report, output } => bundle(&report, output),
+        Command::Verify { bundle } => match report::bundle::verify(&bundle) {
+            Ok((m, hash)) => {
+                say!(
+                    "{}: verified: {} files match manifest.json (sha256 {hash}); {} {} at {}, suites {}",
+                    bundle.display(),
+                    m.files.len(),
+                    m.harness,
+                    m.version,
+                    m.git_commit,
+                    m.suites_hash
+                );
+                exit::PASS
+            }
+            Err(e @ report::bundle::BundleError::Tampered { .. }) => {
+                eprintln!("error: {e}");
+                exit::FAIL
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::CONFIG
+            }
+        },
+        Command::ReferenceReport { out } => match uma_conformance::run::reference::write(&out).await {
+            Ok(files) => {
+                say!("wrote {}", files.join(", "));
+                exit::PASS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                e.exit_code()
+            }
+        },
         Command::Selftest { out, quirks, variants } => {
             let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
                 (Ok(q), Ok(v)) => (q, v),
@@ -333,5 +437,150 @@ async fn real_main(cli: Cli) -> i32 {
                 }
             }
         }
+    }
+}
+
+// Reports for certifiers and CI gating (issue 10): baselines, re-rendering, merging, bundles.
+
+use uma_conformance::baseline::Baseline;
+use uma_conformance::report::Context;
+use uma_conformance::run::info;
+use uma_conformance::run::interrupt::{self, Ended};
+
+/// Loads the baseline and parses the shard, and checks `out` is writable, before anything runs.
+fn prepare_gate(
+    gate: &Gate,
+    out: &std::path::Path,
+) -> Result<(Option<Baseline>, Option<uma_conformance::run::shard::Shard>), i32> {
+    let fail = |e: String| {
+        eprintln!("{e}");
+        exit::CONFIG
+    };
+    let baseline = gate
+        .baseline
+        .as_deref()
+        .map(Baseline::load)
+        .transpose()
+        .map_err(|e| fail(e.to_string()))?;
+    let shard = gate
+        .shard
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| fail(format!("error: --shard: {e}")))?;
+    report::check_writable(out).map_err(|e| {
+        fail(format!(
+            "error: --out {} is not writable: {e}: {}",
+            out.display(),
+            e.source
+        ))
+    })?;
+    Ok((baseline, shard))
+}
+
+fn finish_run(
+    ended: Ended,
+    redactor: &uma_conformance::Redactor,
+    req: &RunRequest,
+    baseline: Option<&Baseline>,
+    gate: &Gate,
+    out: &std::path::Path,
+) -> i32 {
+    let catalogue = uma_conformance::Catalogue::load(&req.catalogue).unwrap_or_default();
+    let ctx = Context::new(&catalogue);
+    let (mut report, stopped) = match ended {
+        Ended::Finished(r) => (r, None),
+        Ended::Stopped(r, why) => (r, Some(why)),
+    };
+    if let Some(b) = baseline {
+        b.apply(&mut report, info::today());
+    }
+    if let Some(why) = stopped {
+        eprintln!(
+            "interrupted: writing the {} finished scenarios as an incomplete report",
+            report.scenarios.len()
+        );
+        match report::write_all(&report, redactor, &ctx, out) {
+            Ok(files) => eprintln!("reports (incomplete): {}", files.join(", ")),
+            Err(e) => eprintln!("error: {e}: {}", e.source),
+        }
+        return why.exit_code();
+    }
+    let findings = report::console::findings(&report, |id| catalogue.get(id).map(|r| r.url.clone()));
+    say!("{}", redactor.text(&findings).trim_end());
+    say!("{}", redactor.text(&report::console::summary(&report)));
+    if let Some(b) = &report.baseline {
+        let stale: Vec<String> = b.stale().map(|e| format!("{} {:?}", e.scenario, e.state)).collect();
+        say!(
+            "baseline {}: {} known failures, {} new, {} stale {}",
+            b.file,
+            b.known.len(),
+            b.new_failures,
+            stale.len(),
+            stale.join("; ")
+        );
+    }
+    match report::write_all(&report, redactor, &ctx, out) {
+        Ok(files) => say!("reports: {}", files.join(", ")),
+        Err(e) => {
+            eprintln!("error: {e}: {}", e.source);
+            return exit::ERROR;
+        }
+    }
+    let clean = redactor.report(&report);
+    if let Some(path) = &gate.write_baseline {
+        if let Err(e) = std::fs::write(path, uma_conformance::baseline::write(&clean, info::today())) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return exit::ERROR;
+        }
+        say!("baseline written: {}", path.display());
+    }
+    if let Some(path) = &gate.bundle {
+        match report::bundle::write(&clean, &ctx, &info::git_commit(), &report.run.catalogue_hash, path) {
+            Ok(hash) => say!("evidence bundle: {} (manifest sha256 {hash})", path.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        }
+    }
+    exit::of(&report)
+}
+
+/// `report` and `merge`: read, join, apply a baseline, write every format; exit as the run would.
+fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::path::Path>) -> i32 {
+    let done = info::gather(files, baseline).and_then(|r| info::rerender(&r, out).map(|f| (r, f)));
+    match done {
+        Ok((report, files)) => {
+            say!("reports: {}", files.join(", "));
+            say!("{}", report::console::summary(&report));
+            exit::of(&report)
+        }
+        Err((code, e)) => {
+            complain(&e);
+            code
+        }
+    }
+}
+
+fn bundle(from: &std::path::Path, output: Option<PathBuf>) -> i32 {
+    match info::bundle(from, output) {
+        Ok((path, hash)) => {
+            say!("evidence bundle: {} (manifest sha256 {hash})", path.display());
+            exit::PASS
+        }
+        Err((code, e)) => {
+            complain(&e);
+            code
+        }
+    }
+}
+
+/// Prints an error once prefixed (diagnostics carry their own `error:`).
+fn complain(e: &str) {
+    if e.starts_with("error") {
+        eprintln!("{e}");
+    } else {
+        eprintln!("error: {e}");
     }
 }

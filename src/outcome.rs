@@ -292,6 +292,119 @@ pub struct RunInfo {
     /// Variants (conformant alternatives) taken by an embedded reference target.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<String>,
+    /// SHA-256 of the requirement catalogue file, hex.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub catalogue_hash: String,
+    /// `--shard K/N`: this report holds one share of the scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// What was tested: the product and version the target profile names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tested: Option<Tested>,
+}
+
+/// The product under test, as its target profile names it (`product`, `version`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct Tested {
+    /// The product.
+    pub product: String,
+    /// Its version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl std::fmt::Display for Tested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.version {
+            Some(v) => write!(f, "{} {v}", self.product),
+            None => f.write_str(&self.product),
+        }
+    }
+}
+
+/// A failure the baseline lists (a known failure): which entry covers which check.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct KnownFailure {
+    /// The scenario id.
+    pub scenario: String,
+    /// The index of the check in the scenario's `checks`; absent when the scenario failed
+    /// without a failing check (it did not run, or errored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<usize>,
+    /// The index of the entry in `baseline.entries`.
+    pub entry: usize,
+}
+
+/// What became of one baseline entry in this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryState {
+    /// It covers at least one failure of this run.
+    Matched,
+    /// What it lists now passes: the entry is stale (exit 4).
+    NowPasses,
+    /// Its expiry date is past: the entry is stale (exit 4); its failures stay known.
+    Expired,
+    /// Its scenario did not run, or did not reach the listed check (filtered out, skipped,
+    /// another shard): nothing to say.
+    NotRun,
+}
+
+/// One baseline entry, as applied.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct BaselineEntryResult {
+    /// The scenario id.
+    pub scenario: String,
+    /// The requirement ID of a check-level entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<String>,
+    /// The check title of a check-level entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// Why the failure is accepted.
+    pub reason: String,
+    /// The last day it is accepted (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// What became of it.
+    pub state: EntryState,
+}
+
+impl BaselineEntryResult {
+    /// Whether the entry makes the baseline stale.
+    pub fn is_stale(&self) -> bool {
+        matches!(self.state, EntryState::NowPasses | EntryState::Expired)
+    }
+}
+
+/// The baseline (known failures) applied to a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct BaselineResult {
+    /// The baseline file.
+    pub file: String,
+    /// The day expiry was judged on (`YYYY-MM-DD`).
+    pub today: String,
+    /// Every entry and what became of it.
+    pub entries: Vec<BaselineEntryResult>,
+    /// Every failure an entry covers.
+    pub known: Vec<KnownFailure>,
+    /// Failures no entry covers.
+    pub new_failures: usize,
+}
+
+impl BaselineResult {
+    /// The entry covering a check of a scenario (`check: None`: the scenario itself).
+    pub fn covering(&self, scenario: &str, check: Option<usize>) -> Option<&BaselineEntryResult> {
+        self.known
+            .iter()
+            .find(|k| k.scenario == scenario && k.check == check)
+            .and_then(|k| self.entries.get(k.entry))
+    }
+
+    /// The stale entries.
+    pub fn stale(&self) -> impl Iterator<Item = &BaselineEntryResult> {
+        self.entries.iter().filter(|e| e.is_stale())
+    }
 }
 
 /// `report.json`.
@@ -311,6 +424,12 @@ pub struct Report {
     pub summary: Summary,
     /// Every scenario.
     pub scenarios: Vec<ScenarioResult>,
+    /// Set when the run was interrupted (Ctrl-C, SIGTERM): `scenarios` holds those finished.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
+    /// The baseline (known failures) applied, with `--baseline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineResult>,
 }
 
 /// The `$schema` of `report.json`.
@@ -331,6 +450,40 @@ impl Report {
             }
         }
         self.summary = s;
+    }
+
+    /// Whether a check counts as a failure of the run: a failed UMA or profile check.
+    pub fn is_failure(c: &CheckResult) -> bool {
+        c.verdict == Verdict::Fail && c.kind != CheckKind::Harness
+    }
+
+    /// The known-failure entry covering a check (`None` without a baseline).
+    pub fn known(&self, scenario: &ScenarioResult, check: Option<usize>) -> Option<&BaselineEntryResult> {
+        self.baseline.as_ref()?.covering(&scenario.id, check)
+    }
+
+    /// Failed checks no baseline entry covers: `(scenario, check index)`.
+    pub fn new_failures(&self) -> impl Iterator<Item = (&ScenarioResult, usize)> {
+        self.scenarios.iter().flat_map(move |s| {
+            s.checks
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| Self::is_failure(c))
+                .filter(move |(i, _)| self.known(s, Some(*i)).is_none())
+                .map(move |(i, _)| (s, i))
+        })
+    }
+
+    /// Scenarios that ended in `error` (could not test) and that no baseline entry covers.
+    pub fn new_errors(&self) -> impl Iterator<Item = &ScenarioResult> {
+        let known = |s: &ScenarioResult| {
+            self.baseline
+                .as_ref()
+                .is_some_and(|b| b.known.iter().any(|k| k.scenario == s.id))
+        };
+        self.scenarios
+            .iter()
+            .filter(move |s| s.verdict == Verdict::Error && !known(s))
     }
 }
 

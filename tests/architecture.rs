@@ -15,6 +15,8 @@ const LAYERS: &[&str] = &[
     "catalogue",
     "outcome",
     "redact",
+    "baseline",
+    "status",
     "check",
     "suite",
     "profile",

@@ -1,8 +1,8 @@
 //! Snapshots of the outputs of a fixed run (one AS scenario against the reference AS with the
 //! `no-ticket-rotation` quirk), made stable by the production redactor.
 
-use uma_conformance::report::{console, junit, stable};
-use uma_conformance::{Report, Role, RunRequest, run};
+use uma_conformance::report::{Context, console, junit, markdown, stable};
+use uma_conformance::{Catalogue, Report, Role, RunRequest, run};
 use uma_reference_server::Quirk;
 
 async fn fixed_run() -> Report {
@@ -28,7 +28,10 @@ async fn the_outputs_of_a_failing_run_are_stable() {
         assert!(!text.contains(secret), "a client secret leaked into report.json");
     }
     insta::assert_json_snapshot!("report_json", report);
-    insta::assert_snapshot!("junit_xml", junit::render(&report));
+    let catalogue = Catalogue::load(&RunRequest::default().catalogue).unwrap();
+    let ctx = Context::new(&catalogue);
+    insta::assert_snapshot!("junit_xml", junit::render(&report, &ctx));
+    insta::assert_snapshot!("summary_md", markdown::render(&report, &ctx));
     let failure = console::findings(&report, |_| Some("https://example.invalid/spec".into()));
     insta::assert_snapshot!("console_failure", failure);
 }

@@ -67,7 +67,7 @@ quirks! {
         "never calls the permission endpoint: a tokenless request gets 401 UMA realm and as_uri without a ticket";
     RsWrongAsUri => "rs-wrong-as-uri", Rs, "G-RS-03", [],
         "the UMA challenge's as_uri is the discovery document URL, not the issuer";
-    RsBearerScheme => "rs-bearer-scheme", Rs, "G-RS-03", [],
+    RsBearerScheme => "rs-bearer-scheme", Rs, "G-RS-03", ["G-RS-05"],
         "the challenge uses the auth scheme Bearer (with as_uri and ticket parameters) instead of UMA";
     RsNoWarning => "rs-no-warning", Rs, "G-RS-04", [],
         "the 403 for an unreachable authorization server has no Warning header";
@@ -87,11 +87,11 @@ quirks! {
         "introspects with token_type_hint=requesting_party_token instead of access_token";
 
     // --- authorization server quirks ---
-    NoTicketRotation => "no-ticket-rotation", As, "G-AS-32", ["T-04", "T-03"],
+    NoTicketRotation => "no-ticket-rotation", As, "G-AS-32", ["T-04", "T-03", "G-AS-30"],
         "need_info returns the same ticket the client sent instead of a new one";
     RotatedTicketAccepted => "rotated-ticket-accepted", As, "T-03", ["G-AS-30", "G-AS-51", "G-AS-52"],
         "a ticket rotated away by need_info or request_submitted stays usable";
-    TicketReusable => "ticket-reusable", As, "G-AS-51", ["T-01", "G-AS-52", "T-05"],
+    TicketReusable => "ticket-reusable", As, "G-AS-51", ["T-01", "G-AS-52", "T-05", "G-AS-30"],
         "a ticket stays usable after it was redeemed for an RPT";
     NeedInfoAs400 => "need-info-as-400", As, "G-AS-32", [],
         "need_info is sent with HTTP 400 instead of 403";
@@ -267,6 +267,8 @@ quirks! {
         "a claims_redirect_uri with a fragment is matched without it and redirected to as sent, the parameters appended after the fragment";
     CancelWithoutError => "cancel-without-error", As, "G-AS-45", [],
         "a declined claims interaction redirects back with the state but without an error code";
+    ClaimsTicketNotSpent => "claims-ticket-not-spent", As, "T-02", ["G-AS-30", "G-AS-51", "G-AS-52"],
+        "a ticket presented at the claims interaction endpoint stays usable at the token endpoint";
     RedirectLeaksClaims => "redirect-leaks-claims", As, "G-AS-47", [],
         "the redirect back from claims gathering carries the gathered claims as query parameters";
     CsrfNotChecked => "csrf-not-checked", As, "G-AS-49", [],

@@ -140,6 +140,10 @@ fn cp(id: &str, secret: &str, scopes: &[&str], claims: &[&str]) -> ClientProfile
     }
 }
 
+/// The product name reports give the embedded reference implementation (built with, and
+/// versioned as, this harness).
+pub const REFERENCE_PRODUCT: &str = "uma-reference-server";
+
 /// The target profile of an embedded AS at `issuer` (the same shape as `fixtures/targets/reference.yaml`).
 pub fn profile(issuer: &str) -> AsProfile {
     let mut clients = BTreeMap::new();
@@ -165,6 +169,8 @@ pub fn profile(issuer: &str) -> AsProfile {
     );
     AsProfile {
         name: "reference AS (embedded)".into(),
+        product: Some(REFERENCE_PRODUCT.into()),
+        version: Some(env!("CARGO_PKG_VERSION").into()),
         role: Role::As,
         issuer: issuer.to_string(),
         allow_http: true,

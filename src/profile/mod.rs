@@ -179,6 +179,12 @@ pub struct Lifetimes {
 pub struct AsProfile {
     /// A name for reports.
     pub name: String,
+    /// The product under test (shown in every report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// The product's version (shown in every report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// The role under test.
     pub role: Role,
     /// The AS issuer identifier (may be `{ env: NAME }`).

@@ -127,6 +127,12 @@ pub struct StartCommand {
 pub struct PeerProfile {
     /// A name for reports.
     pub name: String,
+    /// The product under test (shown in every report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// The product's version (shown in every report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// `rs` or `client`.
     pub role: Role,
     /// The resource server (role `rs`).

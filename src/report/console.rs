@@ -32,17 +32,21 @@ pub fn finding(s: &ScenarioResult, c: &CheckResult, spec_url: Option<&str>) -> S
     out
 }
 
-/// Every finding of a report, failures first, then errors, then warnings.
+/// Every finding of a report, failures first, then errors, then warnings; a failure the
+/// baseline lists says so.
 pub fn findings(report: &Report, url_of: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
     for v in [Verdict::Fail, Verdict::Error, Verdict::Warn] {
         for s in &report.scenarios {
-            for c in s.checks.iter().filter(|c| c.verdict == v) {
+            for (i, c) in s.checks.iter().enumerate().filter(|(_, c)| c.verdict == v) {
                 out.push_str(&finding(
                     s,
                     c,
                     c.requirement.as_ref().and_then(|r| url_of(r.as_str())).as_deref(),
                 ));
+                if let Some(k) = report.known(s, Some(i)) {
+                    let _ = writeln!(out, "   = known failure (baseline): {}", k.reason);
+                }
                 out.push('\n');
             }
         }

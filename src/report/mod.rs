@@ -1,20 +1,33 @@
-//! Report formats. Each reads the result model (`crate::outcome`) and writes through the run's
-//! [`Redactor`]; none of them knows the engine.
+//! Report formats. Each reads the result model (`crate::outcome`) and the requirement catalogue
+//! (keyword, summary, spec URL) and writes through the run's [`Redactor`]; none of them knows
+//! the engine.
 //!
 //! - [`json`]: `report.json`, the source of truth.
 //! - [`junit`]: `junit.xml` for CI.
+//! - [`html`]: `report.html`, one self-contained page for people.
+//! - [`markdown`]: `summary.md`, a CI step summary under 64 KiB.
 //! - [`console`]: the lines and findings printed while and after a run.
-//! - [`stable`]: deterministic output (ports, times, ids) for snapshots.
+//! - [`stable`]: deterministic output (ports, times, ids) for snapshots and `reports/reference/`.
+//! - [`view`]: what the human-facing formats compute (findings, coverage, counts).
+//! - [`bundle`]: the evidence bundle (`.tar.gz` with a SHA-256 manifest) and its verification.
+//! - [`merge`]: joining shard reports; reading a `report.json` back.
 //!
-//! Adding a format: write `src/report/<format>.rs` with a `render(&Report) -> String`, and add it
-//! to [`FORMATS`] (see `src/AGENTS.md`).
+//! Adding a format: write `src/report/<format>.rs` with a `render(&Report, &Context) -> String`,
+//! and add it to [`FORMATS`] (see `src/AGENTS.md`).
 
+pub mod bundle;
 pub mod console;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod merge;
 pub mod stable;
+pub mod view;
 
 use std::path::Path;
+
+pub use view::Context;
 
 use crate::outcome::Report;
 use crate::redact::Redactor;
@@ -25,7 +38,7 @@ pub struct Format {
     /// The file name.
     pub file: &'static str,
     /// Renders a (redacted) report.
-    pub render: fn(&Report) -> String,
+    pub render: fn(&Report, &Context<'_>) -> String,
 }
 
 /// Every format a run writes.
@@ -37,6 +50,14 @@ pub const FORMATS: &[Format] = &[
     Format {
         file: "junit.xml",
         render: junit::render,
+    },
+    Format {
+        file: "report.html",
+        render: html::render,
+    },
+    Format {
+        file: "summary.md",
+        render: markdown::render,
     },
 ];
 
@@ -51,21 +72,44 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
+/// Every format of a report that has already been redacted: `(file name, content)`.
+pub fn render_all(clean: &Report, ctx: &Context<'_>) -> Vec<(&'static str, String)> {
+    FORMATS.iter().map(|f| (f.file, (f.render)(clean, ctx))).collect()
+}
+
 /// Writes every format into `out`, through the redactor; returns the files written.
-pub fn write_all(report: &Report, redactor: &Redactor, out: &Path) -> Result<Vec<String>, WriteError> {
+pub fn write_all(
+    report: &Report,
+    redactor: &Redactor,
+    ctx: &Context<'_>,
+    out: &Path,
+) -> Result<Vec<String>, WriteError> {
     std::fs::create_dir_all(out).map_err(|source| WriteError {
         path: out.display().to_string(),
         source,
     })?;
     let clean = redactor.report(report);
     let mut written = Vec::new();
-    for f in FORMATS {
-        let path = out.join(f.file);
-        std::fs::write(&path, (f.render)(&clean)).map_err(|source| WriteError {
+    for (file, text) in render_all(&clean, ctx) {
+        let path = out.join(file);
+        std::fs::write(&path, text).map_err(|source| WriteError {
             path: path.display().to_string(),
             source,
         })?;
         written.push(path.display().to_string());
     }
     Ok(written)
+}
+
+/// Checks that `out` can be written (it is created if missing) before a run starts, so a
+/// long run never ends without its reports.
+pub fn check_writable(out: &Path) -> Result<(), WriteError> {
+    let err = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| WriteError { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(err(out))?;
+    let probe = out.join(".uma-conformance-write-probe");
+    std::fs::write(&probe, b"").map_err(err(out))?;
+    std::fs::remove_file(&probe).map_err(err(&probe))
 }

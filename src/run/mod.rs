@@ -4,151 +4,31 @@
 //! [`Session::prepare`].
 
 pub mod exit;
+pub mod info;
+pub mod interrupt;
 pub mod preflight;
+pub mod reference;
+mod request;
 pub mod selftest;
+pub mod shard;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sha2::Digest;
-use uma_reference_server::Quirk;
-use uma_reference_server::variants::Variant;
-
-use crate::catalogue::{Catalogue, CatalogueError};
+use crate::catalogue::Catalogue;
 use crate::counterpart::idp::TestIdp;
 use crate::counterpart::{self, Running, StartError};
 use crate::engine::{self, Env, RunOptions};
 use crate::net::{self, Origin};
 use crate::outcome::{Preflight, Problem, REPORT_SCHEMA, Report, RunInfo, ScenarioResult, Verdict};
-use crate::profile::{AsAccess, PeerProfile, Profile, ProfileError};
+use crate::profile::{AsAccess, PeerProfile, Profile};
 use crate::redact::Redactor;
-use crate::suite::{Capability, LoadError, Scenario, SuiteRoot};
+use crate::suite::{Capability, Scenario};
 use crate::uma::Role;
 
-/// The repository root (where `suites/` and `fixtures/` live).
-pub fn repo_root() -> PathBuf {
-    if PathBuf::from("suites").is_dir() && PathBuf::from("fixtures").is_dir() {
-        return PathBuf::from(".");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// What to run.
-#[derive(Clone, Debug)]
-pub struct RunRequest {
-    /// A target profile; `None` runs against the embedded reference implementation.
-    pub target: Option<PathBuf>,
-    /// Only scenarios whose trial name or id contains this.
-    pub filter: Option<String>,
-    /// `--strict`.
-    pub strict: bool,
-    /// `--jobs`.
-    pub jobs: usize,
-    /// Quirks of the embedded reference implementation (each applies to the component of its
-    /// role: AS, RS or client).
-    pub quirks: Vec<Quirk>,
-    /// Variants of the embedded reference implementation (conformant alternatives; each applies
-    /// to the component of its role).
-    pub variants: Vec<Variant>,
-    /// Roles to run without a target (empty: all three).
-    pub roles: Vec<Role>,
-    /// The suites directory.
-    pub suites: PathBuf,
-    /// The catalogue file.
-    pub catalogue: PathBuf,
-}
-
-impl Default for RunRequest {
-    fn default() -> Self {
-        let root = repo_root();
-        Self {
-            target: None,
-            filter: None,
-            strict: false,
-            jobs: 8,
-            quirks: Vec::new(),
-            variants: Vec::new(),
-            roles: Vec::new(),
-            suites: root.join("suites"),
-            catalogue: root.join("fixtures/requirements.yaml"),
-        }
-    }
-}
-
-impl RunRequest {
-    /// The quirks and variants of the embedded reference.
-    pub fn alterations(&self) -> counterpart::reference::Alterations {
-        counterpart::reference::Alterations {
-            quirks: self.quirks.clone(),
-            variants: self.variants.clone(),
-        }
-    }
-}
-
-/// Why a run could not produce a report.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// The requirement catalogue does not load.
-    #[error(transparent)]
-    Catalogue(#[from] CatalogueError),
-    /// A scenario file does not load.
-    #[error("{0}")]
-    Suites(#[from] LoadError),
-    /// The target profile does not load.
-    #[error(transparent)]
-    Profile(#[from] ProfileError),
-    /// A party could not be started.
-    #[error(transparent)]
-    Start(#[from] StartError),
-    /// The embedded reference failed its own preflight (a harness bug).
-    #[error("the embedded reference failed its preflight: {0}")]
-    Embedded(String),
-}
-
-impl RunError {
-    /// The exit code (DESIGN §3).
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Self::Catalogue(_) | Self::Suites(_) | Self::Profile(_) => exit::CONFIG,
-            Self::Start(_) | Self::Embedded(_) => exit::ERROR,
-        }
-    }
-}
-
-/// Loads the catalogue and every scenario, or every problem found.
-pub fn load(req: &RunRequest) -> Result<(Catalogue, Vec<Scenario>), RunError> {
-    let catalogue = Catalogue::load(&req.catalogue)?;
-    let scenarios = crate::suite::load_all(&SuiteRoot::new(&req.suites), &catalogue)?;
-    Ok((catalogue, scenarios))
-}
-
-/// SHA-256 over every suite file's path and content, hex.
-pub fn suites_hash(dir: &Path) -> String {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if let Ok(rd) = std::fs::read_dir(&d) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push(p);
-                }
-            }
-        }
-    }
-    files.sort();
-    let mut h = sha2::Sha256::new();
-    for f in files {
-        h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
-        h.update(std::fs::read(&f).unwrap_or_default());
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use request::{RunError, RunRequest, load, repo_root, suites_hash};
 
 /// One role of a session, ready to run.
 #[derive(Debug)]
@@ -245,6 +125,7 @@ impl Session {
                 .filter(|r| req.roles.is_empty() || req.roles.contains(r))
                 .collect(),
         };
+        let kept = shard::select(req, &scenarios, &roles)?;
         let redactor = Arc::new(Redactor::new());
         let mut session = Self {
             roles: BTreeMap::new(),
@@ -260,6 +141,7 @@ impl Session {
         // The roles start one after the other (each is quick); their scenarios run at once.
         for role in roles {
             let scenarios = selected(req, &scenarios, role);
+            let scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| kept.contains(&s.trial_name)).collect();
             let prepared = match (&profile, role) {
                 (Some(Profile::As(p)), _) => {
                     let access = AsAccess::from_profile(p.as_ref().clone(), "the target profile")?;
@@ -338,7 +220,12 @@ impl Session {
     ) -> Result<Prepared, RunError> {
         let target = match profile {
             Some(p) => serde_json::to_value(p).unwrap_or_default(),
-            None => serde_json::json!({"name": format!("reference {role} (embedded)"), "role": role}),
+            None => serde_json::json!({
+                "name": format!("reference {role} (embedded)"),
+                "role": role,
+                "product": counterpart::reference::REFERENCE_PRODUCT,
+                "version": env!("CARGO_PKG_VERSION"),
+            }),
         };
         let started = match role {
             Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.request.alterations()).await,
@@ -510,6 +397,9 @@ impl Session {
                 suites_hash: suites_hash(&req.suites),
                 quirks: req.quirks.iter().map(|q| q.name().to_string()).collect(),
                 variants: req.variants.iter().map(|v| v.name().to_string()).collect(),
+                catalogue_hash: info::file_hash(&req.catalogue),
+                shard: req.shard.map(|s| s.to_string()),
+                tested: None,
             },
             ..Report::default()
         };
@@ -538,6 +428,7 @@ impl Session {
             report.target =
                 serde_json::json!({"name": "reference implementation (embedded): AS, RS and client", "roles": targets});
         }
+        report.run.tested = info::tested_of(&report.target);
         for p in &mut report.preflight.problems {
             p.what = self.redactor.text(&p.what);
         }

@@ -225,6 +225,11 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
     // The ticket is presented here, so it is spent whatever happens next (§5.5).
     let now = ctx.clock.now();
     let taken = ctx.store.take_ticket(&hash_secret(ticket)).await?;
+    if let Some((data, exp)) = &taken
+        && ctx.quirk(Quirk::ClaimsTicketNotSpent)
+    {
+        ctx.store.put_ticket(&hash_secret(ticket), data, *exp).await?;
+    }
     let Some((data, exp)) = taken.filter(|(_, exp)| *exp > now) else {
         return Ok(error_redirect(
             ctx,

@@ -1,0 +1,147 @@
+//! What a run is asked to do ([`RunRequest`]), how it can fail ([`RunError`]), and loading the
+//! suites it runs.
+
+use std::path::{Path, PathBuf};
+
+use sha2::Digest;
+use uma_reference_server::Quirk;
+use uma_reference_server::variants::Variant;
+
+use super::{exit, shard};
+use crate::catalogue::{Catalogue, CatalogueError};
+use crate::counterpart::{self, StartError};
+use crate::profile::ProfileError;
+use crate::suite::{LoadError, Scenario, SuiteRoot};
+use crate::uma::Role;
+
+/// The repository root (where `suites/` and `fixtures/` live).
+pub fn repo_root() -> PathBuf {
+    if PathBuf::from("suites").is_dir() && PathBuf::from("fixtures").is_dir() {
+        return PathBuf::from(".");
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// A target profile; `None` runs against the embedded reference implementation.
+    pub target: Option<PathBuf>,
+    /// Only scenarios whose trial name or id contains this.
+    pub filter: Option<String>,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--jobs`.
+    pub jobs: usize,
+    /// Quirks of the embedded reference implementation (each applies to the component of its
+    /// role: AS, RS or client).
+    pub quirks: Vec<Quirk>,
+    /// Variants of the embedded reference implementation (conformant alternatives; each applies
+    /// to the component of its role).
+    pub variants: Vec<Variant>,
+    /// Roles to run without a target (empty: all three).
+    pub roles: Vec<Role>,
+    /// The suites directory.
+    pub suites: PathBuf,
+    /// The catalogue file.
+    pub catalogue: PathBuf,
+    /// `--shard K/N`: only this share of the selected scenarios.
+    pub shard: Option<shard::Shard>,
+}
+
+impl Default for RunRequest {
+    fn default() -> Self {
+        let root = repo_root();
+        Self {
+            target: None,
+            filter: None,
+            strict: false,
+            jobs: 8,
+            quirks: Vec::new(),
+            variants: Vec::new(),
+            roles: Vec::new(),
+            suites: root.join("suites"),
+            catalogue: root.join("fixtures/requirements.yaml"),
+            shard: None,
+        }
+    }
+}
+
+impl RunRequest {
+    /// The quirks and variants of the embedded reference.
+    pub fn alterations(&self) -> counterpart::reference::Alterations {
+        counterpart::reference::Alterations {
+            quirks: self.quirks.clone(),
+            variants: self.variants.clone(),
+        }
+    }
+}
+
+/// Why a run could not produce a report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The requirement catalogue does not load.
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    /// A scenario file does not load.
+    #[error("{0}")]
+    Suites(#[from] LoadError),
+    /// The target profile does not load.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// A party could not be started.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The embedded reference failed its own preflight (a harness bug).
+    #[error("the embedded reference failed its preflight: {0}")]
+    Embedded(String),
+    /// `--filter` or `--shard` selects no scenario: a usage error, never a green run.
+    #[error("no scenario is selected by {0}: check the filter (`uma-conformance list` shows the names)")]
+    NothingSelected(String),
+    /// An output could not be written.
+    #[error("failed to write {0}")]
+    Write(String),
+}
+
+impl RunError {
+    /// The exit code (DESIGN §3).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Catalogue(_) | Self::Suites(_) | Self::Profile(_) | Self::NothingSelected(_) => exit::CONFIG,
+            Self::Start(_) | Self::Embedded(_) | Self::Write(_) => exit::ERROR,
+        }
+    }
+}
+
+/// Loads the catalogue and every scenario, or every problem found.
+pub fn load(req: &RunRequest) -> Result<(Catalogue, Vec<Scenario>), RunError> {
+    let catalogue = Catalogue::load(&req.catalogue)?;
+    let scenarios = crate::suite::load_all(&SuiteRoot::new(&req.suites), &catalogue)?;
+    Ok((catalogue, scenarios))
+}
+
+/// SHA-256 over every suite file's path and content, hex.
+pub fn suites_hash(dir: &Path) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut h = sha2::Sha256::new();
+    for f in files {
+        h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
