@@ -203,6 +203,22 @@ pub struct Summary {
     pub profile_checks: Counts,
     /// Harness errors (checks that could not be made).
     pub harness_errors: usize,
+    /// The slowest scenarios, slowest first (at most [`SLOWEST`]; empty in the stable
+    /// reference report, whose times are zeroed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slowest: Vec<Timing>,
+}
+
+/// How many scenarios [`Summary::slowest`] lists.
+pub const SLOWEST: usize = 10;
+
+/// One scenario's time, for [`Summary::slowest`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct Timing {
+    /// The scenario's trial name.
+    pub trial: String,
+    /// Its duration in milliseconds (the scenario's `duration_ms`).
+    pub duration_ms: u64,
 }
 
 /// How bad a preflight problem is.
@@ -449,6 +465,18 @@ impl Report {
                 }
             }
         }
+        let mut times: Vec<Timing> = self
+            .scenarios
+            .iter()
+            .filter(|sc| sc.duration_ms > 0)
+            .map(|sc| Timing {
+                trial: sc.trial.clone(),
+                duration_ms: sc.duration_ms,
+            })
+            .collect();
+        times.sort_by(|a, b| b.duration_ms.cmp(&a.duration_ms).then_with(|| a.trial.cmp(&b.trial)));
+        times.truncate(SLOWEST);
+        s.slowest = times;
         self.summary = s;
     }
 

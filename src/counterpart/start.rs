@@ -252,7 +252,9 @@ pub async fn start_for_client(
             );
             cfg.quirks = alterations.quirks(Role::Client);
             cfg.variants = alterations.variants(Role::Client);
-            cfg.max_polls = 3;
+            // One poll after request_submitted gives the polling scenario a gap to measure
+            // (G-C-23) and a ticket to compare (G-C-11); each more poll only waits another interval.
+            cfg.max_polls = 1;
             let c = uma_reference_server::client::ReferenceClient::start(
                 cfg,
                 std::net::SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -153,7 +153,7 @@ impl ClientState {
     /// A fresh state for a client reachable at `base_url` (`http://127.0.0.1:PORT`, no
     /// trailing slash).
     pub fn new(config: ClientConfig, base_url: String) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client::builder()
             .user_agent(concat!("uma-reference-client/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

@@ -256,7 +256,7 @@ fn form_encode(s: &str) -> String {
 impl RsState {
     /// Builds the state. Nothing is sent to the AS yet; AS problems surface per request.
     pub async fn new(config: RsConfig) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client::builder()
             .user_agent(USER_AGENT)
             .timeout(config.as_timeout)
             .connect_timeout(config.as_timeout)
