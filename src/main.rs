@@ -154,6 +154,9 @@ struct Gate {
     /// Also write the evidence bundle (.tar.gz) to this file.
     #[arg(long)]
     bundle: Option<PathBuf>,
+    /// Failures of profile checks (ICG+PKCE, ICG+iss: not UMA conformance) fail the run too; by default the exit code follows UMA conformance alone.
+    #[arg(long)]
+    gate_profiles: bool,
 }
 
 fn parse_quirks(names: &[String]) -> Result<Vec<uma_reference_server::Quirk>, String> {
@@ -216,6 +219,7 @@ async fn real_main(cli: Cli) -> i32 {
                 variants,
                 roles,
                 shard,
+                gate_profiles: gate.gate_profiles,
                 ..RunRequest::default()
             };
             if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))
@@ -278,18 +282,7 @@ async fn real_main(cli: Cli) -> i32 {
                 Ok((cat, scenarios)) => {
                     if requirements {
                         for r in cat.iter() {
-                            let note = r
-                                .untestable
-                                .as_deref()
-                                .map(|u| format!(" [untestable: {u}]"))
-                                .unwrap_or_default();
-                            say!(
-                                "{:10} {:11} {:6} {}{note}",
-                                r.id,
-                                format!("{:?}", r.keyword),
-                                r.role.as_str(),
-                                r.summary
-                            );
+                            say!("{}", uma_conformance::run::listing::requirement_line(r, &scenarios));
                         }
                     } else {
                         for s in scenarios {

@@ -279,6 +279,10 @@ pub struct RunInfo {
     pub duration_ms: u64,
     /// `--strict`.
     pub strict: bool,
+    /// `--gate-profiles`: failures of profile checks (PKCE, `iss`) fail the run too. Without it
+    /// the exit code follows UMA conformance alone; profile results are reported apart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gate_profiles: bool,
     /// `--jobs`.
     pub jobs: usize,
     /// `--filter`.
@@ -460,6 +464,13 @@ impl Report {
     /// The known-failure entry covering a check (`None` without a baseline).
     pub fn known(&self, scenario: &ScenarioResult, check: Option<usize>) -> Option<&BaselineEntryResult> {
         self.baseline.as_ref()?.covering(&scenario.id, check)
+    }
+
+    /// Failed checks that decide the exit code: the failures no baseline entry covers, without
+    /// profile checks unless the run gates on them (`--gate-profiles`).
+    pub fn gating_failures(&self) -> impl Iterator<Item = (&ScenarioResult, usize)> {
+        self.new_failures()
+            .filter(|(s, i)| self.run.gate_profiles || s.checks[*i].kind != CheckKind::Profile)
     }
 
     /// Failed checks no baseline entry covers: `(scenario, check index)`.

@@ -85,6 +85,15 @@ impl Redactor {
         }
     }
 
+    /// Every secret the run has met so far: the profile's, the ones the engine registered, and
+    /// the ones found by structure in finished scenarios. For tests that scan outputs for them.
+    pub fn known_values(&self) -> Vec<String> {
+        self.known
+            .read()
+            .map(|k| k.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// A line of text with every known secret replaced by `[redacted]` and control characters
     /// escaped (console output).
     pub fn text(&self, s: &str) -> String {
@@ -148,6 +157,11 @@ impl Redactor {
             }
         }
         values.retain(|v| worth(v));
+        // What a scenario revealed is a secret of the whole run: the console and the other
+        // scenarios replace it too.
+        if let Ok(mut k) = self.known.write() {
+            k.extend(values.iter().cloned());
+        }
         // Number by first appearance in the scenario's exchanges, then its checks.
         let mut all = String::new();
         for e in &s.exchanges {
@@ -334,7 +348,51 @@ fn body_secrets(body: &str) -> Vec<String> {
     }
     out.extend(params_secrets(body));
     out.extend(structural_text(body));
+    out.extend(html_input_secrets(body));
     out
+}
+
+/// The values of HTML form fields named like secrets (`<input name="csrf_token" value="…">`):
+/// a claims page carries its anti-CSRF token, and a page may carry a ticket or `state`.
+fn html_input_secrets(body: &str) -> Vec<String> {
+    let lower = body.to_ascii_lowercase();
+    let mut out = Vec::new();
+    for (start, _) in lower.match_indices("<input") {
+        let end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
+        let tag = &body[start..end];
+        let (name, value) = (attribute(tag, "name"), attribute(tag, "value"));
+        if let (Some(n), Some(v)) = (name, value)
+            && SECRET_NAMES.contains(&n)
+        {
+            out.push(v.to_string());
+        }
+    }
+    out
+}
+
+/// An attribute's value in a tag (`name="x"` or `name='x'`), case-insensitive on the name.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(name).map(|i| i + from) {
+        from = i + name.len();
+        let before_ok = i > 0 && lower.as_bytes()[i - 1].is_ascii_whitespace();
+        let rest = lower[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let at = tag.len() - rest.len() + 1;
+        let value = tag[at..].trim_start();
+        let quote = value.chars().next()?;
+        if quote == '"' || quote == '\'' {
+            return value[1..].find(quote).map(|e| &value[1..1 + e]);
+        }
+        let e = value
+            .find(|c: char| c.is_whitespace() || c == '>')
+            .unwrap_or(value.len());
+        return Some(&value[..e]);
+    }
+    None
 }
 
 fn json_secrets(v: &Value, out: &mut Vec<String>) {
@@ -370,7 +428,8 @@ fn structural_text(s: &str) -> Vec<String> {
             .unwrap_or(rest.len());
         let seg = &rest[..end];
         let first = seg.split('&').next().unwrap_or("");
-        out.extend(params_secrets(first));
+        // In HTML, `&` between parameters is written `&amp;`.
+        out.extend(params_secrets(first.strip_prefix("amp;").unwrap_or(first)));
     }
     out
 }
@@ -453,6 +512,26 @@ mod tests {
         assert!(text.contains("[secret-1]"), "{text}");
         let body = out.exchanges[0].response_body.as_deref().unwrap_or("");
         assert!(body.contains("\"upgraded\":false"), "{body}");
+    }
+
+    #[test]
+    fn secrets_in_html_forms_and_links_are_found_and_become_known_to_the_run() {
+        let r = Redactor::new();
+        let page = concat!(
+            "<form><INPUT type=\"hidden\" name=\"csrf_token\" value=\"csrf-HTML-1234\">",
+            "<input value='state-HTML-5678' name='state'>",
+            "<a href=\"/claims?x=1&amp;ticket=tkt-HTML-9012\">go</a></form>"
+        );
+        let s = scenario(vec![exchange("http://h/claims", "", page, &[])], "");
+        let out = serde_json::to_string(&r.scenario(&s, &[])).unwrap();
+        for secret in ["csrf-HTML-1234", "state-HTML-5678", "tkt-HTML-9012"] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+            assert!(
+                r.known_values().iter().any(|k| k == secret),
+                "{secret} is known to the run"
+            );
+        }
+        assert_eq!(r.text("seen csrf-HTML-1234"), "seen [redacted]");
     }
 
     #[test]

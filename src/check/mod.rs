@@ -19,6 +19,7 @@ mod entropy;
 mod format_with_claim_token;
 mod granted;
 mod https_issuer;
+mod inactive_undisclosed;
 mod iss;
 mod issuer_matches;
 mod json_content_type;
@@ -254,6 +255,7 @@ checks! {
     Unpredictable(unpredictable::Unpredictable) => "unpredictable", "T-07";
     Granted(granted::Granted) => "granted", "G-AS-12";
     Iss(iss::Iss) => "iss", "ISS-02";
+    InactiveUndisclosed(inactive_undisclosed::InactiveUndisclosed) => "inactive-undisclosed", "R7662-03";
     PkceAdvertised(pkce_advertised::PkceAdvertised) => "pkce-advertised", "PKCE-07";
     NotReadableClaims(not_readable_claims::NotReadableClaims) => "not-readable-claims", "G-AS-23";
     LocationHasId(location_has_id::LocationHasId) => "location-has-id", "F-AS-10";

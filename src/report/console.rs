@@ -77,6 +77,9 @@ pub fn summary(report: &Report) -> String {
             "\nprofile checks (not UMA conformance): {} pass, {} fail, {} warn, {} skip",
             p.pass, p.fail, p.warn, p.skip
         );
+        if p.fail > 0 && !report.run.gate_profiles {
+            out.push_str(" (they do not set the exit code; --gate-profiles makes them)");
+        }
     }
     if s.harness_errors > 0 {
         let _ = write!(

@@ -6,6 +6,7 @@
 pub mod exit;
 pub mod info;
 pub mod interrupt;
+pub mod listing;
 pub mod preflight;
 pub mod reference;
 mod request;
@@ -392,6 +393,7 @@ impl Session {
                 started_at: self.started_at.clone(),
                 duration_ms: 0,
                 strict: req.strict,
+                gate_profiles: req.gate_profiles,
                 jobs: req.jobs,
                 filter: req.filter.clone(),
                 suites_hash: suites_hash(&req.suites),

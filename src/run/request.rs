@@ -31,6 +31,8 @@ pub struct RunRequest {
     pub filter: Option<String>,
     /// `--strict`.
     pub strict: bool,
+    /// `--gate-profiles`: profile check failures fail the run (exit 1) too.
+    pub gate_profiles: bool,
     /// `--jobs`.
     pub jobs: usize,
     /// Quirks of the embedded reference implementation (each applies to the component of its
@@ -56,6 +58,7 @@ impl Default for RunRequest {
             target: None,
             filter: None,
             strict: false,
+            gate_profiles: false,
             jobs: 8,
             quirks: Vec::new(),
             variants: Vec::new(),

@@ -490,6 +490,9 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
         if ctx.quirk(Quirk::InactiveWithReason) {
             v["reason"] = json!(reason);
         }
+        if ctx.variant(Variant::ExtensionMembers) {
+            v[crate::core::grant::EXTENSION_MEMBER] = json!("uma-reference-server");
+        }
         Ok(v)
     };
     // Quirk introspection-any-owner: no audience check, any RS sees any RPT's permissions.

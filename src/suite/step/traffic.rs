@@ -25,6 +25,17 @@ pub struct TrafficStep {
     /// request that must not come would arrive (negative checks).
     #[serde(default)]
     pub quiet: Option<bool>,
+    /// Only the first N matching requests (`count` counts them): for a question like "did the
+    /// client ever fetch discovery", whose answer must not depend on how often it did.
+    #[serde(default)]
+    pub first: Option<usize>,
 }
 
-impl StepArgs for TrafficStep {}
+impl StepArgs for TrafficStep {
+    fn problems(&self) -> Vec<String> {
+        match self.first {
+            Some(0) => vec!["`first` must be at least 1".into()],
+            _ => Vec::new(),
+        }
+    }
+}
