@@ -90,6 +90,23 @@ pub struct Exchange {
     /// a counterpart (`target → counterpart as`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<String>,
+    /// Set when the exchange is a run of a client's `start_command` (method `EXEC`, the command
+    /// line as the URL, stdout as the response body): how it ended and what it wrote to stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandRun>,
+}
+
+/// How a command the harness ran ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct CommandRun {
+    /// Its exit status (absent when it was killed by a signal or the timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+    /// What it wrote to stderr (the first 16 KiB, as text).
+    pub stderr: String,
+    /// Whether the harness killed it at its timeout.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
 }
 
 /// One check: one assertion about one requirement (or, for a harness error, about none).

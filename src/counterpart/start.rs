@@ -278,6 +278,7 @@ pub async fn start_for_client(
                 },
                 capabilities: alterations.capabilities(Role::Client, &reference_client_capabilities()),
                 quiet_window_ms: Some(200),
+                access_token_scope: None,
             };
             running.client = Some(c);
             (p, Duration::from_millis(200))
@@ -310,6 +311,11 @@ pub async fn start_for_client(
     ));
     // Polling scenarios wait for the interval a few times: keep it short.
     config.poll_interval = 1;
+    // A client that needs an access token to start (`{access_token}` in its profile) gets one
+    // for its registered scopes by client_credentials: a plain OAuth token, not a PAT.
+    config
+        .variants
+        .insert(uma_reference_server::variants::Variant::ClientCredentialsAnyRegisteredScope);
     let (as_port, rs_port) = profile.map_or((0, 0), |p| (p.counterpart.as_port, p.counterpart.rs_port));
     let counterpart = CounterpartAs::start(config, as_port, traffic.clone()).await?;
     let as_issuer = counterpart.issuer().to_string();
