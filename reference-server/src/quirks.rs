@@ -85,6 +85,16 @@ quirks! {
         "reads the RPT only from the access_token query parameter: a token in the Authorization header counts as no token";
     RsIntrospectionHint => "rs-introspection-hint", Rs, "F-RS-21", [],
         "introspects with token_type_hint=requesting_party_token instead of access_token";
+    RsSeveralAnyOne => "rs-several-any-one", Rs, "G-RS-06", ["G-RS-05"],
+        "a request that needs several resources is served when the RPT covers any one of them";
+    RsMalformedDescription => "rs-malformed-description", Rs, "F-RS-03", [],
+        "also registers a draft resource whose resource_scopes is a space-separated string (the AS refuses it; the RS carries on)";
+    RsProbeWithoutPat => "rs-probe-without-pat", Rs, "F-RS-04", [],
+        "before each permission request, first tries it without any token, then again with the PAT";
+    RsProbeScopesString => "rs-probe-scopes-string", Rs, "F-RS-12", [],
+        "before each permission request, first sends resource_scopes as a string, then again as an array";
+    RsProbeUnregisteredScope => "rs-probe-unregistered-scope", Rs, "F-RS-13", [],
+        "before each permission request, first asks for the route's scope plus an unregistered `admin`, then for the route's scope alone";
 
     // --- authorization server quirks ---
     NoTicketRotation => "no-ticket-rotation", As, "G-AS-32", ["T-04", "T-03", "G-AS-30"],

@@ -66,6 +66,8 @@ pub struct RsTargetProfile {
     pub as_client: RsAsClient,
     /// The requests scenarios send, by name. Required: `read` (a protected resource and scope),
     /// `other-scope` (the same resource, another scope), `other-resource` (another resource).
+    /// Optional: `several` (a request that needs permissions on more than one resource; the RS
+    /// then claims `several-permissions`).
     pub requests: BTreeMap<String, RsRequestProfile>,
 }
 

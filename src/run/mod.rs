@@ -282,6 +282,11 @@ impl Session {
                 caps.insert(Capability::BrowserClient);
             }
         }
+        if let Some(rs) = &counterparts.rs
+            && rs.requests.contains_key("several")
+        {
+            caps.insert(Capability::SeveralPermissions);
+        }
         found.report.capabilities = caps.iter().map(|c| c.to_string()).collect();
         let env = if found.report.blocks() {
             None
