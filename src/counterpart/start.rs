@@ -310,6 +310,12 @@ pub async fn start_for_client(
     ));
     // Polling scenarios wait for the interval a few times: keep it short.
     config.poll_interval = 1;
+    // Client libraries that start only with an access token in hand get one by
+    // client_credentials, and a requested scope the client never registered and nothing offers
+    // (`openid`) is ignored (RFC 6749 §3.3). Both are conformant, and neither changes an answer
+    // to a request the reference client sends; the client's requests are judged as they are.
+    config.client_access_tokens = true;
+    config.unknown_scopes = uma_reference_server::config::UnknownScopes::Ignore;
     let (as_port, rs_port) = profile.map_or((0, 0), |p| (p.counterpart.as_port, p.counterpart.rs_port));
     let counterpart = CounterpartAs::start(config, as_port, traffic.clone()).await?;
     let as_issuer = counterpart.issuer().to_string();
