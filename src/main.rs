@@ -85,6 +85,10 @@ enum Command {
         /// Known failures (YAML) to apply; the exit code then follows it.
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// Write the committed form (as reports/reference/): report.json, report.html and
+        /// summary.md with ports, times, durations, ids and tags replaced by placeholders.
+        #[arg(long)]
+        stable: bool,
     },
     /// Join the report.json of several shards (--shard K/N) of one run into one, and render it.
     Merge {
@@ -313,11 +317,16 @@ async fn real_main(cli: Cli) -> i32 {
             }
             code
         }
-        Command::Report { report, out, baseline } => {
+        Command::Report {
+            report,
+            out,
+            baseline,
+            stable,
+        } => {
             let out = out.unwrap_or_else(|| report.parent().map(PathBuf::from).unwrap_or_default());
-            rerender(&[report], &out, baseline.as_deref())
+            rerender(&[report], &out, baseline.as_deref(), stable)
         }
-        Command::Merge { reports, out, baseline } => rerender(&reports, &out, baseline.as_deref()),
+        Command::Merge { reports, out, baseline } => rerender(&reports, &out, baseline.as_deref(), false),
         Command::Bundle { report, output } => bundle(&report, output),
         Command::Verify { bundle } => match report::bundle::verify(&bundle) {
             Ok((m, hash)) => {
@@ -541,8 +550,9 @@ fn finish_run(
 }
 
 /// `report` and `merge`: read, join, apply a baseline, write every format; exit as the run would.
-fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::path::Path>) -> i32 {
-    let done = info::gather(files, baseline).and_then(|r| info::rerender(&r, out).map(|f| (r, f)));
+fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::path::Path>, stable: bool) -> i32 {
+    let write = if stable { info::rerender_stable } else { info::rerender };
+    let done = info::gather(files, baseline).and_then(|r| write(&r, out).map(|f| (r, f)));
     match done {
         Ok((report, files)) => {
             say!("reports: {}", files.join(", "));

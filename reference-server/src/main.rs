@@ -24,9 +24,13 @@ struct Args {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 8080, env = "UMA_AS_PORT")]
     port: u16,
-    /// Configuration file (YAML). Without it, a demo configuration is used.
+    /// Configuration file (YAML). Without it (and without --profile), a demo configuration is used.
     #[arg(long, env = "UMA_AS_CONFIG")]
     config: Option<PathBuf>,
+    /// A shipped configuration instead of --config: `interop` (the reference as a standing
+    /// counterpart for an interop event: DCR participants, registration policies, the demo IdP).
+    #[arg(long, value_name = "NAME", conflicts_with = "config", env = "UMA_AS_PROFILE")]
+    profile: Option<String>,
     /// Directory for the SQLite database.
     #[arg(long, default_value = "uma-data", env = "UMA_AS_DATA_DIR")]
     data_dir: PathBuf,
@@ -57,6 +61,13 @@ struct Args {
 enum Role {
     /// The reference resource server: a photo API protected by the AS at --as-issuer.
     Rs(RsArgs),
+    /// The reference client: a web-style UMA client driven by GET /start (`client --help`).
+    #[command(disable_help_flag = true)]
+    Client {
+        /// Its options (see `client --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// `uma-reference-server rs`.
@@ -139,11 +150,14 @@ fn main() -> ExitCode {
         print_variants(None);
         return ExitCode::SUCCESS;
     }
-    if let Some(Role::Rs(rs)) = args.role {
-        return run_rs(rs);
+    match args.role {
+        Some(Role::Rs(rs)) => return run_rs(rs),
+        // Reached only when `client` follows other options; main() hands it over first otherwise.
+        Some(Role::Client { args }) => return uma_reference_server::client::cli::run(args),
+        None => {}
     }
     init_logs(args.log_json);
-    let demo = args.config.is_none();
+    let demo = args.config.is_none() && args.profile.is_none();
     let variants = match parse_variants(&args.variants, uma_reference_server::Role::As) {
         Ok(v) => v,
         Err(msg) => {
@@ -151,9 +165,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let loaded = match &args.config {
-        Some(path) => Config::from_file_with(path, &variants),
-        None => {
+    let loaded = match (&args.config, &args.profile) {
+        (Some(path), _) => Config::from_file_with(path, &variants),
+        (None, Some(name)) => Config::profile(name, &variants),
+        (None, None) => {
             let mut c = Config::demo();
             for v in &variants {
                 c.variants.insert(*v);
@@ -184,6 +199,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let profile = args.profile.clone();
     runtime.block_on(async move {
         let shown = config.clone();
         let server = match Server::builder(config).port(args.port).data_dir(&args.data_dir).start().await {
@@ -200,7 +216,11 @@ fn main() -> ExitCode {
             }
         };
         println!("{}", server.issuer());
-        print_credentials(&shown, demo);
+        // A shipped profile's users are public: show them as the demo's are.
+        print_credentials(&shown, demo || profile.is_some());
+        if profile.is_some() && shown.open_registration {
+            println!("register clients at {}/register (RFC 7591)", server.issuer());
+        }
         for q in shown.quirks.iter() {
             tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this server is deliberately non-conformant");
         }

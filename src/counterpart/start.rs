@@ -311,11 +311,12 @@ pub async fn start_for_client(
     ));
     // Polling scenarios wait for the interval a few times: keep it short.
     config.poll_interval = 1;
-    // A client that needs an access token to start (`{access_token}` in its profile) gets one
-    // for its registered scopes by client_credentials: a plain OAuth token, not a PAT.
-    config
-        .variants
-        .insert(uma_reference_server::variants::Variant::ClientCredentialsAnyRegisteredScope);
+    // Client libraries that start only with an access token in hand get one by
+    // client_credentials (`{access_token}` in a client profile), and a requested scope the client never registered and nothing offers
+    // (`openid`) is ignored (RFC 6749 §3.3). Both are conformant, and neither changes an answer
+    // to a request the reference client sends; the client's requests are judged as they are.
+    config.client_access_tokens = true;
+    config.unknown_scopes = uma_reference_server::config::UnknownScopes::Ignore;
     let (as_port, rs_port) = profile.map_or((0, 0), |p| (p.counterpart.as_port, p.counterpart.rs_port));
     let counterpart = CounterpartAs::start(config, as_port, traffic.clone()).await?;
     let as_issuer = counterpart.issuer().to_string();

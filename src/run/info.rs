@@ -104,6 +104,26 @@ pub fn rerender(report: &Report, out: &Path) -> Result<Vec<String>, Failed> {
         .map_err(|e| (exit::ERROR, format!("{e}: {}", e.source)))
 }
 
+/// Writes the committed form of a report read back into `out`: report.json, report.html and
+/// summary.md (the files of `reports/reference/`), made deterministic by
+/// [`report::stable::stabilize`], so that a fresh run can be compared byte for byte.
+pub fn rerender_stable(report: &Report, out: &Path) -> Result<Vec<String>, Failed> {
+    let mut clean = Redactor::new().report(report);
+    report::stable::stabilize(&mut clean);
+    let catalogue = default_catalogue();
+    let failed = |e: String| (exit::ERROR, e);
+    std::fs::create_dir_all(out).map_err(|e| failed(format!("{}: {e}", out.display())))?;
+    let mut written = Vec::new();
+    for (name, text) in report::render_all(&clean, &Context::new(&catalogue)) {
+        if super::reference::FILES.contains(&name) {
+            let path = out.join(name);
+            std::fs::write(&path, text).map_err(|e| failed(format!("{}: {e}", path.display())))?;
+            written.push(path.display().to_string());
+        }
+    }
+    Ok(written)
+}
+
 /// Writes the evidence bundle of a report.json (or of the folder holding it) to `output`
 /// (default: `evidence.tar.gz` beside it); returns the bundle and its manifest's SHA-256.
 pub fn bundle(from: &Path, output: Option<PathBuf>) -> Result<(PathBuf, String), Failed> {

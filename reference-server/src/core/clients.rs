@@ -356,15 +356,18 @@ async fn register_checked(ctx: &Ctx, body: &Value) -> Result<Registered, Protoco
     }
     let scopes = split_scope(&opt_string(meta, "scope")?.unwrap_or_default());
     let secret = (auth_method != AuthMethod::None).then(|| ClientSecret::new(random_token()));
+    let client_id = random_id();
+    // With `dcr_owners`, a resource server registering for PATs acts for an owner of its own.
+    let owner = (ctx.config.dcr_owners && scopes.iter().any(|s| s == UMA_PROTECTION)).then(|| client_id.clone());
     let client = ClientRecord {
-        client_id: random_id(),
+        client_id: client_id.clone(),
         secret_hash: secret.as_ref().map(|s| hash_secret(s.secret())),
         auth_method,
         redirect_uris,
         claims_redirect_uris,
         scopes,
         grant_types,
-        owner: None,
+        owner,
         client_name: opt_string(meta, "client_name")?,
         is_static: false,
         issued_at: ctx.clock.now(),

@@ -15,7 +15,9 @@ use crate::template::Tpl;
 pub struct TrafficStep {
     /// Which endpoint: a discovery member (`token_endpoint`, `permission_endpoint`,
     /// `introspection_endpoint`, `claims_interaction_endpoint`, ...), `discovery`, `as` (every AS
-    /// request), `rs` (every request to the harness's RS), or a path. Default: everything.
+    /// request), `rs` (every request to the harness's RS), `uma_grant` (the token endpoint's
+    /// requests of the UMA grant: requests for another OAuth grant, such as a client-credentials
+    /// token, that carry no ticket are left out), or a path. Default: everything.
     #[serde(default)]
     pub at: Option<String>,
     /// Only requests from this mark on (a number saved from an earlier `traffic` step's `mark`).
