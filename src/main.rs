@@ -1,4 +1,7 @@
 //! `uma-conformance`: run the UMA 2.0 conformance suites against a target.
+//!
+//! Over 600 lines because it is the CLI: one clap variant and one match arm per subcommand;
+//! what each does is a library call.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -101,6 +104,18 @@ enum Command {
         /// Known failures (YAML) to apply to the joined report.
         #[arg(long)]
         baseline: Option<PathBuf>,
+    },
+    /// Put several implementations side by side: matrix.html and matrix.json from their report.json files.
+    Matrix {
+        /// The report.json files (or the folders holding them), one per implementation.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where to write matrix.html and matrix.json.
+        #[arg(long, default_value = DEFAULT_OUT)]
+        out: PathBuf,
+        /// Rows: one per requirement, or one per scenario.
+        #[arg(long, default_value = "requirement", value_parser = ["requirement", "scenario"])]
+        by: String,
     },
     /// Write an evidence bundle (.tar.gz: every report format, the redacted target profile, a SHA-256 manifest) from a report.json.
     Bundle {
@@ -327,6 +342,7 @@ async fn real_main(cli: Cli) -> i32 {
             rerender(&[report], &out, baseline.as_deref(), stable)
         }
         Command::Merge { reports, out, baseline } => rerender(&reports, &out, baseline.as_deref(), false),
+        Command::Matrix { reports, out, by } => matrix(&reports, &out, &by),
         Command::Bundle { report, output } => bundle(&report, output),
         Command::Verify { bundle } => match report::bundle::verify(&bundle) {
             Ok((m, hash)) => {
@@ -558,6 +574,19 @@ fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::pat
             say!("reports: {}", files.join(", "));
             say!("{}", report::console::summary(&report));
             exit::of(&report)
+        }
+        Err((code, e)) => {
+            complain(&e);
+            code
+        }
+    }
+}
+
+fn matrix(reports: &[PathBuf], out: &std::path::Path, by: &str) -> i32 {
+    match info::matrix(reports, out, by.parse().unwrap_or_default()) {
+        Ok(text) => {
+            say!("{text}");
+            exit::PASS
         }
         Err((code, e)) => {
             complain(&e);

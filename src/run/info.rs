@@ -124,6 +124,20 @@ pub fn rerender_stable(report: &Report, out: &Path) -> Result<Vec<String>, Faile
     Ok(written)
 }
 
+/// `matrix`: the reports side by side, written into `out` (`matrix.json`, `matrix.html`);
+/// returns what to print: the scores, the split rows and the files.
+pub fn matrix(files: &[PathBuf], out: &Path, by: report::matrix::Axis) -> Result<String, Failed> {
+    let catalogue = default_catalogue();
+    let hash = file_hash(&RunRequest::default().catalogue);
+    let (m, written) = report::matrix_input::write(files, out, by, &Context::new(&catalogue), &hash)
+        .map_err(|e| (e.exit_code(), e.to_string()))?;
+    Ok(format!(
+        "{}\nmatrix: {}",
+        crate::diagnostic::printable(&report::matrix::console(&m)),
+        written.join(", ")
+    ))
+}
+
 /// Writes the evidence bundle of a report.json (or of the folder holding it) to `output`
 /// (default: `evidence.tar.gz` beside it); returns the bundle and its manifest's SHA-256.
 pub fn bundle(from: &Path, output: Option<PathBuf>) -> Result<(PathBuf, String), Failed> {
