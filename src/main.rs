@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use uma_conformance::{Role, RunRequest, exit, report};
 
 /// `println!` that stops quietly when stdout is closed (`uma-conformance list | head`).
@@ -22,8 +22,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Conformance test suite and interop harness for UMA 2.0.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(about)]
 struct Cli {
+    #[command(flatten)]
+    sources: uma_conformance::run::Sources,
     #[command(subcommand)]
     command: Command,
 }
@@ -134,6 +136,8 @@ enum Command {
     },
     /// Regenerate the JSON Schemas of the file formats into fixtures/schemas/.
     Schemas,
+    /// Write the suites and fixtures built into this binary into DIR (suites/, fixtures/; never overwriting a file), to edit scenarios and run them with --suites.
+    Export { dir: PathBuf },
 }
 
 /// The default output folder (ignored by git).
@@ -165,7 +169,9 @@ fn parse_variants(names: &[String]) -> Result<Vec<uma_reference_server::variants
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let version: &'static str = Box::leak(info::long_version().into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -178,6 +184,7 @@ fn main() -> ExitCode {
 }
 
 async fn real_main(cli: Cli) -> i32 {
+    let base = cli.sources.request();
     match cli.command {
         Command::Run {
             target,
@@ -216,7 +223,7 @@ async fn real_main(cli: Cli) -> i32 {
                 variants,
                 roles,
                 shard,
-                ..RunRequest::default()
+                ..base
             };
             if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))
                 && let Err(e) = b.check_against(scenarios.iter().map(|s| s.id.as_str()), &catalogue)
@@ -263,7 +270,7 @@ async fn real_main(cli: Cli) -> i32 {
             requirements,
             capabilities,
         } => {
-            let req = RunRequest::default();
+            let req = base;
             if capabilities {
                 for c in uma_conformance::suite::Capability::ALL {
                     say!("{:20} {}", c.as_str(), c.description());
@@ -302,7 +309,7 @@ async fn real_main(cli: Cli) -> i32 {
         }
         Command::Validate { targets } => {
             let mut code = exit::PASS;
-            match uma_conformance::load(&RunRequest::default()) {
+            match uma_conformance::load(&base) {
                 Ok((_, s)) => say!("{} scenarios valid", s.len()),
                 Err(e) => {
                     eprintln!("{e}");
@@ -325,7 +332,10 @@ async fn real_main(cli: Cli) -> i32 {
             rerender(&[report], &out, baseline.as_deref())
         }
         Command::Merge { reports, out, baseline } => rerender(&reports, &out, baseline.as_deref()),
-        Command::Bundle { report, output } => bundle(&report, output),
+        Command::Bundle { report, output } => said(
+            info::bundle(&report, output)
+                .map(|(path, hash)| format!("evidence bundle: {} (manifest sha256 {hash})", path.display())),
+        ),
         Command::Verify { bundle } => match report::bundle::verify(&bundle) {
             Ok((m, hash)) => {
                 say!(
@@ -371,7 +381,7 @@ async fn real_main(cli: Cli) -> i32 {
                 quirks: (!everything).then_some(quirks),
                 variants: (!everything).then_some(variants),
             };
-            match uma_conformance::selftest::run(&RunRequest::default(), &selection).await {
+            match uma_conformance::selftest::run(&base, &selection).await {
                 Err(e) => {
                     eprintln!("{e}");
                     e.exit_code()
@@ -424,6 +434,7 @@ async fn real_main(cli: Cli) -> i32 {
                 }
             }
         }
+        Command::Export { dir } => said(info::export(&dir)),
         Command::Schemas => {
             let dir = uma_conformance::run::repo_root().join("fixtures/schemas");
             match uma_conformance::formats::write(&dir) {
@@ -563,10 +574,11 @@ fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::pat
     }
 }
 
-fn bundle(from: &std::path::Path, output: Option<PathBuf>) -> i32 {
-    match info::bundle(from, output) {
-        Ok((path, hash)) => {
-            say!("evidence bundle: {} (manifest sha256 {hash})", path.display());
+/// Prints what a command did, or its error; returns its exit code.
+fn said(done: Result<String, info::Failed>) -> i32 {
+    match done {
+        Ok(text) => {
+            say!("{text}");
             exit::PASS
         }
         Err((code, e)) => {

@@ -28,7 +28,7 @@ use crate::redact::Redactor;
 use crate::suite::{Capability, Scenario};
 use crate::uma::Role;
 
-pub use request::{RunError, RunRequest, load, repo_root, suites_hash};
+pub use request::{RunError, RunRequest, Sources, load, repo_root, suites_hash};
 
 /// One role of a session, ready to run.
 #[derive(Debug)]
