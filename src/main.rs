@@ -60,6 +60,9 @@ enum Command {
         /// Without --target: only these roles' suites (as, rs, client; repeatable). Default: all.
         #[arg(long = "role", value_parser = ["as", "rs", "client"])]
         roles: Vec<String>,
+        /// Without --target: the embedded reference serves HTTPS (certificates of a test CA made for the run), so TLS checks run too.
+        #[arg(long)]
+        tls: bool,
         #[command(flatten)]
         gate: Gate,
     },
@@ -160,11 +163,8 @@ struct Gate {
     bundle: Option<PathBuf>,
 }
 
-fn parse_quirks(names: &[String]) -> Result<Vec<uma_reference_server::Quirk>, String> {
-    names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
-}
-
-fn parse_variants(names: &[String]) -> Result<Vec<uma_reference_server::variants::Variant>, String> {
+/// Parses quirk or variant names.
+fn parse_names<T: std::str::FromStr<Err: std::fmt::Display>>(names: &[String]) -> Result<Vec<T>, String> {
     names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
 }
 
@@ -195,6 +195,7 @@ async fn real_main(cli: Cli) -> i32 {
             quirks,
             variants,
             roles,
+            tls,
             gate,
         } => {
             let roles: Vec<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
@@ -202,7 +203,7 @@ async fn real_main(cli: Cli) -> i32 {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
+            let (quirks, variants) = match (parse_names(&quirks), parse_names(&variants)) {
                 (Ok(q), Ok(v)) => (q, v),
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");
@@ -223,6 +224,7 @@ async fn real_main(cli: Cli) -> i32 {
                 variants,
                 roles,
                 shard,
+                tls,
                 ..base
             };
             if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))
@@ -369,7 +371,7 @@ async fn real_main(cli: Cli) -> i32 {
             }
         },
         Command::Selftest { out, quirks, variants } => {
-            let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
+            let (quirks, variants) = match (parse_names(&quirks), parse_names(&variants)) {
                 (Ok(q), Ok(v)) => (q, v),
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");

@@ -50,6 +50,8 @@ struct Args {
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long, env = "UMA_AS_LOG_JSON")]
     log_json: bool,
+    #[command(flatten)]
+    tls: uma_reference_server::tls::TlsArgs,
 }
 
 /// The other reference components.
@@ -92,6 +94,8 @@ struct RsArgs {
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
+    #[command(flatten)]
+    tls: uma_reference_server::tls::TlsArgs,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -180,13 +184,24 @@ fn main() -> ExitCode {
             }
         }
     }
+    let tls = match args.tls.resolve() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
     runtime.block_on(async move {
         let shown = config.clone();
-        let server = match Server::builder(config).port(args.port).data_dir(&args.data_dir).start().await {
+        let mut builder = Server::builder(config).port(args.port).data_dir(&args.data_dir);
+        if let Some(t) = tls.server {
+            builder = builder.tls(t);
+        }
+        let server = match builder.start().await {
             Ok(s) => s,
             Err(e) => {
                 let mut msg = format!("error: {e}");
@@ -201,6 +216,9 @@ fn main() -> ExitCode {
         };
         println!("{}", server.issuer());
         print_credentials(&shown, demo);
+        if let Some(ca) = &tls.ca_written {
+            println!("tls_ca {}", ca.display());
+        }
         for q in shown.quirks.iter() {
             tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this server is deliberately non-conformant");
         }
@@ -264,6 +282,13 @@ fn run_rs(args: RsArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let mut config = RsConfig::new(&as_issuer, client_id, ClientSecret::new(secret));
+    match args.tls.resolve() {
+        Ok(t) => (config.tls, config.trust_ca_pem) = (t.server, t.trust_ca_pem),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     config.realm = args.realm;
     config.as_timeout = std::time::Duration::from_secs(args.as_timeout_secs.max(1));
     for name in &args.quirks {

@@ -19,6 +19,7 @@ mod entropy;
 mod format_with_claim_token;
 mod granted;
 mod https_issuer;
+mod https_url;
 mod iss;
 mod issuer_matches;
 mod json_content_type;
@@ -32,6 +33,7 @@ mod one_token_method;
 mod opaque;
 mod pkce_advertised;
 mod pkce_pair;
+mod refused_over_http;
 mod requested_scopes;
 mod ticket_rotated;
 mod uma_challenge;
@@ -273,6 +275,8 @@ checks! {
     ClaimTokenWithFormat(claim_token_with_format::ClaimTokenWithFormat) => "claim-token-with-format", "G-C-12";
     FormatWithClaimToken(format_with_claim_token::FormatWithClaimToken) => "format-with-claim-token", "G-C-13";
     RequestedScopes(requested_scopes::RequestedScopes) => "requested-scopes", "G-C-16";
+    HttpsUrl(https_url::HttpsUrl) => "https-url", "F-AS-01";
+    RefusedOverHttp(refused_over_http::RefusedOverHttp) => "refused-over-http", "G-ALL-03";
 }
 
 /// The recorded requests an argument names (a list saved from a `traffic` step).

@@ -50,6 +50,9 @@ pub struct RunRequest {
     pub catalogue: PathBuf,
     /// `--shard K/N`: only this share of the selected scenarios.
     pub shard: Option<shard::Shard>,
+    /// `--tls`: the embedded reference components serve HTTPS with certificates of a test CA
+    /// generated for the run, which the harness trusts.
+    pub tls: bool,
 }
 
 impl Default for RunRequest {
@@ -65,6 +68,7 @@ impl Default for RunRequest {
             suites: crate::builtin::suites(),
             catalogue: crate::builtin::catalogue(),
             shard: None,
+            tls: false,
         }
     }
 }
@@ -99,6 +103,7 @@ impl RunRequest {
         counterpart::reference::Alterations {
             quirks: self.quirks.clone(),
             variants: self.variants.clone(),
+            tls: None,
         }
     }
 }
