@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use uma_conformance::{Role, RunRequest, exit, report};
 
 /// `println!` that stops quietly when stdout is closed (`uma-conformance list | head`).
@@ -25,8 +25,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Conformance test suite and interop harness for UMA 2.0.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(about)]
 struct Cli {
+    #[command(flatten)]
+    sources: uma_conformance::run::Sources,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +63,9 @@ enum Command {
         /// Without --target: only these roles' suites (as, rs, client; repeatable). Default: all.
         #[arg(long = "role", value_parser = ["as", "rs", "client"])]
         roles: Vec<String>,
+        /// Without --target: the embedded reference serves HTTPS (certificates of a test CA made for the run), so TLS checks run too.
+        #[arg(long)]
+        tls: bool,
         #[command(flatten)]
         gate: Gate,
     },
@@ -153,6 +158,8 @@ enum Command {
     },
     /// Regenerate the JSON Schemas of the file formats into fixtures/schemas/.
     Schemas,
+    /// Write the suites and fixtures built into this binary into DIR (suites/, fixtures/; never overwriting a file), to edit scenarios and run them with --suites.
+    Export { dir: PathBuf },
 }
 
 /// The default output folder (ignored by git).
@@ -178,16 +185,15 @@ struct Gate {
     gate_profiles: bool,
 }
 
-fn parse_quirks(names: &[String]) -> Result<Vec<uma_reference_server::Quirk>, String> {
-    names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
-}
-
-fn parse_variants(names: &[String]) -> Result<Vec<uma_reference_server::variants::Variant>, String> {
+/// Parses quirk or variant names.
+fn parse_names<T: std::str::FromStr<Err: std::fmt::Display>>(names: &[String]) -> Result<Vec<T>, String> {
     names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let version: &'static str = Box::leak(info::long_version().into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -200,6 +206,7 @@ fn main() -> ExitCode {
 }
 
 async fn real_main(cli: Cli) -> i32 {
+    let base = cli.sources.request();
     match cli.command {
         Command::Run {
             target,
@@ -210,6 +217,7 @@ async fn real_main(cli: Cli) -> i32 {
             quirks,
             variants,
             roles,
+            tls,
             gate,
         } => {
             let roles: Vec<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
@@ -217,7 +225,7 @@ async fn real_main(cli: Cli) -> i32 {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
+            let (quirks, variants) = match (parse_names(&quirks), parse_names(&variants)) {
                 (Ok(q), Ok(v)) => (q, v),
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");
@@ -239,7 +247,8 @@ async fn real_main(cli: Cli) -> i32 {
                 roles,
                 shard,
                 gate_profiles: gate.gate_profiles,
-                ..RunRequest::default()
+                tls,
+                ..base
             };
             if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))
                 && let Err(e) = b.check_against(scenarios.iter().map(|s| s.id.as_str()), &catalogue)
@@ -286,7 +295,7 @@ async fn real_main(cli: Cli) -> i32 {
             requirements,
             capabilities,
         } => {
-            let req = RunRequest::default();
+            let req = base;
             if capabilities {
                 for c in uma_conformance::suite::Capability::ALL {
                     say!("{:20} {}", c.as_str(), c.description());
@@ -314,7 +323,7 @@ async fn real_main(cli: Cli) -> i32 {
         }
         Command::Validate { targets } => {
             let mut code = exit::PASS;
-            match uma_conformance::load(&RunRequest::default()) {
+            match uma_conformance::load(&base) {
                 Ok((_, s)) => say!("{} scenarios valid", s.len()),
                 Err(e) => {
                     eprintln!("{e}");
@@ -342,8 +351,11 @@ async fn real_main(cli: Cli) -> i32 {
             rerender(&[report], &out, baseline.as_deref(), stable)
         }
         Command::Merge { reports, out, baseline } => rerender(&reports, &out, baseline.as_deref(), false),
-        Command::Matrix { reports, out, by } => matrix(&reports, &out, &by),
-        Command::Bundle { report, output } => bundle(&report, output),
+        Command::Matrix { reports, out, by } => said(info::matrix(&reports, &out, by.parse().unwrap_or_default())),
+        Command::Bundle { report, output } => said(
+            info::bundle(&report, output)
+                .map(|(path, hash)| format!("evidence bundle: {} (manifest sha256 {hash})", path.display())),
+        ),
         Command::Verify { bundle } => match report::bundle::verify(&bundle) {
             Ok((m, hash)) => {
                 say!(
@@ -377,7 +389,7 @@ async fn real_main(cli: Cli) -> i32 {
             }
         },
         Command::Selftest { out, quirks, variants } => {
-            let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
+            let (quirks, variants) = match (parse_names(&quirks), parse_names(&variants)) {
                 (Ok(q), Ok(v)) => (q, v),
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");
@@ -389,7 +401,7 @@ async fn real_main(cli: Cli) -> i32 {
                 quirks: (!everything).then_some(quirks),
                 variants: (!everything).then_some(variants),
             };
-            match uma_conformance::selftest::run(&RunRequest::default(), &selection).await {
+            match uma_conformance::selftest::run(&base, &selection).await {
                 Err(e) => {
                     eprintln!("{e}");
                     e.exit_code()
@@ -442,6 +454,7 @@ async fn real_main(cli: Cli) -> i32 {
                 }
             }
         }
+        Command::Export { dir } => said(info::export(&dir)),
         Command::Schemas => {
             let dir = uma_conformance::run::repo_root().join("fixtures/schemas");
             match uma_conformance::formats::write(&dir) {
@@ -582,23 +595,11 @@ fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::pat
     }
 }
 
-fn matrix(reports: &[PathBuf], out: &std::path::Path, by: &str) -> i32 {
-    match info::matrix(reports, out, by.parse().unwrap_or_default()) {
+/// Prints what a command did, or its error; returns its exit code.
+fn said(done: Result<String, info::Failed>) -> i32 {
+    match done {
         Ok(text) => {
             say!("{text}");
-            exit::PASS
-        }
-        Err((code, e)) => {
-            complain(&e);
-            code
-        }
-    }
-}
-
-fn bundle(from: &std::path::Path, output: Option<PathBuf>) -> i32 {
-    match info::bundle(from, output) {
-        Ok((path, hash)) => {
-            say!("evidence bundle: {} (manifest sha256 {hash})", path.display());
             exit::PASS
         }
         Err((code, e)) => {

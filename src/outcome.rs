@@ -322,6 +322,10 @@ pub struct RunInfo {
     /// What was tested: the product and version the target profile names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tested: Option<Tested>,
+    /// Set when the target's TLS certificates were not verified (`tls.insecure_skip_verify` in
+    /// the profile): the warning every format of the report shows first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_tls: Option<String>,
 }
 
 /// The product under test, as its target profile names it (`product`, `version`).

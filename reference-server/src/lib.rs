@@ -23,6 +23,7 @@ pub mod role;
 pub mod rs;
 pub mod serving;
 pub mod store;
+pub mod tls;
 pub mod types;
 pub mod variants;
 
@@ -73,6 +74,7 @@ pub struct ServerBuilder {
     config: Config,
     addr: SocketAddr,
     storage: Storage,
+    tls: Option<tls::ServerTls>,
 }
 
 impl ServerBuilder {
@@ -85,6 +87,12 @@ impl ServerBuilder {
     /// Listens on `addr` (loopback addresses only are sensible here).
     pub fn addr(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
+        self
+    }
+
+    /// Serves HTTPS (the default issuer is then `https://127.0.0.1:PORT`).
+    pub fn tls(mut self, tls: tls::ServerTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -110,7 +118,8 @@ impl ServerBuilder {
     pub async fn start(self) -> Result<Server, StartError> {
         let (listener, local) = serving::bind(self.addr).await?;
         let issuer = if self.config.issuer.is_empty() {
-            format!("http://{local}")
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{local}")
         } else {
             self.config.issuer.clone()
         };
@@ -125,8 +134,17 @@ impl ServerBuilder {
         let ctx: SharedCtx = Arc::new(Ctx::new(self.config, issuer, store).await.map_err(StartError::Init)?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweep_loop(ctx.clone(), rx.clone()));
-        let serving =
-            serving::Serving::spawn_with(listener, app(ctx.clone()), "authorization server", header_read_timeout);
+        let secured = self.tls.as_ref().map(|t| serving::Tls {
+            plaintext: http::plaintext_app(ctx.clone()),
+            ..serving::Tls::new(t)
+        });
+        let serving = serving::Serving::spawn_secured(
+            listener,
+            app(ctx.clone()),
+            "authorization server",
+            header_read_timeout,
+            secured,
+        );
         Ok(Server {
             ctx,
             local,
@@ -179,6 +197,7 @@ impl Server {
             config,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             storage: Storage::Dir(PathBuf::from("uma-data")),
+            tls: None,
         }
     }
 

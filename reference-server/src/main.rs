@@ -54,13 +54,15 @@ struct Args {
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long, env = "UMA_AS_LOG_JSON")]
     log_json: bool,
+    #[command(flatten)]
+    tls: uma_reference_server::tls::TlsArgs,
 }
 
 /// The other reference components.
 #[derive(Debug, clap::Subcommand)]
 enum Role {
     /// The reference resource server: a photo API protected by the AS at --as-issuer.
-    Rs(RsArgs),
+    Rs(Box<RsArgs>),
     /// The reference client: a web-style UMA client driven by GET /start (`client --help`).
     #[command(disable_help_flag = true)]
     Client {
@@ -103,6 +105,8 @@ struct RsArgs {
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
+    #[command(flatten)]
+    tls: uma_reference_server::tls::TlsArgs,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -151,7 +155,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     match args.role {
-        Some(Role::Rs(rs)) => return run_rs(rs),
+        Some(Role::Rs(rs)) => return run_rs(*rs),
         // Reached only when `client` follows other options; main() hands it over first otherwise.
         Some(Role::Client { args }) => return uma_reference_server::client::cli::run(args),
         None => {}
@@ -195,6 +199,13 @@ fn main() -> ExitCode {
             }
         }
     }
+    let tls = match args.tls.resolve() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
@@ -202,7 +213,11 @@ fn main() -> ExitCode {
     let profile = args.profile.clone();
     runtime.block_on(async move {
         let shown = config.clone();
-        let server = match Server::builder(config).port(args.port).data_dir(&args.data_dir).start().await {
+        let mut builder = Server::builder(config).port(args.port).data_dir(&args.data_dir);
+        if let Some(t) = tls.server {
+            builder = builder.tls(t);
+        }
+        let server = match builder.start().await {
             Ok(s) => s,
             Err(e) => {
                 let mut msg = format!("error: {e}");
@@ -220,6 +235,9 @@ fn main() -> ExitCode {
         print_credentials(&shown, demo || profile.is_some());
         if profile.is_some() && shown.open_registration {
             println!("register clients at {}/register (RFC 7591)", server.issuer());
+        }
+        if let Some(ca) = &tls.ca_written {
+            println!("tls_ca {}", ca.display());
         }
         for q in shown.quirks.iter() {
             tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this server is deliberately non-conformant");
@@ -284,6 +302,13 @@ fn run_rs(args: RsArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let mut config = RsConfig::new(&as_issuer, client_id, ClientSecret::new(secret));
+    match args.tls.resolve() {
+        Ok(t) => (config.tls, config.trust_ca_pem) = (t.server, t.trust_ca_pem),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     config.realm = args.realm;
     config.as_timeout = std::time::Duration::from_secs(args.as_timeout_secs.max(1));
     for name in &args.quirks {

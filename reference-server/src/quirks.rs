@@ -53,6 +53,11 @@ macro_rules! quirks {
                 match self { $(Quirk::$variant => &[$($coll),*],)* }
             }
 
+            /// Whether the quirk shows only when the AS is served over TLS.
+            pub fn needs_tls(self) -> bool {
+                matches!(self, Quirk::IssuerHttp | Quirk::ProtectionEndpointsHttp | Quirk::TokenEndpointPlaintext)
+            }
+
             /// What the quirk does, in one line.
             pub fn description(self) -> &'static str {
                 match self { $(Quirk::$variant => $desc,)* }
@@ -175,6 +180,15 @@ quirks! {
         "uma_profiles_supported names the ID token claim format by a short name (id_token) instead of a URI";
     ClaimsEndpointRelative => "claims-endpoint-relative", As, "G-AS-04", [],
         "claims_interaction_endpoint is published as a relative path instead of an absolute URI";
+    // --- TLS (serving.rs, http; shown only when served over TLS: `--tls`) ---
+    IssuerHttp => "issuer-http", As, "R8414-03", ["R8414-01", "G-AS-03", "R9207-02"],
+        "served over TLS, the discovery document's issuer is the http form of the issuer (as an AS behind a TLS-terminating proxy that does not know it)";
+    ProtectionEndpointsHttp => "protection-endpoints-http", As, "F-AS-01", [],
+        "served over TLS, the discovery document names http URLs for the protection API, which is answered in plain HTTP on the same port";
+    TokenEndpointPlaintext => "token-endpoint-plaintext", As, "G-ALL-03", [],
+        "served over TLS, the AS also answers token requests sent in plain HTTP to its port";
+    HttpRedirectUriAccepted => "http-redirect-uri-accepted", As, "R9700-12", [],
+        "dynamic registration accepts an http redirect URI whose host is not a loopback address";
     // --- dynamic client registration (core/clients.rs) ---
     DcrDropsClaimsRedirectUris => "dcr-drops-claims-redirect-uris", As, "G-AS-06", [],
         "dynamic registration echoes claims_redirect_uris but does not keep them, so claims gathering refuses them";

@@ -20,6 +20,7 @@ mod format_with_claim_token;
 mod granted;
 mod https_issuer;
 mod inactive_undisclosed;
+mod https_url;
 mod iss;
 mod issuer_matches;
 mod json_content_type;
@@ -36,6 +37,7 @@ mod permission_request_form;
 mod permission_request_registered;
 mod pkce_advertised;
 mod pkce_pair;
+mod refused_over_http;
 mod requested_scopes;
 mod resource_description_form;
 mod ticket_rotated;
@@ -283,6 +285,8 @@ checks! {
     ClaimTokenWithFormat(claim_token_with_format::ClaimTokenWithFormat) => "claim-token-with-format", "G-C-12";
     FormatWithClaimToken(format_with_claim_token::FormatWithClaimToken) => "format-with-claim-token", "G-C-13";
     RequestedScopes(requested_scopes::RequestedScopes) => "requested-scopes", "G-C-16";
+    HttpsUrl(https_url::HttpsUrl) => "https-url", "F-AS-01";
+    RefusedOverHttp(refused_over_http::RefusedOverHttp) => "refused-over-http", "G-ALL-03";
 }
 
 /// The recorded requests an argument names (a list saved from a `traffic` step).

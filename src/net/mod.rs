@@ -10,17 +10,23 @@
 //! - **time**: the per-request timeout (connection, request and body) and a connect timeout;
 //! - **redirects** are never followed: a step that follows one sends the next request itself,
 //!   through the same checks;
+//! - **TLS** ([`Tls`]): the system's roots, or only the CAs a profile names (`tls.ca_file`),
+//!   plus the harness's own test CA when it serves its counterparts over TLS; a client
+//!   certificate for mutual TLS; certificate verification is off only when a profile says
+//!   `insecure_skip_verify: true`, and every report then says so;
 //! - **errors** ([`NetError`]) name the real cause: `no answer within 10 s`, `connection
 //!   refused`, `not JSON: first bytes "<html>…", content-type text/html`, `body larger than
 //!   1048576 bytes`.
 
 mod error;
+mod tls;
 
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 pub use error::{NetError, chain};
+pub use tls::{INSECURE_WARNING, Tls, TlsError};
 
 /// The default body cap: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -118,6 +124,7 @@ pub struct Policy {
     max_body_bytes: usize,
     timeout: Duration,
     connect_timeout: Duration,
+    tls: Tls,
 }
 
 impl Default for Policy {
@@ -135,7 +142,25 @@ impl Policy {
             max_body_bytes,
             timeout,
             connect_timeout: timeout.min(DEFAULT_TIMEOUT),
+            tls: Tls::default(),
         }
+    }
+
+    /// With these TLS settings (replacing the system's roots only if they name CAs to trust).
+    pub fn with_tls(mut self, tls: Tls) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Also trusts a CA the harness itself runs (its counterparts' test CA, PEM).
+    pub fn trusting_own(mut self, ca_pem: &str) -> Result<Self, TlsError> {
+        self.tls = self.tls.also_trusting(ca_pem)?;
+        Ok(self)
+    }
+
+    /// The TLS settings.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
     }
 
     /// Also allows an origin the harness itself serves (its counterpart AS and RS).
@@ -194,9 +219,9 @@ impl Policy {
         }
     }
 
-    /// A client builder with the policy's timeouts and no automatic redirects.
+    /// A client builder with the policy's timeouts, its TLS settings and no automatic redirects.
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
-        client_builder(self.timeout)
+        self.tls.apply(client_builder(self.timeout))
     }
 
     /// A plain client of this policy (no cookies).

@@ -177,6 +177,10 @@ pub struct PeerProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1024, max = 268_435_456))]
     pub max_body_bytes: Option<u64>,
+    /// How to reach the target over TLS: a private CA, a client certificate (see README,
+    /// "Deployments").
+    #[serde(default, skip_serializing_if = "super::is_default_tls")]
+    pub tls: super::TlsProfile,
 }
 
 impl PeerProfile {
@@ -184,7 +188,10 @@ impl PeerProfile {
     /// harness's own counterparts are added by the caller.
     pub fn http_policy(&self) -> Result<net::Policy, ProfileError> {
         let allowed = allowed(&self.allowed_origins, self.allow_remote, &self.name)?;
-        http_policy(allowed, self.max_body_bytes, self.request_timeout_seconds, &self.name)
+        Ok(
+            http_policy(allowed, self.max_body_bytes, self.request_timeout_seconds, &self.name)?
+                .with_tls(self.tls.load(&self.name)?),
+        )
     }
 }
 
@@ -202,6 +209,7 @@ impl PeerProfile {
             self.request_timeout_seconds,
             location,
         )?;
+        self.tls.check(location)?;
         let url_ok = |field: &str, u: &str| check_host(field, u, location, &allowed);
         match self.role {
             Role::As => {

@@ -57,8 +57,14 @@ pub fn findings(report: &Report, url_of: impl Fn(&str) -> Option<String>) -> Str
 /// The closing summary.
 pub fn summary(report: &Report) -> String {
     let s = &report.summary;
+    let warning = report
+        .run
+        .insecure_tls
+        .as_ref()
+        .map(|w| format!("WARNING: {w}\n"))
+        .unwrap_or_default();
     let mut out = format!(
-        "scenarios: {} pass, {} fail, {} warn, {} error, {} skip\nchecks:    {} pass, {} fail, {} warn, {} error, {} skip",
+        "{warning}scenarios: {} pass, {} fail, {} warn, {} error, {} skip\nchecks:    {} pass, {} fail, {} warn, {} error, {} skip",
         s.scenarios.pass,
         s.scenarios.fail,
         s.scenarios.warn,

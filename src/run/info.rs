@@ -30,9 +30,9 @@ pub(crate) fn tested_of(target: &serde_json::Value) -> Option<Tested> {
     })
 }
 
-/// SHA-256 of a file, hex (empty when it cannot be read).
+/// SHA-256 of a file (built in or on disk), hex (empty when it cannot be read).
 pub fn file_hash(path: &Path) -> String {
-    std::fs::read(path)
+    crate::builtin::read(path)
         .map(|b| sha2::Sha256::digest(&b).iter().map(|x| format!("{x:02x}")).collect())
         .unwrap_or_default()
 }
@@ -61,6 +61,24 @@ pub fn git_commit() -> String {
         }
         None => "unknown".into(),
     }
+}
+
+/// `0.1.0 (suites sha256 …)`: the harness version and the hash of its built-in suites (the
+/// `suites_hash` of report.json), for `--version`.
+pub fn long_version() -> String {
+    let hash = super::suites_hash(&crate::builtin::suites());
+    format!("{} (suites sha256 {hash})", env!("CARGO_PKG_VERSION"))
+}
+
+/// `export DIR`: writes the built-in suites and fixtures into `dir`; says what it wrote.
+pub fn export(dir: &Path) -> Result<String, Failed> {
+    let n =
+        crate::builtin::export(dir).map_err(|e| (exit::ERROR, format!("cannot export into {}: {e}", dir.display())))?;
+    Ok(format!(
+        "wrote {n} files into {}; run them with --suites {}",
+        dir.display(),
+        dir.join("suites").display()
+    ))
 }
 
 /// Today, for baseline expiry.

@@ -29,7 +29,7 @@ use crate::redact::Redactor;
 use crate::suite::{Capability, Scenario};
 use crate::uma::Role;
 
-pub use request::{RunError, RunRequest, load, repo_root, suites_hash};
+pub use request::{RunError, RunRequest, Sources, load, repo_root, suites_hash};
 
 /// One role of a session, ready to run.
 #[derive(Debug)]
@@ -57,6 +57,10 @@ pub struct Session {
     /// The catalogue.
     pub catalogue: Catalogue,
     idp: Arc<TestIdp>,
+    /// Quirks, variants and the run's test CA (`--tls`) of the embedded reference components.
+    alterations: counterpart::reference::Alterations,
+    /// The target profile turned TLS verification off (every report then says so).
+    insecure_tls: bool,
     embedded: Option<counterpart::reference::EmbeddedAs>,
     running: Vec<Running>,
     started: Instant,
@@ -128,12 +132,23 @@ impl Session {
         };
         let kept = shard::select(req, &scenarios, &roles)?;
         let redactor = Arc::new(Redactor::new());
+        let mut alterations = req.alterations();
+        if req.tls && profile.is_none() {
+            alterations.tls = Some(counterpart::reference::RunCa::generate()?);
+        }
+        let insecure_tls = match &profile {
+            Some(Profile::As(p)) => p.tls.insecure_skip_verify,
+            Some(Profile::Rs(p) | Profile::Client(p)) => p.tls.insecure_skip_verify,
+            None => false,
+        };
         let mut session = Self {
             roles: BTreeMap::new(),
             redactor,
             request: req.clone(),
             catalogue,
             idp,
+            alterations,
+            insecure_tls,
             embedded: None,
             running: Vec::new(),
             started,
@@ -152,7 +167,7 @@ impl Session {
                     session.prepare_peer(role, Some(p), scenarios).await?
                 }
                 (None, Role::As) => {
-                    let embedded = counterpart::reference::start_as(&session.idp, &req.alterations()).await?;
+                    let embedded = counterpart::reference::start_as(&session.idp, &session.alterations).await?;
                     let access = AsAccess::from_profile(embedded.profile.clone(), "embedded")?;
                     session.embedded = Some(embedded);
                     session.prepare_as(access, scenarios).await?
@@ -197,8 +212,18 @@ impl Session {
         }
     }
 
+    /// The guarded path's policy, trusting the run's own test CA (`--tls`) too.
+    fn own_tls(&self, policy: net::Policy) -> Result<net::Policy, RunError> {
+        match &self.alterations.tls {
+            Some(ca) => policy
+                .trusting_own(ca.pem())
+                .map_err(|e| RunError::Embedded(e.to_string())),
+            None => Ok(policy),
+        }
+    }
+
     async fn prepare_as(&self, authz: AsAccess, scenarios: Vec<Scenario>) -> Result<Prepared, RunError> {
-        let policy = Arc::new(authz.http_policy()?);
+        let policy = Arc::new(self.own_tls(authz.http_policy()?)?);
         let found = preflight::run(&authz, &policy).await;
         let target = serde_json::to_value(&authz.profile).unwrap_or_default();
         let env = (!found.report.blocks()).then(|| {
@@ -229,8 +254,8 @@ impl Session {
             }),
         };
         let started = match role {
-            Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.request.alterations()).await,
-            _ => counterpart::start_for_client(&self.idp, profile, &self.request.alterations()).await,
+            Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.alterations).await,
+            _ => counterpart::start_for_client(&self.idp, profile, &self.alterations).await,
         };
         let (counterparts, authz, running) = match started {
             Ok(x) => x,
@@ -263,7 +288,7 @@ impl Session {
                 policy = policy.with_own(o);
             }
         }
-        let policy = Arc::new(policy);
+        let policy = Arc::new(self.own_tls(policy)?);
         let mut found = preflight::run(&authz, &policy).await;
         if profile.is_none() && found.report.blocks() {
             return Err(RunError::Embedded(format!("{role}: {:?}", found.report.problems)));
@@ -407,6 +432,7 @@ impl Session {
                 catalogue_hash: info::file_hash(&req.catalogue),
                 shard: req.shard.map(|s| s.to_string()),
                 tested: None,
+                insecure_tls: self.insecure_tls.then(|| net::INSECURE_WARNING.to_string()),
             },
             ..Report::default()
         };

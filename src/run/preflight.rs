@@ -76,6 +76,12 @@ pub async fn run(target: &AsAccess, policy: &Policy) -> Found {
         capabilities: target.profile.capabilities.iter().copied().collect(),
         unmet: BTreeMap::new(),
     };
+    if policy.tls().is_insecure() {
+        found.report.problems.push(Problem::warning(
+            net::INSECURE_WARNING,
+            "give the target's CA in `tls.ca_file` instead of `tls.insecure_skip_verify: true`",
+        ));
+    }
     let http = match policy.client() {
         Ok(h) => h,
         Err(e) => {

@@ -80,6 +80,10 @@ pub struct RsConfig {
     pub quirks: Quirks,
     /// The conformant alternatives to take (role `Rs`; others have no effect).
     pub variants: Variants,
+    /// HTTPS on its own port (`None`: plain HTTP).
+    pub tls: Option<crate::tls::ServerTls>,
+    /// A CA (PEM) its calls to the AS trust besides the system's roots.
+    pub trust_ca_pem: Option<String>,
 }
 
 impl RsConfig {
@@ -93,6 +97,8 @@ impl RsConfig {
             as_timeout: DEFAULT_AS_TIMEOUT,
             quirks: Quirks::none(),
             variants: Variants::none(),
+            tls: None,
+            trust_ca_pem: None,
         }
     }
 
@@ -259,12 +265,13 @@ fn form_encode(s: &str) -> String {
 impl RsState {
     /// Builds the state. Nothing is sent to the AS yet; AS problems surface per request.
     pub async fn new(config: RsConfig) -> Self {
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(config.as_timeout)
             .connect_timeout(config.as_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
+            .no_proxy();
+        let http = crate::tls::trusting(builder, config.trust_ca_pem.as_deref())
             .build()
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "failed to build the HTTP client; using the default one (requests still carry timeouts)");
@@ -1082,13 +1089,25 @@ impl ResourceServer {
                 }
             }
         }
-        let serving = crate::serving::Serving::spawn(listener, app(state.clone()), "resource server");
+        let tls = state.config().tls.as_ref().map(crate::serving::Tls::new);
+        let serving = crate::serving::Serving::spawn_secured(
+            listener,
+            app(state.clone()),
+            "resource server",
+            crate::serving::HEADER_READ_TIMEOUT,
+            tls,
+        );
         Ok(ResourceServer { state, local, serving })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when served over TLS).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.local)
+        let scheme = if self.state.config().tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.local)
     }
 
     /// The bound address.

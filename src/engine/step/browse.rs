@@ -68,7 +68,7 @@ fn browser(ctx: &mut ScenarioCtx<'_>, name: &str) -> Result<reqwest::Client, Ste
     if let Some(c) = ctx.browsers.get(name) {
         return Ok(c.clone());
     }
-    let c = crate::engine::ctx::browser_client(ctx.env.options.request_timeout, None)?;
+    let c = crate::engine::ctx::browser_client(&ctx.env.net, None)?;
     ctx.browsers.insert(name.to_string(), c.clone());
     Ok(c)
 }
