@@ -174,9 +174,9 @@ pub enum CatalogueError {
 }
 
 impl Catalogue {
-    /// Loads `fixtures/requirements.yaml` (or another file).
+    /// Loads `fixtures/requirements.yaml` (built in, or another file).
     pub fn load(path: &Path) -> Result<Self, CatalogueError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
+        let text = crate::builtin::read_to_string(path).map_err(|source| CatalogueError::Read {
             path: path.display().to_string(),
             source,
         })?;

@@ -1,5 +1,5 @@
 //! The generated JSON Schemas of the file formats (scenario, fragment, target profile, report,
-//! baseline, catalogue), committed under `fixtures/schemas/` and checked by a test.
+//! baseline, matrix, catalogue), committed under `fixtures/schemas/` and checked by a test.
 
 use schemars::JsonSchema;
 
@@ -42,6 +42,10 @@ pub fn generated() -> Vec<(&'static str, String)> {
         (
             "baseline.schema.json",
             schema_of::<crate::baseline::BaselineFile>("baseline.schema.json"),
+        ),
+        (
+            "matrix.schema.json",
+            schema_of::<crate::report::matrix::Matrix>("matrix.schema.json"),
         ),
         (
             "requirements.schema.json",

@@ -22,6 +22,7 @@
 //!
 //! | module          | what it knows                                                          |
 //! |-----------------|------------------------------------------------------------------------|
+//! | [`builtin`]     | the suites, catalogue, schemas and fixtures built into the binary      |
 //! | [`diagnostic`]  | `file:line:col` problems, "did you mean", escaping for terminals       |
 //! | [`net`]         | the one guarded HTTP path: allowed origins, body cap, timeouts, errors |
 //! | [`uma`]         | protocol vocabulary: roles, newtypes, constants, challenges, set math  |
@@ -43,6 +44,7 @@
 //! How to add a check, a step, a quirk, a capability or a report format: `src/AGENTS.md`.
 
 pub mod baseline;
+pub mod builtin;
 pub mod catalogue;
 pub mod check;
 pub mod counterpart;

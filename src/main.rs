@@ -1,10 +1,13 @@
 //! `uma-conformance`: run the UMA 2.0 conformance suites against a target.
+//!
+//! Over 600 lines because it is the CLI: one clap variant and one match arm per subcommand;
+//! what each does is a library call.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use uma_conformance::{Role, RunRequest, exit, report};
 
 /// `println!` that stops quietly when stdout is closed (`uma-conformance list | head`).
@@ -22,8 +25,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Conformance test suite and interop harness for UMA 2.0.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(about)]
 struct Cli {
+    #[command(flatten)]
+    sources: uma_conformance::run::Sources,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,6 +63,9 @@ enum Command {
         /// Without --target: only these roles' suites (as, rs, client; repeatable). Default: all.
         #[arg(long = "role", value_parser = ["as", "rs", "client"])]
         roles: Vec<String>,
+        /// Without --target: the embedded reference serves HTTPS (certificates of a test CA made for the run), so TLS checks run too.
+        #[arg(long)]
+        tls: bool,
         #[command(flatten)]
         gate: Gate,
     },
@@ -85,6 +93,10 @@ enum Command {
         /// Known failures (YAML) to apply; the exit code then follows it.
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// Write the committed form (as reports/reference/): report.json, report.html and
+        /// summary.md with ports, times, durations, ids and tags replaced by placeholders.
+        #[arg(long)]
+        stable: bool,
     },
     /// Join the report.json of several shards (--shard K/N) of one run into one, and render it.
     Merge {
@@ -97,6 +109,18 @@ enum Command {
         /// Known failures (YAML) to apply to the joined report.
         #[arg(long)]
         baseline: Option<PathBuf>,
+    },
+    /// Put several implementations side by side: matrix.html and matrix.json from their report.json files.
+    Matrix {
+        /// The report.json files (or the folders holding them), one per implementation.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where to write matrix.html and matrix.json.
+        #[arg(long, default_value = DEFAULT_OUT)]
+        out: PathBuf,
+        /// Rows: one per requirement, or one per scenario.
+        #[arg(long, default_value = "requirement", value_parser = ["requirement", "scenario"])]
+        by: String,
     },
     /// Write an evidence bundle (.tar.gz: every report format, the redacted target profile, a SHA-256 manifest) from a report.json.
     Bundle {
@@ -134,6 +158,8 @@ enum Command {
     },
     /// Regenerate the JSON Schemas of the file formats into fixtures/schemas/.
     Schemas,
+    /// Write the suites and fixtures built into this binary into DIR (suites/, fixtures/; never overwriting a file), to edit scenarios and run them with --suites.
+    Export { dir: PathBuf },
 }
 
 /// The default output folder (ignored by git).
@@ -154,18 +180,20 @@ struct Gate {
     /// Also write the evidence bundle (.tar.gz) to this file.
     #[arg(long)]
     bundle: Option<PathBuf>,
+    /// Failures of profile checks (ICG+PKCE, ICG+iss: not UMA conformance) fail the run too; by default the exit code follows UMA conformance alone.
+    #[arg(long)]
+    gate_profiles: bool,
 }
 
-fn parse_quirks(names: &[String]) -> Result<Vec<uma_reference_server::Quirk>, String> {
-    names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
-}
-
-fn parse_variants(names: &[String]) -> Result<Vec<uma_reference_server::variants::Variant>, String> {
+/// Parses quirk or variant names.
+fn parse_names<T: std::str::FromStr<Err: std::fmt::Display>>(names: &[String]) -> Result<Vec<T>, String> {
     names.iter().map(|n| n.parse().map_err(|e| format!("{e}"))).collect()
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let version: &'static str = Box::leak(info::long_version().into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -178,6 +206,7 @@ fn main() -> ExitCode {
 }
 
 async fn real_main(cli: Cli) -> i32 {
+    let base = cli.sources.request();
     match cli.command {
         Command::Run {
             target,
@@ -188,6 +217,7 @@ async fn real_main(cli: Cli) -> i32 {
             quirks,
             variants,
             roles,
+            tls,
             gate,
         } => {
             let roles: Vec<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
@@ -195,7 +225,7 @@ async fn real_main(cli: Cli) -> i32 {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
+            let (quirks, variants) = match (parse_names(&quirks), parse_names(&variants)) {
                 (Ok(q), Ok(v)) => (q, v),
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");
@@ -216,7 +246,9 @@ async fn real_main(cli: Cli) -> i32 {
                 variants,
                 roles,
                 shard,
-                ..RunRequest::default()
+                gate_profiles: gate.gate_profiles,
+                tls,
+                ..base
             };
             if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))
                 && let Err(e) = b.check_against(scenarios.iter().map(|s| s.id.as_str()), &catalogue)
@@ -263,7 +295,7 @@ async fn real_main(cli: Cli) -> i32 {
             requirements,
             capabilities,
         } => {
-            let req = RunRequest::default();
+            let req = base;
             if capabilities {
                 for c in uma_conformance::suite::Capability::ALL {
                     say!("{:20} {}", c.as_str(), c.description());
@@ -278,18 +310,7 @@ async fn real_main(cli: Cli) -> i32 {
                 Ok((cat, scenarios)) => {
                     if requirements {
                         for r in cat.iter() {
-                            let note = r
-                                .untestable
-                                .as_deref()
-                                .map(|u| format!(" [untestable: {u}]"))
-                                .unwrap_or_default();
-                            say!(
-                                "{:10} {:11} {:6} {}{note}",
-                                r.id,
-                                format!("{:?}", r.keyword),
-                                r.role.as_str(),
-                                r.summary
-                            );
+                            say!("{}", uma_conformance::run::listing::requirement_line(r, &scenarios));
                         }
                     } else {
                         for s in scenarios {
@@ -302,7 +323,7 @@ async fn real_main(cli: Cli) -> i32 {
         }
         Command::Validate { targets } => {
             let mut code = exit::PASS;
-            match uma_conformance::load(&RunRequest::default()) {
+            match uma_conformance::load(&base) {
                 Ok((_, s)) => say!("{} scenarios valid", s.len()),
                 Err(e) => {
                     eprintln!("{e}");
@@ -320,12 +341,21 @@ async fn real_main(cli: Cli) -> i32 {
             }
             code
         }
-        Command::Report { report, out, baseline } => {
+        Command::Report {
+            report,
+            out,
+            baseline,
+            stable,
+        } => {
             let out = out.unwrap_or_else(|| report.parent().map(PathBuf::from).unwrap_or_default());
-            rerender(&[report], &out, baseline.as_deref())
+            rerender(&[report], &out, baseline.as_deref(), stable)
         }
-        Command::Merge { reports, out, baseline } => rerender(&reports, &out, baseline.as_deref()),
-        Command::Bundle { report, output } => bundle(&report, output),
+        Command::Merge { reports, out, baseline } => rerender(&reports, &out, baseline.as_deref(), false),
+        Command::Matrix { reports, out, by } => said(info::matrix(&reports, &out, by.parse().unwrap_or_default())),
+        Command::Bundle { report, output } => said(
+            info::bundle(&report, output)
+                .map(|(path, hash)| format!("evidence bundle: {} (manifest sha256 {hash})", path.display())),
+        ),
         Command::Verify { bundle } => match report::bundle::verify(&bundle) {
             Ok((m, hash)) => {
                 say!(
@@ -359,7 +389,7 @@ async fn real_main(cli: Cli) -> i32 {
             }
         },
         Command::Selftest { out, quirks, variants } => {
-            let (quirks, variants) = match (parse_quirks(&quirks), parse_variants(&variants)) {
+            let (quirks, variants) = match (parse_names(&quirks), parse_names(&variants)) {
                 (Ok(q), Ok(v)) => (q, v),
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");
@@ -371,7 +401,7 @@ async fn real_main(cli: Cli) -> i32 {
                 quirks: (!everything).then_some(quirks),
                 variants: (!everything).then_some(variants),
             };
-            match uma_conformance::selftest::run(&RunRequest::default(), &selection).await {
+            match uma_conformance::selftest::run(&base, &selection).await {
                 Err(e) => {
                     eprintln!("{e}");
                     e.exit_code()
@@ -424,6 +454,7 @@ async fn real_main(cli: Cli) -> i32 {
                 }
             }
         }
+        Command::Export { dir } => said(info::export(&dir)),
         Command::Schemas => {
             let dir = uma_conformance::run::repo_root().join("fixtures/schemas");
             match uma_conformance::formats::write(&dir) {
@@ -549,8 +580,9 @@ fn finish_run(
 }
 
 /// `report` and `merge`: read, join, apply a baseline, write every format; exit as the run would.
-fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::path::Path>) -> i32 {
-    let done = info::gather(files, baseline).and_then(|r| info::rerender(&r, out).map(|f| (r, f)));
+fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::path::Path>, stable: bool) -> i32 {
+    let write = if stable { info::rerender_stable } else { info::rerender };
+    let done = info::gather(files, baseline).and_then(|r| write(&r, out).map(|f| (r, f)));
     match done {
         Ok((report, files)) => {
             say!("reports: {}", files.join(", "));
@@ -564,10 +596,11 @@ fn rerender(files: &[PathBuf], out: &std::path::Path, baseline: Option<&std::pat
     }
 }
 
-fn bundle(from: &std::path::Path, output: Option<PathBuf>) -> i32 {
-    match info::bundle(from, output) {
-        Ok((path, hash)) => {
-            say!("evidence bundle: {} (manifest sha256 {hash})", path.display());
+/// Prints what a command did, or its error; returns its exit code.
+fn said(done: Result<String, info::Failed>) -> i32 {
+    match done {
+        Ok(text) => {
+            say!("{text}");
             exit::PASS
         }
         Err((code, e)) => {

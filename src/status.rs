@@ -20,13 +20,13 @@ pub const INTERRUPTED: i32 = 130;
 pub const TERMINATED: i32 = 143;
 
 /// The exit code of a finished run: a blocking preflight problem (2), then failures no baseline
-/// entry lists (1), then scenarios that could not be tested and are not listed (3), then a stale
+/// entry lists (1; failures of profile checks only with `--gate-profiles`), then scenarios that could not be tested and are not listed (3), then a stale
 /// baseline (4), else 0.
 pub fn of(report: &Report) -> i32 {
     if report.preflight.blocks() {
         return CONFIG;
     }
-    if report.new_failures().next().is_some() {
+    if report.gating_failures().next().is_some() {
         FAIL
     } else if report.new_errors().next().is_some() {
         ERROR

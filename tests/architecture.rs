@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Bottom first: a module may depend only on modules before it.
 const LAYERS: &[&str] = &[
+    "builtin",
     "diagnostic",
     "net",
     "uma",

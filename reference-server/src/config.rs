@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::registration_policy::RegistrationPolicy;
 use crate::quirks::Quirks;
 use crate::store::Durability;
 use crate::types::{ClientSecret, Password};
@@ -58,6 +59,34 @@ pub struct Config {
     /// Serve a built-in demo identity provider at `{issuer}/demo-idp` that mints ID tokens on
     /// request, and trust it. For walk-throughs and tests only: anyone can mint any claim.
     pub demo_identity_provider: bool,
+    /// Policies given to resources when they are registered: the first rule that covers a
+    /// resource (by owner, RS client, `name`, `type`) becomes its policy (see
+    /// [`crate::core::registration_policy`]). Empty by default: a new resource has no policy.
+    pub registration_policies: Vec<RegistrationPolicy>,
+    /// Whether a client that acts for no resource owner may get a plain OAuth access token for
+    /// its registered scopes with the `client_credentials` grant (some client libraries start
+    /// only with an access token in hand). Off by default: only PATs are issued that way.
+    pub client_access_tokens: bool,
+    /// What the token endpoint does with a requested scope the client is not pre-registered for
+    /// and nothing at hand offers: `refuse` (default; `invalid_scope`) or `ignore` (RFC 6749
+    /// §3.3: the AS may ignore requested scope; UMA Grant §3.3.1: a scope the client is not
+    /// pre-registered for is not considered anyway).
+    pub unknown_scopes: UnknownScopes,
+    /// Whether a client registered by RFC 7591 with `uma_protection` in its `scope` acts for a
+    /// resource owner of its own (named after its client_id), so that it gets PATs with the
+    /// `client_credentials` grant. Off by default: such a client has no owner.
+    pub dcr_owners: bool,
+}
+
+/// What the token endpoint does with requested scopes it cannot place (`unknown_scopes`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownScopes {
+    /// `invalid_scope` (default).
+    #[default]
+    Refuse,
+    /// Left out of the request, as if not sent.
+    Ignore,
 }
 
 impl Default for Config {
@@ -81,6 +110,10 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             header_read_timeout_secs: crate::serving::HEADER_READ_TIMEOUT.as_secs(),
             demo_identity_provider: false,
+            registration_policies: Vec::new(),
+            client_access_tokens: false,
+            unknown_scopes: UnknownScopes::Refuse,
+            dcr_owners: false,
         }
     }
 }
@@ -371,6 +404,10 @@ impl Config {
                 )));
             }
         }
+        for (i, rule) in self.registration_policies.iter().enumerate() {
+            rule.validate()
+                .map_err(|why| ConfigError::Invalid(format!("registration_policies[{i}]: {why}")))?;
+        }
         if !(1..=3600).contains(&self.header_read_timeout_secs) {
             return Err(ConfigError::Invalid(
                 "header_read_timeout_secs must be between 1 and 3600".into(),
@@ -439,6 +476,25 @@ impl Config {
         )?;
         // A setting may have added a variant that excludes one already there.
         self.variants.check().map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The names of the shipped configurations (`--profile NAME`).
+    pub const PROFILES: &[&str] = &["interop"];
+
+    /// A shipped configuration by name (`--profile NAME`): `interop`, the reference AS as a
+    /// standing counterpart for an interop event (`reference-server/profiles/interop.yaml`).
+    pub fn profile(name: &str, variants: &[Variant]) -> Result<Self, ConfigError> {
+        match name {
+            "interop" => Self::from_yaml_with(
+                include_str!("../profiles/interop.yaml"),
+                "profile interop (reference-server/profiles/interop.yaml)",
+                variants,
+            ),
+            other => Err(ConfigError::Invalid(format!(
+                "unknown profile `{other}` (known: {})",
+                Self::PROFILES.join(", ")
+            ))),
+        }
     }
 
     /// The demo configuration used when no file is given: an organisational owner with a
@@ -591,6 +647,39 @@ mod tests {
         c.partial_outcome = PartialOutcome::Partial;
         c.variants.insert(Variant::PartialOutcomeDeny);
         assert!(c.settle().is_err());
+    }
+
+    #[test]
+    fn the_interop_profile_loads_and_turns_the_interop_settings_on() {
+        let c = Config::profile("interop", &[]).unwrap();
+        assert!(c.dcr_owners && c.client_access_tokens && c.demo_identity_provider);
+        assert_eq!(c.unknown_scopes, UnknownScopes::Ignore);
+        assert_eq!(c.registration_policies.len(), 4);
+        assert!(
+            Config::profile("nope", &[])
+                .unwrap_err()
+                .to_string()
+                .contains("interop")
+        );
+    }
+
+    #[test]
+    fn the_interop_settings_are_off_by_default() {
+        let c = Config::default();
+        assert!(!c.dcr_owners && !c.client_access_tokens && c.registration_policies.is_empty());
+        assert_eq!(c.unknown_scopes, UnknownScopes::Refuse);
+        let d = Config::demo();
+        assert!(!d.dcr_owners && !d.client_access_tokens && d.registration_policies.is_empty());
+    }
+
+    #[test]
+    fn a_registration_policy_without_a_policy_is_refused_with_its_index() {
+        let err = Config::from_yaml(
+            "registration_policies: [{ default: { type: open } }, { owner: x }]\n",
+            "t.yaml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("registration_policies[1]"), "{err}");
     }
 
     #[test]

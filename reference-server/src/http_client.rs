@@ -32,11 +32,23 @@ fn shared() -> Option<&'static rustls::ClientConfig> {
         .as_ref()
 }
 
-/// A `reqwest` client builder with the process's shared TLS configuration.
+/// A `reqwest` client builder with the process's shared TLS configuration. Its TLS settings
+/// are final: reqwest ignores root certificates, identities and verification switches added to
+/// a builder with a preconfigured backend, so a client that needs any of those starts from
+/// `reqwest::Client::builder()` instead (as [`trusting`] does).
 pub fn builder() -> reqwest::ClientBuilder {
     match shared() {
         Some(config) => reqwest::Client::builder().tls_backend_preconfigured(config.clone()),
         None => reqwest::Client::builder(),
+    }
+}
+
+/// A builder that also trusts the CA certificates of `ca_pem` (PEM) when given (reqwest's own
+/// TLS set-up, see [`crate::tls::trusting`]), else [`builder`].
+pub fn trusting(ca_pem: Option<&str>) -> reqwest::ClientBuilder {
+    match ca_pem {
+        Some(pem) => crate::tls::trusting(reqwest::Client::builder(), Some(pem)),
+        None => builder(),
     }
 }
 

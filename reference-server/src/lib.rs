@@ -24,6 +24,7 @@ pub mod role;
 pub mod rs;
 pub mod serving;
 pub mod store;
+pub mod tls;
 pub mod types;
 pub mod variants;
 
@@ -75,6 +76,7 @@ pub struct ServerBuilder {
     addr: SocketAddr,
     storage: Storage,
     test_clock: bool,
+    tls: Option<tls::ServerTls>,
 }
 
 impl ServerBuilder {
@@ -87,6 +89,12 @@ impl ServerBuilder {
     /// Listens on `addr` (loopback addresses only are sensible here).
     pub fn addr(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
+        self
+    }
+
+    /// Serves HTTPS (the default issuer is then `https://127.0.0.1:PORT`).
+    pub fn tls(mut self, tls: tls::ServerTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -120,7 +128,8 @@ impl ServerBuilder {
     pub async fn start(self) -> Result<Server, StartError> {
         let (listener, local) = serving::bind(self.addr).await?;
         let issuer = if self.config.issuer.is_empty() {
-            format!("http://{local}")
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{local}")
         } else {
             self.config.issuer.clone()
         };
@@ -135,12 +144,18 @@ impl ServerBuilder {
         let ctx: SharedCtx = Arc::new(Ctx::new(self.config, issuer, store).await.map_err(StartError::Init)?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweep_loop(ctx.clone(), rx.clone()));
+        let secured = self.tls.as_ref().map(|t| serving::Tls {
+            plaintext: http::plaintext_app(ctx.clone())
+                .map(|r| if self.test_clock { http::test_clock::layer(r) } else { r }),
+            ..serving::Tls::new(t)
+        });
         let router = if self.test_clock {
             http::test_clock::layer(app(ctx.clone()))
         } else {
             app(ctx.clone())
         };
-        let serving = serving::Serving::spawn_with(listener, router, "authorization server", header_read_timeout);
+        let serving =
+            serving::Serving::spawn_secured(listener, router, "authorization server", header_read_timeout, secured);
         Ok(Server {
             ctx,
             local,
@@ -194,6 +209,7 @@ impl Server {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             storage: Storage::Dir(PathBuf::from("uma-data")),
             test_clock: false,
+            tls: None,
         }
     }
 

@@ -24,9 +24,13 @@ struct Args {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 8080, env = "UMA_AS_PORT")]
     port: u16,
-    /// Configuration file (YAML). Without it, a demo configuration is used.
+    /// Configuration file (YAML). Without it (and without --profile), a demo configuration is used.
     #[arg(long, env = "UMA_AS_CONFIG")]
     config: Option<PathBuf>,
+    /// A shipped configuration instead of --config: `interop` (the reference as a standing
+    /// counterpart for an interop event: DCR participants, registration policies, the demo IdP).
+    #[arg(long, value_name = "NAME", conflicts_with = "config", env = "UMA_AS_PROFILE")]
+    profile: Option<String>,
     /// Directory for the SQLite database.
     #[arg(long, default_value = "uma-data", env = "UMA_AS_DATA_DIR")]
     data_dir: PathBuf,
@@ -50,13 +54,22 @@ struct Args {
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long, env = "UMA_AS_LOG_JSON")]
     log_json: bool,
+    #[command(flatten)]
+    tls: uma_reference_server::tls::TlsArgs,
 }
 
 /// The other reference components.
 #[derive(Debug, clap::Subcommand)]
 enum Role {
     /// The reference resource server: a photo API protected by the AS at --as-issuer.
-    Rs(RsArgs),
+    Rs(Box<RsArgs>),
+    /// The reference client: a web-style UMA client driven by GET /start (`client --help`).
+    #[command(disable_help_flag = true)]
+    Client {
+        /// Its options (see `client --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// `uma-reference-server rs`.
@@ -92,6 +105,8 @@ struct RsArgs {
     /// Write logs (on stderr) as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
+    #[command(flatten)]
+    tls: uma_reference_server::tls::TlsArgs,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -139,11 +154,14 @@ fn main() -> ExitCode {
         print_variants(None);
         return ExitCode::SUCCESS;
     }
-    if let Some(Role::Rs(rs)) = args.role {
-        return run_rs(rs);
+    match args.role {
+        Some(Role::Rs(rs)) => return run_rs(*rs),
+        // Reached only when `client` follows other options; main() hands it over first otherwise.
+        Some(Role::Client { args }) => return uma_reference_server::client::cli::run(args),
+        None => {}
     }
     init_logs(args.log_json);
-    let demo = args.config.is_none();
+    let demo = args.config.is_none() && args.profile.is_none();
     let variants = match parse_variants(&args.variants, uma_reference_server::Role::As) {
         Ok(v) => v,
         Err(msg) => {
@@ -151,9 +169,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let loaded = match &args.config {
-        Some(path) => Config::from_file_with(path, &variants),
-        None => {
+    let loaded = match (&args.config, &args.profile) {
+        (Some(path), _) => Config::from_file_with(path, &variants),
+        (None, Some(name)) => Config::profile(name, &variants),
+        (None, None) => {
             let mut c = Config::demo();
             for v in &variants {
                 c.variants.insert(*v);
@@ -180,13 +199,25 @@ fn main() -> ExitCode {
             }
         }
     }
+    let tls = match args.tls.resolve() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let profile = args.profile.clone();
     runtime.block_on(async move {
         let shown = config.clone();
-        let server = match Server::builder(config).port(args.port).data_dir(&args.data_dir).start().await {
+        let mut builder = Server::builder(config).port(args.port).data_dir(&args.data_dir);
+        if let Some(t) = tls.server {
+            builder = builder.tls(t);
+        }
+        let server = match builder.start().await {
             Ok(s) => s,
             Err(e) => {
                 let mut msg = format!("error: {e}");
@@ -200,7 +231,14 @@ fn main() -> ExitCode {
             }
         };
         println!("{}", server.issuer());
-        print_credentials(&shown, demo);
+        // A shipped profile's users are public: show them as the demo's are.
+        print_credentials(&shown, demo || profile.is_some());
+        if profile.is_some() && shown.open_registration {
+            println!("register clients at {}/register (RFC 7591)", server.issuer());
+        }
+        if let Some(ca) = &tls.ca_written {
+            println!("tls_ca {}", ca.display());
+        }
         for q in shown.quirks.iter() {
             tracing::warn!(quirk = q.name(), breaks = q.requirement(), "quirk enabled: this server is deliberately non-conformant");
         }
@@ -264,6 +302,13 @@ fn run_rs(args: RsArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let mut config = RsConfig::new(&as_issuer, client_id, ClientSecret::new(secret));
+    match args.tls.resolve() {
+        Ok(t) => (config.tls, config.trust_ca_pem) = (t.server, t.trust_ca_pem),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     config.realm = args.realm;
     config.as_timeout = std::time::Duration::from_secs(args.as_timeout_secs.max(1));
     for name in &args.quirks {

@@ -53,6 +53,11 @@ macro_rules! quirks {
                 match self { $(Quirk::$variant => &[$($coll),*],)* }
             }
 
+            /// Whether the quirk shows only when the AS is served over TLS.
+            pub fn needs_tls(self) -> bool {
+                matches!(self, Quirk::IssuerHttp | Quirk::ProtectionEndpointsHttp | Quirk::TokenEndpointPlaintext)
+            }
+
             /// What the quirk does, in one line.
             pub fn description(self) -> &'static str {
                 match self { $(Quirk::$variant => $desc,)* }
@@ -85,6 +90,16 @@ quirks! {
         "reads the RPT only from the access_token query parameter: a token in the Authorization header counts as no token";
     RsIntrospectionHint => "rs-introspection-hint", Rs, "F-RS-21", [],
         "introspects with token_type_hint=requesting_party_token instead of access_token";
+    RsSeveralAnyOne => "rs-several-any-one", Rs, "G-RS-06", ["G-RS-05"],
+        "a request that needs several resources is served when the RPT covers any one of them";
+    RsMalformedDescription => "rs-malformed-description", Rs, "F-RS-03", [],
+        "also registers a draft resource whose resource_scopes is a space-separated string (the AS refuses it; the RS carries on)";
+    RsProbeWithoutPat => "rs-probe-without-pat", Rs, "F-RS-04", [],
+        "before each permission request, first tries it without any token, then again with the PAT";
+    RsProbeScopesString => "rs-probe-scopes-string", Rs, "F-RS-12", [],
+        "before each permission request, first sends resource_scopes as a string, then again as an array";
+    RsProbeUnregisteredScope => "rs-probe-unregistered-scope", Rs, "F-RS-13", [],
+        "before each permission request, first asks for the route's scope plus an unregistered `admin`, then for the route's scope alone";
 
     // --- authorization server quirks ---
     NoTicketRotation => "no-ticket-rotation", As, "G-AS-32", ["T-04", "T-03", "G-AS-30"],
@@ -165,6 +180,15 @@ quirks! {
         "uma_profiles_supported names the ID token claim format by a short name (id_token) instead of a URI";
     ClaimsEndpointRelative => "claims-endpoint-relative", As, "G-AS-04", [],
         "claims_interaction_endpoint is published as a relative path instead of an absolute URI";
+    // --- TLS (serving.rs, http; shown only when served over TLS: `--tls`) ---
+    IssuerHttp => "issuer-http", As, "R8414-03", ["R8414-01", "G-AS-03", "R9207-02"],
+        "served over TLS, the discovery document's issuer is the http form of the issuer (as an AS behind a TLS-terminating proxy that does not know it)";
+    ProtectionEndpointsHttp => "protection-endpoints-http", As, "F-AS-01", [],
+        "served over TLS, the discovery document names http URLs for the protection API, which is answered in plain HTTP on the same port";
+    TokenEndpointPlaintext => "token-endpoint-plaintext", As, "G-ALL-03", [],
+        "served over TLS, the AS also answers token requests sent in plain HTTP to its port";
+    HttpRedirectUriAccepted => "http-redirect-uri-accepted", As, "R9700-12", [],
+        "dynamic registration accepts an http redirect URI whose host is not a loopback address";
     // --- dynamic client registration (core/clients.rs) ---
     DcrDropsClaimsRedirectUris => "dcr-drops-claims-redirect-uris", As, "G-AS-06", [],
         "dynamic registration echoes claims_redirect_uris but does not keep them, so claims gathering refuses them";

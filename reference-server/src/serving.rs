@@ -5,9 +5,15 @@
 //! cannot bound how long a client may take to send a request's headers: here a connection whose
 //! request head is not complete within [`HEADER_READ_TIMEOUT`] (also an idle keep-alive
 //! connection) is closed.
+//!
+//! With [`Tls`], every connection is TLS (rustls; the handshake too must finish within the
+//! header-read timeout), except where a quirk gives a router for plain-HTTP requests sent to the
+//! same port ([`Tls::plaintext`]): a connection whose first byte is not a TLS handshake record is
+//! then served by it.
 
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -31,6 +37,37 @@ pub async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAd
     Ok((listener, local))
 }
 
+/// HTTPS on a listener.
+#[derive(Clone)]
+pub struct Tls {
+    /// The rustls configuration.
+    pub config: Arc<rustls::ServerConfig>,
+    /// The router that answers plain-HTTP requests sent to this port (only ever a quirk);
+    /// `None`: a plain-HTTP connection fails the TLS handshake and is closed, as it should be.
+    pub plaintext: Option<axum::Router>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("plaintext", &self.plaintext.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    /// HTTPS with this server configuration, and no plain HTTP.
+    pub fn new(tls: &crate::tls::ServerTls) -> Self {
+        Self {
+            config: tls.config(),
+            plaintext: None,
+        }
+    }
+}
+
+/// The first byte of a TLS handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
 /// A router being served.
 #[derive(Debug)]
 pub struct Serving {
@@ -53,8 +90,24 @@ impl Serving {
         what: &'static str,
         header_read_timeout: Duration,
     ) -> Self {
+        Self::spawn_secured(listener, router, what, header_read_timeout, None)
+    }
+
+    /// [`Serving::spawn_with`], over TLS when `tls` is given.
+    pub fn spawn_secured(
+        listener: tokio::net::TcpListener,
+        router: axum::Router,
+        what: &'static str,
+        header_read_timeout: Duration,
+        tls: Option<Tls>,
+    ) -> Self {
         let (stop, rx) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router, what, header_read_timeout, rx));
+        let served = Served {
+            router,
+            tls,
+            header_read_timeout,
+        };
+        let task = tokio::spawn(accept_loop(listener, served, what, rx));
         Self { stop, task }
     }
 
@@ -70,18 +123,24 @@ impl Serving {
     }
 }
 
+/// What a listener serves, and how.
+struct Served {
+    router: axum::Router,
+    tls: Option<Tls>,
+    header_read_timeout: Duration,
+}
+
 /// Accepts connections until `stop` turns true, then lets every connection finish its request
 /// in flight and waits for them.
 async fn accept_loop(
     listener: tokio::net::TcpListener,
-    router: axum::Router,
+    served: Served,
     what: &'static str,
-    header_read_timeout: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
+        .header_read_timeout(served.header_read_timeout)
         .max_headers(PARSED_HEADERS);
     let mut connections = tokio::task::JoinSet::new();
     let stop_connections = stop.clone();
@@ -92,10 +151,21 @@ async fn accept_loop(
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
         match accepted {
-            Ok((io, peer)) => {
-                let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(router.clone()));
-                connections.spawn(serve_connection(conn, peer, stop_connections.clone()));
-            }
+            Ok((io, peer)) => match &served.tls {
+                None => {
+                    let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(served.router.clone()));
+                    connections.spawn(serve_connection(conn, peer, stop_connections.clone()));
+                }
+                Some(tls) => {
+                    let secured = Secured {
+                        tls: tls.clone(),
+                        router: served.router.clone(),
+                        http: http.clone(),
+                        handshake_timeout: served.header_read_timeout,
+                    };
+                    connections.spawn(secured.serve(io, peer, stop_connections.clone()));
+                }
+            },
             Err(e) => accept_failed(e, what).await,
         }
     }
@@ -103,12 +173,61 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-/// One HTTP/1.1 connection to a router.
-type Connection =
-    hyper::server::conn::http1::Connection<TokioIo<tokio::net::TcpStream>, TowerToHyperService<axum::Router>>;
+/// One connection to a TLS listener, before its handshake.
+struct Secured {
+    tls: Tls,
+    router: axum::Router,
+    http: hyper::server::conn::http1::Builder,
+    handshake_timeout: Duration,
+}
+
+impl Secured {
+    /// Completes the TLS handshake within the timeout and serves the connection; or, when the
+    /// listener answers plain HTTP too (a quirk), serves a connection that does not open with a
+    /// TLS handshake record in plain HTTP.
+    async fn serve(self, io: tokio::net::TcpStream, peer: SocketAddr, stop: tokio::sync::watch::Receiver<bool>) {
+        if let Some(plain) = self.tls.plaintext.clone() {
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(self.handshake_timeout, io.peek(&mut first)).await {
+                Ok(Ok(1)) if first[0] != TLS_HANDSHAKE => {
+                    let conn = self
+                        .http
+                        .serve_connection(TokioIo::new(io), TowerToHyperService::new(plain));
+                    serve_connection(conn, peer, stop).await;
+                    return;
+                }
+                Ok(Ok(1)) => {}
+                _ => return,
+            }
+        }
+        let acceptor = tokio_rustls::TlsAcceptor::from(self.tls.config.clone());
+        let stream = match tokio::time::timeout(self.handshake_timeout, acceptor.accept(io)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                // A plain-HTTP request, an untrusted or missing client certificate, a scanner.
+                tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake not complete in time");
+                return;
+            }
+        };
+        let conn = self
+            .http
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(self.router));
+        serve_connection(conn, peer, stop).await;
+    }
+}
+
+/// One HTTP/1.1 connection to a router, over any transport.
+type Connection<I> = hyper::server::conn::http1::Connection<TokioIo<I>, TowerToHyperService<axum::Router>>;
 
 /// Serves one connection; once `stop` turns true, finishes the request in flight and closes.
-async fn serve_connection(conn: Connection, peer: SocketAddr, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn serve_connection<I>(conn: Connection<I>, peer: SocketAddr, mut stop: tokio::sync::watch::Receiver<bool>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let mut conn = pin!(conn);
     let mut stopping = false;
     loop {

@@ -123,8 +123,8 @@ variants! {
         "an upgrade of an unexpired RPT adds the new permissions to it and returns that same string with upgraded: true (opaque RPTs only; an expired one is upgraded into a new string)";
     TokenTypeLowercase => "token-type-lowercase", As, ["G-AS-20", "R6749-06"], [],
         "token responses and introspection say token_type bearer, in lower case (RFC 6749 §5.1: case-insensitive)";
-    ExtensionMembers => "extension-members", As, ["G-ALL-02", "G-AS-25", "G-C-24", "G-C-39"], [],
-        "token responses, token errors, discovery and introspection carry an extension member, and the claims redirect back an extension parameter";
+    ExtensionMembers => "extension-members", As, ["G-ALL-02", "G-AS-25", "G-C-24", "G-C-39", "R7662-03"], [],
+        "token responses, token errors, discovery and introspection (active and inactive answers) carry an extension member, and the claims redirect back an extension parameter";
     OauthErrorsBare => "oauth-errors-bare", As, ["R6749-07", "F-AS-40"], [],
         "token endpoint errors carry no error_description";
     // --- authorization server: need_info and request_submitted (core/grant.rs) ---

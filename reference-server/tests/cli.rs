@@ -77,3 +77,31 @@ fn an_unknown_durability_is_a_usage_error_that_names_the_choices() {
         "{err}"
     );
 }
+
+#[test]
+fn help_lists_every_subcommand_and_the_profile_option() {
+    // Act
+    let out = bin().arg("--help").output().expect("runs");
+
+    // Assert
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["rs ", "client ", "--profile"] {
+        assert!(text.contains(word), "`{word}` missing from:\n{text}");
+    }
+}
+
+#[test]
+fn an_unknown_profile_is_a_usage_error_that_names_the_known_ones() {
+    // Act
+    let out = bin()
+        .args(["--profile", "party", "--port", "0"])
+        .env_remove("UMA_AS_CONFIG")
+        .output()
+        .expect("runs");
+
+    // Assert
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("party") && err.contains("interop"), "{err}");
+}

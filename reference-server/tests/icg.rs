@@ -1394,3 +1394,27 @@ async fn quirk_invalid_grant_as_403_leaves_a_pkce_mismatch_at_400() {
     // Assert
     assert_invalid_grant(&r);
 }
+
+#[tokio::test]
+async fn quirk_claims_ticket_not_spent_leaves_the_ticket_taken_to_the_claims_endpoint_redeemable() {
+    // Arrange: an open policy, so a live ticket is redeemed at once.
+    let [bad, good] = TestAs::with_and_without(Quirk::ClaimsTicketNotSpent).await;
+    let mut tickets = Vec::new();
+    for as_ in [&bad, &good] {
+        let pat = as_.pat().await;
+        let rid = as_.resource(&pat, &["view"]).await;
+        as_.policy(&pat, &rid, json!({"scopes": {"view": {"type": "open"}}}))
+            .await;
+        tickets.push(as_.ticket_for(&pat, &rid, &["view"]).await);
+    }
+
+    // Act: the ticket goes to the claims endpoint, then to the token endpoint.
+    location(&gather_with(&bad, &tickets[0], &[]).await);
+    location(&gather_with(&good, &tickets[1], &[]).await);
+    let bad_r = redeem(&bad, &tickets[0], None).await;
+    let good_r = redeem(&good, &tickets[1], None).await;
+
+    // Assert
+    assert_invalid_grant(&good_r);
+    assert_rpt(&bad_r);
+}

@@ -19,6 +19,8 @@ mod entropy;
 mod format_with_claim_token;
 mod granted;
 mod https_issuer;
+mod https_url;
+mod inactive_undisclosed;
 mod iss;
 mod issuer_matches;
 mod json_content_type;
@@ -30,9 +32,14 @@ mod not_leaked;
 mod not_readable_claims;
 mod one_token_method;
 mod opaque;
+mod pat_bearer;
+mod permission_request_form;
+mod permission_request_registered;
 mod pkce_advertised;
 mod pkce_pair;
+mod refused_over_http;
 mod requested_scopes;
+mod resource_description_form;
 mod ticket_rotated;
 mod uma_challenge;
 mod unpredictable;
@@ -254,6 +261,11 @@ checks! {
     Unpredictable(unpredictable::Unpredictable) => "unpredictable", "T-07";
     Granted(granted::Granted) => "granted", "G-AS-12";
     Iss(iss::Iss) => "iss", "ISS-02";
+    InactiveUndisclosed(inactive_undisclosed::InactiveUndisclosed) => "inactive-undisclosed", "R7662-03";
+    ResourceDescriptionForm(resource_description_form::ResourceDescriptionForm) => "resource-description-form", "F-RS-03";
+    PatBearer(pat_bearer::PatBearer) => "pat-bearer", "F-RS-04";
+    PermissionRequestForm(permission_request_form::PermissionRequestForm) => "permission-request-form", "F-RS-12";
+    PermissionRequestRegistered(permission_request_registered::PermissionRequestRegistered) => "permission-request-registered", "F-RS-13";
     PkceAdvertised(pkce_advertised::PkceAdvertised) => "pkce-advertised", "PKCE-07";
     NotReadableClaims(not_readable_claims::NotReadableClaims) => "not-readable-claims", "G-AS-23";
     LocationHasId(location_has_id::LocationHasId) => "location-has-id", "F-AS-10";
@@ -273,9 +285,26 @@ checks! {
     ClaimTokenWithFormat(claim_token_with_format::ClaimTokenWithFormat) => "claim-token-with-format", "G-C-12";
     FormatWithClaimToken(format_with_claim_token::FormatWithClaimToken) => "format-with-claim-token", "G-C-13";
     RequestedScopes(requested_scopes::RequestedScopes) => "requested-scopes", "G-C-16";
+    HttpsUrl(https_url::HttpsUrl) => "https-url", "F-AS-01";
+    RefusedOverHttp(refused_over_http::RefusedOverHttp) => "refused-over-http", "G-ALL-03";
 }
 
 /// The recorded requests an argument names (a list saved from a `traffic` step).
+/// Recorded requests, with lists of lists flattened (several `traffic` results at once).
+fn flat_requests(input: &CheckInput<'_>, requests: &Tpl, check: &'static str) -> Result<Vec<Value>, CheckError> {
+    fn flatten(v: Vec<Value>, out: &mut Vec<Value>) {
+        for x in v {
+            match x {
+                Value::Array(a) => flatten(a, out),
+                other => out.push(other),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    flatten(recorded(input, requests, check)?, &mut out);
+    Ok(out)
+}
+
 fn recorded(input: &CheckInput<'_>, requests: &Tpl, check: &'static str) -> Result<Vec<Value>, CheckError> {
     match input.value(requests)? {
         Value::Array(a) => Ok(a),

@@ -30,7 +30,8 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
 impl Evaluate for UmaChallenge {
     fn evaluate(&self, input: &CheckInput<'_>) -> Result<Evaluation, CheckError> {
         let r = input.response;
-        let ch = crate::uma::challenge::describe(r.header_all("www-authenticate"));
+        let values = r.header_all("www-authenticate");
+        let ch = crate::uma::challenge::describe(values.iter().copied());
         let issuer = input
             .facts
             .counterpart_issuer
@@ -50,8 +51,16 @@ impl Evaluate for UmaChallenge {
             "WWW-Authenticate: UMA … on a non-2xx answer",
             if present {
                 format!("HTTP {}, schemes {}", r.status, schemes.join(", "))
-            } else if schemes.is_empty() {
+            } else if values.is_empty() {
                 format!("HTTP {} without WWW-Authenticate", r.status)
+            } else if schemes.is_empty() {
+                // There is a header, but no challenge in it: say why, not that it is missing.
+                let why = if notes.is_empty() {
+                    format!("{:?}", values.join(" | "))
+                } else {
+                    notes.join("; ")
+                };
+                format!("HTTP {}, a WWW-Authenticate that is no challenge: {why}", r.status)
             } else {
                 format!("HTTP {}, schemes {} (no UMA)", r.status, schemes.join(", "))
             },
@@ -95,6 +104,17 @@ mod tests {
                 .collect(),
             ..Response::default()
         }
+    }
+
+    #[test]
+    fn a_header_that_does_not_parse_is_named_as_such_not_as_missing() {
+        let r = answer(401, &[r#"UMA realm="photos", ticket="unterminated"#]);
+        let e = eval("uma-challenge", &r, &facts(), &[]);
+        assert_eq!(oks(&e), [Some(false)]);
+        let actual = &e.assertions[0].actual;
+        assert!(actual.contains("no challenge: unterminated quoted-string"), "{actual}");
+        let none = eval("uma-challenge", &answer(401, &[]), &facts(), &[]);
+        assert_eq!(none.assertions[0].actual, "HTTP 401 without WWW-Authenticate");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub enum StartError {
 /// A running counterpart server (one router behind the recording layer).
 #[derive(Debug)]
 pub struct Served {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` over TLS).
     pub base: String,
     serving: uma_reference_server::serving::Serving,
 }
@@ -73,14 +73,35 @@ impl Served {
         traffic: Traffic,
         party: Party,
     ) -> Result<Self, StartError> {
+        Self::serve_secured(listener, router, traffic, party, None)
+    }
+
+    /// [`Served::serve`], over TLS with a certificate of the run's test CA when `tls` is given.
+    pub fn serve_secured(
+        listener: tokio::net::TcpListener,
+        router: axum::Router,
+        traffic: Traffic,
+        party: Party,
+        tls: Option<&reference::RunCa>,
+    ) -> Result<Self, StartError> {
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             source,
         })?;
         let router = traffic.layer(router, party);
-        let serving = uma_reference_server::serving::Serving::spawn(listener, router, "counterpart");
+        let secured = tls
+            .map(|ca| ca.server().map(|t| uma_reference_server::serving::Tls::new(&t)))
+            .transpose()?;
+        let scheme = if secured.is_some() { "https" } else { "http" };
+        let serving = uma_reference_server::serving::Serving::spawn_secured(
+            listener,
+            router,
+            "counterpart",
+            uma_reference_server::serving::HEADER_READ_TIMEOUT,
+            secured,
+        );
         Ok(Self {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             serving,
         })
     }
@@ -110,17 +131,25 @@ pub struct CounterpartAs {
 
 impl CounterpartAs {
     /// Starts the reference AS with `config` on `port` (0 = any), recording into `traffic`.
-    pub async fn start(
+    pub async fn start(config: uma_reference_server::Config, port: u16, traffic: Traffic) -> Result<Self, StartError> {
+        Self::start_secured(config, port, traffic, None).await
+    }
+
+    /// [`CounterpartAs::start`], over TLS with a certificate of the run's test CA when `tls` is
+    /// given.
+    pub async fn start_secured(
         mut config: uma_reference_server::Config,
         port: u16,
         traffic: Traffic,
+        tls: Option<&reference::RunCa>,
     ) -> Result<Self, StartError> {
         let listener = bind(port).await?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             source,
         })?;
-        let issuer = format!("http://{addr}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let issuer = format!("{scheme}://{addr}");
         config.issuer = issuer.clone();
         let failed = |e: &dyn std::fmt::Display| StartError::Reference {
             what: "the counterpart AS",
@@ -135,7 +164,7 @@ impl CounterpartAs {
                 .map_err(|e| failed(&e))?,
         );
         let router = uma_reference_server::app(ctx.clone());
-        let served = Served::serve(listener, router, traffic, Party::As).await?;
+        let served = Served::serve_secured(listener, router, traffic, Party::As, tls)?;
         Ok(Self { served, ctx })
     }
 

@@ -3,6 +3,7 @@
 //! identity provider, with the profile that describes it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use uma_reference_server::config::{StaticClient, TrustedIssuer};
 use uma_reference_server::variants::{Variant, Variants};
@@ -43,13 +44,62 @@ fn client(id: &str, secret: &str, scope: &str, owner: Option<&str>, claims: &[&s
 }
 
 /// What the reference components are told to do differently: quirks (deliberate violations)
-/// and variants (conformant alternatives). Each applies to the component of its role.
+/// and variants (conformant alternatives), each applied to the component of its role; and
+/// whether they serve HTTPS (`run --tls`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Alterations {
     /// Quirks.
     pub quirks: Vec<Quirk>,
     /// Variants.
     pub variants: Vec<Variant>,
+    /// The run's test CA when the reference components serve HTTPS.
+    pub tls: Option<RunCa>,
+}
+
+/// The test CA of a run served over TLS (`run --tls`): it issues the certificates of the
+/// embedded reference components, and the harness trusts it (and nothing else) for them.
+#[derive(Clone, Debug)]
+pub struct RunCa(Arc<uma_reference_server::tls::TestCa>);
+
+impl PartialEq for RunCa {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for RunCa {}
+
+impl RunCa {
+    /// A new CA for one run.
+    pub fn generate() -> Result<Self, super::StartError> {
+        uma_reference_server::tls::TestCa::generate("uma-conformance run CA (test only)")
+            .map(|ca| Self(Arc::new(ca)))
+            .map_err(|e| super::StartError::Reference {
+                what: "the run's test CA",
+                message: e.to_string(),
+            })
+    }
+
+    /// Its certificate (PEM), which the harness trusts.
+    pub fn pem(&self) -> &str {
+        self.0.pem()
+    }
+
+    /// HTTPS for a reference component on loopback, with a certificate of this CA.
+    pub fn server(&self) -> Result<uma_reference_server::tls::ServerTls, super::StartError> {
+        let failed = |e: uma_reference_server::tls::TlsError| super::StartError::Reference {
+            what: "a TLS certificate of the run's test CA",
+            message: e.to_string(),
+        };
+        uma_reference_server::tls::ServerTls::new(
+            &self
+                .0
+                .server(uma_reference_server::tls::LOOPBACK_NAMES)
+                .map_err(failed)?,
+            None,
+        )
+        .map_err(failed)
+    }
 }
 
 impl Alterations {
@@ -175,6 +225,7 @@ pub fn profile(issuer: &str) -> AsProfile {
         role: Role::As,
         issuer: issuer.to_string(),
         allow_http: true,
+        tls: Default::default(),
         clients,
         pat: PatProfile::default(),
         capabilities: AS_CAPABILITIES.to_vec(),
@@ -210,17 +261,20 @@ const AS_CAPABILITIES: &[Capability] = &[
 /// Starts the embedded reference AS (in-memory store, any free loopback port, its test clock
 /// on: scenarios that wait move only their own requests' clock), altered.
 pub async fn start_as(idp: &TestIdp, alterations: &Alterations) -> Result<EmbeddedAs, super::StartError> {
-    let server = Server::builder(config(idp, alterations))
+    let mut builder = Server::builder(config(idp, alterations))
         .memory()
         .test_clock(true)
-        .port(0)
-        .start()
-        .await
-        .map_err(|e| super::StartError::Reference {
-            what: "the embedded reference AS",
-            message: e.to_string(),
-        })?;
+        .port(0);
+    if let Some(ca) = &alterations.tls {
+        builder = builder.tls(ca.server()?);
+    }
+    let server = builder.start().await.map_err(|e| super::StartError::Reference {
+        what: "the embedded reference AS",
+        message: e.to_string(),
+    })?;
     let mut profile = profile(server.issuer());
     profile.capabilities = alterations.capabilities(Role::As, AS_CAPABILITIES);
+    // Over TLS the embedded AS is judged as a production deployment: no plain HTTP allowed.
+    profile.allow_http = alterations.tls.is_none();
     Ok(EmbeddedAs { server, profile })
 }

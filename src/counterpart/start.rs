@@ -137,6 +137,19 @@ async fn run_setup(profile: &PeerProfile, as_issuer: &str, rs_base: &str) -> Res
     }
 }
 
+/// The embedded reference RS over TLS (`run --tls`): its certificate from the run's CA, which
+/// it trusts for its calls to the counterpart AS.
+fn secure_rs(
+    cfg: &mut uma_reference_server::rs::RsConfig,
+    tls: Option<&super::reference::RunCa>,
+) -> Result<(), StartError> {
+    if let Some(ca) = tls {
+        cfg.tls = Some(ca.server()?);
+        cfg.trust_ca_pem = Some(ca.pem().to_string());
+    }
+    Ok(())
+}
+
 /// Starts the counterparts of an RS target: the counterpart AS, then the target (the embedded
 /// reference RS with `quirks` when `profile` is `None`). Returns them, how the harness acts at the
 /// counterpart AS, and what to stop at the end.
@@ -162,7 +175,8 @@ pub async fn start_for_rs(
         Vec::new(),
     ));
     let port = profile.map_or(0, |p| p.counterpart.as_port);
-    let counterpart = CounterpartAs::start(config, port, traffic.clone()).await?;
+    let tls = alterations.tls.as_ref();
+    let counterpart = CounterpartAs::start_secured(config, port, traffic.clone(), tls).await?;
     let as_issuer = counterpart.issuer().to_string();
     let mut running = Running {
         counterpart: Some(counterpart),
@@ -182,6 +196,7 @@ pub async fn start_for_rs(
             );
             cfg.quirks = alterations.quirks(Role::Rs);
             cfg.variants = alterations.variants(Role::Rs);
+            secure_rs(&mut cfg, tls)?;
             let rs =
                 uma_reference_server::rs::ResourceServer::start(cfg, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
                     .await
@@ -255,6 +270,10 @@ pub async fn start_for_client(
             // One poll after request_submitted gives the polling scenario a gap to measure
             // (G-C-23) and a ticket to compare (G-C-11); each more poll only waits another interval.
             cfg.max_polls = 1;
+            if let Some(ca) = &alterations.tls {
+                cfg.tls = Some(ca.server()?);
+                cfg.trust_ca_pem = Some(ca.pem().to_string());
+            }
             let c = uma_reference_server::client::ReferenceClient::start(
                 cfg,
                 std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -280,6 +299,7 @@ pub async fn start_for_client(
                 },
                 capabilities: alterations.capabilities(Role::Client, &reference_client_capabilities()),
                 quiet_window_ms: Some(200),
+                access_token_scope: None,
             };
             running.client = Some(c);
             (p, Duration::from_millis(200))
@@ -312,26 +332,34 @@ pub async fn start_for_client(
     ));
     // Polling scenarios wait for the interval a few times: keep it short.
     config.poll_interval = 1;
+    // Client libraries that start only with an access token in hand get one by
+    // client_credentials (`{access_token}` in a client profile), and a requested scope the client never registered and nothing offers
+    // (`openid`) is ignored (RFC 6749 §3.3). Both are conformant, and neither changes an answer
+    // to a request the reference client sends; the client's requests are judged as they are.
+    config.client_access_tokens = true;
+    config.unknown_scopes = uma_reference_server::config::UnknownScopes::Ignore;
     let (as_port, rs_port) = profile.map_or((0, 0), |p| (p.counterpart.as_port, p.counterpart.rs_port));
-    let counterpart = CounterpartAs::start(config, as_port, traffic.clone()).await?;
+    let tls = alterations.tls.as_ref();
+    let counterpart = CounterpartAs::start_secured(config, as_port, traffic.clone(), tls).await?;
     let as_issuer = counterpart.issuer().to_string();
     running.counterpart = Some(counterpart);
     // The counterpart RS: the reference RS behind the recorder.
-    let rs_cfg =
+    let mut rs_cfg =
         uma_reference_server::rs::RsConfig::new(as_issuer.clone(), PHOTOZ.0.to_string(), ClientSecret::new(PHOTOZ.1));
+    rs_cfg.trust_ca_pem = tls.map(|ca| ca.pem().to_string());
     let rs_state = uma_reference_server::rs::RsState::new(rs_cfg).await;
     rs_state.register().await.map_err(|e| StartError::Reference {
         what: "the counterpart RS (registering its resources)",
         message: e.to_string(),
     })?;
     let listener = super::bind(rs_port).await?;
-    let served = Served::serve(
+    let served = Served::serve_secured(
         listener,
         uma_reference_server::rs::app(rs_state.clone()),
         traffic.clone(),
         Party::Rs,
-    )
-    .await?;
+        tls,
+    )?;
     let rs_base = served.base.clone();
     running.served.push(served);
     if let Some(p) = profile {

@@ -172,6 +172,7 @@ impl Recorded {
             transport_error: None,
             duration_ms: 0,
             observed: Some(format!("target → counterpart {}", self.party.as_str())),
+            command: None,
         }
     }
 }
@@ -356,12 +357,20 @@ impl Traffic {
         None
     }
 
+    /// Whether a request is the target's: not the harness's own (its marker header) and not one
+    /// of the harness's other counterparts (their User-Agent). Only the target's requests are
+    /// recorded and meet hooks.
+    fn is_target_request(&self, headers: &axum::http::HeaderMap) -> bool {
+        let agent = headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        !headers.contains_key(HARNESS_HEADER)
+            && !self.lock().ignore_agents.iter().any(|a| agent.starts_with(a.as_str()))
+    }
+
     fn push(&self, mut r: Recorded) {
         let mut inner = self.lock();
-        let agent = r.header("user-agent").unwrap_or("");
-        if r.header(HARNESS_HEADER).is_some() || inner.ignore_agents.iter().any(|a| agent.starts_with(a.as_str())) {
-            return;
-        }
         r.seq = inner.seq;
         inner.seq += 1;
         if inner.records.len() >= MAX_RECORDS {
@@ -392,6 +401,9 @@ fn text_response(status: u16, headers: &[(String, String)], body: Option<&Value>
 }
 
 async fn record(State((traffic, party)): State<(Traffic, Party)>, req: Request, next: Next) -> Response<Body> {
+    if !traffic.is_target_request(req.headers()) {
+        return next.run(req).await;
+    }
     let at_ms = traffic.started.elapsed().as_millis() as u64;
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();

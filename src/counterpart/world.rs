@@ -13,6 +13,7 @@ pub const REFERENCE_RS_REQUESTS: &[(&str, &str, &str, &str)] = &[
     ("read", "GET", "/photos/beach", "view"),
     ("other-scope", "GET", "/photos/beach/download", "download"),
     ("other-resource", "GET", "/photos/sunset", "view"),
+    ("several", "GET", "/albums/vacation/photos", "view"),
 ];
 
 /// The counterparts of an RS or client target.

@@ -189,10 +189,10 @@ pub fn random_token() -> String {
 /// harness marker header, bounded time. Requests sent with it go through `ScenarioCtx::send` or
 /// `send_via`, which check the origin and cap the body.
 pub fn browser_client(
-    timeout: Duration,
+    policy: &crate::net::Policy,
     jar: Option<Arc<reqwest_cookie_store::CookieStoreMutex>>,
 ) -> Result<reqwest::Client, StepError> {
-    let b = crate::net::client_builder(timeout).pool_max_idle_per_host(4);
+    let b = policy.client_builder().pool_max_idle_per_host(4);
     let b = match jar {
         Some(j) => b.cookie_provider(j),
         None => b.cookie_store(true),
@@ -205,7 +205,7 @@ impl<'e> ScenarioCtx<'e> {
     /// A fresh context with the built-in variables set.
     pub fn new(env: &'e Env, scenario: &'e Scenario) -> Result<Self, StepError> {
         let jar = Arc::new(reqwest_cookie_store::CookieStoreMutex::default());
-        let http = browser_client(env.net.timeout(), Some(jar.clone()))?;
+        let http = browser_client(&env.net, Some(jar.clone()))?;
         let tag = random_hex(4);
         let mut vars = BTreeMap::new();
         vars.insert("issuer".into(), Value::String(env.authz.issuer().to_string()));

@@ -9,6 +9,7 @@
 //! - [`adapter`]: the policy, approval adapters (what UMA leaves to the deployment).
 
 pub mod adapter;
+mod command;
 pub mod ctx;
 mod error;
 pub mod expect;

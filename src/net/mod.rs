@@ -10,17 +10,23 @@
 //! - **time**: the per-request timeout (connection, request and body) and a connect timeout;
 //! - **redirects** are never followed: a step that follows one sends the next request itself,
 //!   through the same checks;
+//! - **TLS** ([`Tls`]): the system's roots, or only the CAs a profile names (`tls.ca_file`),
+//!   plus the harness's own test CA when it serves its counterparts over TLS; a client
+//!   certificate for mutual TLS; certificate verification is off only when a profile says
+//!   `insecure_skip_verify: true`, and every report then says so;
 //! - **errors** ([`NetError`]) name the real cause: `no answer within 10 s`, `connection
 //!   refused`, `not JSON: first bytes "<html>…", content-type text/html`, `body larger than
 //!   1048576 bytes`.
 
 mod error;
+mod tls;
 
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 pub use error::{NetError, chain};
+pub use tls::{INSECURE_WARNING, Tls, TlsError};
 
 /// The default body cap: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -44,13 +50,19 @@ pub const HARNESS_HEADER: &str = "x-uma-conformance-harness";
 /// A client builder for the guarded path: the per-request timeout (connection, request and
 /// body), a connect timeout of at most 10 s, no automatic redirects, the harness's User-Agent and
 /// its marker header ([`HARNESS_HEADER`]).
+///
+/// With the system's roots only, the TLS configuration is the one the process built once
+/// (`uma_reference_server::http_client`: a client per scenario re-reading every root
+/// certificate was a third of a run's CPU); with TLS settings of its own ([`Tls::apply`]) it is
+/// reqwest's, since those settings are ignored on a preconfigured backend.
 pub fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    client_builder_from(uma_reference_server::http_client::builder(), timeout)
+}
+
+fn client_builder_from(base: reqwest::ClientBuilder, timeout: Duration) -> reqwest::ClientBuilder {
     let mut marker = reqwest::header::HeaderMap::new();
     marker.insert(HARNESS_HEADER, reqwest::header::HeaderValue::from_static("1"));
-    // The reference server's builder: the platform's root certificates are read once per
-    // process, not once per client (a client per scenario made that a third of a run's CPU).
-    uma_reference_server::http_client::builder()
-        .user_agent(concat!("uma-conformance/", env!("CARGO_PKG_VERSION")))
+    base.user_agent(concat!("uma-conformance/", env!("CARGO_PKG_VERSION")))
         .default_headers(marker)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
@@ -120,6 +132,7 @@ pub struct Policy {
     max_body_bytes: usize,
     timeout: Duration,
     connect_timeout: Duration,
+    tls: Tls,
 }
 
 impl Default for Policy {
@@ -137,7 +150,25 @@ impl Policy {
             max_body_bytes,
             timeout,
             connect_timeout: timeout.min(DEFAULT_TIMEOUT),
+            tls: Tls::default(),
         }
+    }
+
+    /// With these TLS settings (replacing the system's roots only if they name CAs to trust).
+    pub fn with_tls(mut self, tls: Tls) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Also trusts a CA the harness itself runs (its counterparts' test CA, PEM).
+    pub fn trusting_own(mut self, ca_pem: &str) -> Result<Self, TlsError> {
+        self.tls = self.tls.also_trusting(ca_pem)?;
+        Ok(self)
+    }
+
+    /// The TLS settings.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
     }
 
     /// Also allows an origin the harness itself serves (its counterpart AS and RS).
@@ -196,9 +227,14 @@ impl Policy {
         }
     }
 
-    /// A client builder with the policy's timeouts and no automatic redirects.
+    /// A client builder with the policy's timeouts, its TLS settings and no automatic redirects.
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
-        client_builder(self.timeout)
+        if self.tls.is_system_default() {
+            client_builder(self.timeout)
+        } else {
+            self.tls
+                .apply(client_builder_from(reqwest::Client::builder(), self.timeout))
+        }
     }
 
     /// A plain client of this policy (no cookies).

@@ -9,6 +9,7 @@
 pub mod env;
 pub mod peer;
 mod reach;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +26,7 @@ pub use crate::net::is_loopback_host;
 pub use env::Environment;
 pub use peer::PeerProfile;
 pub use reach::{BODY_CAP_BOUNDS, ProfileUris, allowed, check_host, http_policy};
+pub use tls::TlsProfile;
 
 /// How a secret is written in a profile: `{ env: NAME }` (recommended) or inline.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -212,6 +214,10 @@ pub struct AsProfile {
     /// Allow an `http:` issuer (loopback test deployments); TLS checks are then skipped.
     #[serde(default)]
     pub allow_http: bool,
+    /// How to reach the AS over TLS: a private CA, a client certificate (see README,
+    /// "Deployments").
+    #[serde(default, skip_serializing_if = "is_default_tls")]
+    pub tls: TlsProfile,
     /// Clients: `rs` (required: the resource server's client, for PATs), `rs2` (another resource
     /// owner), `client` (required: the requesting client), `client2` (another client).
     pub clients: BTreeMap<String, ClientProfile>,
@@ -256,6 +262,10 @@ pub struct AsProfile {
     /// they differ from the harness's own (see README, "Testing your own AS").
     #[serde(default, skip_serializing_if = "ProfileUris::is_default")]
     pub profile_uris: ProfileUris,
+}
+
+fn is_default_tls(t: &TlsProfile) -> bool {
+    t == &TlsProfile::default()
 }
 
 /// A target profile of any role, as written.
@@ -462,6 +472,7 @@ impl AsAccess {
             profile.request_timeout_seconds,
             location,
         )?;
+        profile.tls.check(location)?;
         for (name, uri) in [
             ("icg-pkce", &profile.profile_uris.icg_pkce),
             ("icg-iss", &profile.profile_uris.icg_iss),
@@ -557,7 +568,7 @@ impl AsAccess {
     pub fn http_policy(&self) -> Result<net::Policy, ProfileError> {
         let p = &self.profile;
         let allowed = allowed(&p.allowed_origins, p.allow_remote, &p.name)?;
-        http_policy(allowed, p.max_body_bytes, p.request_timeout_seconds, &p.name)
+        Ok(http_policy(allowed, p.max_body_bytes, p.request_timeout_seconds, &p.name)?.with_tls(p.tls.load(&p.name)?))
     }
 
     /// Every secret of the profile (for the run's redactor).

@@ -66,6 +66,8 @@ pub struct RsTargetProfile {
     pub as_client: RsAsClient,
     /// The requests scenarios send, by name. Required: `read` (a protected resource and scope),
     /// `other-scope` (the same resource, another scope), `other-resource` (another resource).
+    /// Optional: `several` (a request that needs permissions on more than one resource; the RS
+    /// then claims `several-permissions`).
     pub requests: BTreeMap<String, RsRequestProfile>,
 }
 
@@ -87,15 +89,18 @@ pub struct RsAsClient {
 pub struct ClientTargetProfile {
     /// The start URL, an HTTP GET the harness sends as the requesting party's browser.
     /// `{resource}` (the protected resource URL at the harness's RS), `{user}` (the requesting
-    /// party) and `{id_token}` (an ID token for the requesting party from the harness's identity
-    /// provider, for clients that push claims) are replaced, URL-encoded. May be
-    /// `{ env: NAME }`.
+    /// party), `{id_token}` (an ID token for the requesting party from the harness's identity
+    /// provider, for clients that push claims) and `{access_token}` (an access token of the
+    /// client at the harness's AS, for clients that need one to start; see
+    /// `access_token_scope`) are replaced, URL-encoded. May be `{ env: NAME }`.
     #[serde(default, deserialize_with = "env::opt_string")]
     #[schemars(with = "Option<env::EnvOr<String>>")]
     pub start_url: Option<String>,
-    /// Or a command template run once per request (a client without a web front end): the same
-    /// placeholders, replaced as they are. Exit status 0 is a success; stdout is the answer.
-    /// Such a client cannot be sent through a browser, so interactive-claims scenarios are skipped.
+    /// Or a command template run once per `browse` step (a client without a web front end): the
+    /// same placeholders, replaced as they are, each argument staying one argument. Exit status 0
+    /// is a success; stdout is the answer. Each run is an exchange of the report (method `EXEC`:
+    /// the command line, stdout, the exit status and stderr), secrets redacted. Such a client
+    /// cannot be sent through a browser, so interactive-claims scenarios are skipped.
     #[serde(default)]
     pub start_command: Option<StartCommand>,
     /// The client's registration at the harness's AS (client id and secret, registered scopes and
@@ -108,13 +113,18 @@ pub struct ClientTargetProfile {
     /// 500, at most 2000).
     #[serde(default)]
     pub quiet_window_ms: Option<u64>,
+    /// The scope of the access token `{access_token}` stands for: the harness asks its AS for it
+    /// with the client's own credentials (client_credentials grant). Default: the client's
+    /// registered scopes.
+    #[serde(default)]
+    pub access_token_scope: Option<String>,
 }
 
 /// A client started by a command.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartCommand {
-    /// Program and arguments, with `{resource}`, `{user}`, `{id_token}`.
+    /// Program and arguments, with `{resource}`, `{user}`, `{id_token}`, `{access_token}`.
     pub command: Vec<String>,
     /// Seconds before it is killed (default 30).
     #[serde(default)]
@@ -167,6 +177,10 @@ pub struct PeerProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1024, max = 268_435_456))]
     pub max_body_bytes: Option<u64>,
+    /// How to reach the target over TLS: a private CA, a client certificate (see README,
+    /// "Deployments").
+    #[serde(default, skip_serializing_if = "super::is_default_tls")]
+    pub tls: super::TlsProfile,
 }
 
 impl PeerProfile {
@@ -174,7 +188,10 @@ impl PeerProfile {
     /// harness's own counterparts are added by the caller.
     pub fn http_policy(&self) -> Result<net::Policy, ProfileError> {
         let allowed = allowed(&self.allowed_origins, self.allow_remote, &self.name)?;
-        http_policy(allowed, self.max_body_bytes, self.request_timeout_seconds, &self.name)
+        Ok(
+            http_policy(allowed, self.max_body_bytes, self.request_timeout_seconds, &self.name)?
+                .with_tls(self.tls.load(&self.name)?),
+        )
     }
 }
 
@@ -192,6 +209,7 @@ impl PeerProfile {
             self.request_timeout_seconds,
             location,
         )?;
+        self.tls.check(location)?;
         let url_ok = |field: &str, u: &str| check_host(field, u, location, &allowed);
         match self.role {
             Role::As => {

@@ -57,8 +57,14 @@ pub fn findings(report: &Report, url_of: impl Fn(&str) -> Option<String>) -> Str
 /// The closing summary.
 pub fn summary(report: &Report) -> String {
     let s = &report.summary;
+    let warning = report
+        .run
+        .insecure_tls
+        .as_ref()
+        .map(|w| format!("WARNING: {w}\n"))
+        .unwrap_or_default();
     let mut out = format!(
-        "scenarios: {} pass, {} fail, {} warn, {} error, {} skip\nchecks:    {} pass, {} fail, {} warn, {} error, {} skip",
+        "{warning}scenarios: {} pass, {} fail, {} warn, {} error, {} skip\nchecks:    {} pass, {} fail, {} warn, {} error, {} skip",
         s.scenarios.pass,
         s.scenarios.fail,
         s.scenarios.warn,
@@ -77,6 +83,9 @@ pub fn summary(report: &Report) -> String {
             "\nprofile checks (not UMA conformance): {} pass, {} fail, {} warn, {} skip",
             p.pass, p.fail, p.warn, p.skip
         );
+        if p.fail > 0 && !report.run.gate_profiles {
+            out.push_str(" (they do not set the exit code; --gate-profiles makes them)");
+        }
     }
     if s.harness_errors > 0 {
         let _ = write!(

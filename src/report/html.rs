@@ -213,14 +213,21 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
         coverage,
         coverage_totals,
     };
+    render_page("report.html", TEMPLATE, &page)
+}
+
+/// The head (CSP, shared style) both pages start with: `{% include "head.html" %}`.
+const HEAD: &str = include_str!("templates/head.html");
+
+/// Renders a page template (its name ends in `.html`: auto-escaped) over serializable data.
+pub(super) fn render_page(name: &'static str, template: &'static str, data: &impl Serialize) -> String {
     let mut env = minijinja::Environment::new();
-    if let Err(e) = env.add_template("report.html", TEMPLATE) {
-        return error_page(&e);
-    }
-    match env
-        .get_template("report.html")
-        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&page))))
-    {
+    let rendered = env
+        .add_template("head.html", HEAD)
+        .and_then(|()| env.add_template(name, template))
+        .and_then(|()| env.get_template(name))
+        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(data))));
+    match rendered {
         Ok(mut s) => {
             if !s.ends_with('\n') {
                 s.push('\n');

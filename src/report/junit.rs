@@ -88,6 +88,10 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
         if report.incomplete {
             suite.add_property(Property::new("incomplete", "true"));
         }
+        if let Some(w) = &report.run.insecure_tls {
+            suite.add_property(Property::new("WARNING", w.clone()));
+            suite.set_system_err(format!("WARNING: {w}"));
+        }
         for s in report.scenarios.iter().filter(|s| s.role == role) {
             suite.add_test_case(case(report, ctx, s, preflight_stop.as_deref()));
         }

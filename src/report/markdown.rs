@@ -61,6 +61,9 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
         _ => "❌",
     };
     let _ = writeln!(out, "## {icon} UMA 2.0 conformance: {words} (exit {code})\n");
+    if let Some(w) = &report.run.insecure_tls {
+        let _ = writeln!(out, "> ⚠️ **WARNING:** {}\n", escape(w));
+    }
     if report.incomplete {
         out.push_str("**Incomplete:** the run was interrupted; only the scenarios finished by then are counted.\n\n");
     }

@@ -11,6 +11,9 @@
 //! - [`view`]: what the human-facing formats compute (findings, coverage, counts).
 //! - [`bundle`]: the evidence bundle (`.tar.gz` with a SHA-256 manifest) and its verification.
 //! - [`merge`]: joining shard reports; reading a `report.json` back.
+//! - [`matrix`]: several reports side by side (`matrix.json`, [`matrix_html`]: `matrix.html`);
+//!   [`matrix_build`] builds it, [`matrix_input`] reads and checks the reports and writes both
+//!   files.
 //!
 //! Adding a format: write `src/report/<format>.rs` with a `render(&Report, &Context) -> String`,
 //! and add it to [`FORMATS`] (see `src/AGENTS.md`).
@@ -21,6 +24,10 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
+pub mod matrix_build;
+pub mod matrix_html;
+pub mod matrix_input;
 pub mod merge;
 pub mod stable;
 pub mod view;

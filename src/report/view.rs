@@ -182,6 +182,9 @@ pub struct CoverageRow {
     pub reason: String,
     /// Checks made of it.
     pub checks: usize,
+    /// The trials of the scenarios that checked it (or, when none did, that cite it and were
+    /// skipped), for links into report.html.
+    pub scenarios: Vec<String>,
 }
 
 /// Coverage counts of one keyword class.
@@ -257,6 +260,13 @@ pub fn coverage(report: &Report, ctx: &Context<'_>) -> (Vec<CoverageRow>, Vec<Co
             };
             (st, String::new())
         };
+        let mut scenarios: Vec<String> = made.iter().map(|(s, _)| s.trial.clone()).collect();
+        if made.is_empty()
+            && let Some(s) = cited_by_skipped.get(r.id.as_str())
+        {
+            scenarios.push(s.trial.clone());
+        }
+        scenarios.dedup();
         rows.push(CoverageRow {
             id: r.id.to_string(),
             keyword: keyword_str(r.keyword),
@@ -268,6 +278,7 @@ pub fn coverage(report: &Report, ctx: &Context<'_>) -> (Vec<CoverageRow>, Vec<Co
             status,
             reason,
             checks: made.len(),
+            scenarios,
         });
     }
     let mut totals: Vec<CoverageTotals> = ["MUST", "SHOULD", "MAY", "declarative", "example"]

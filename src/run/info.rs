@@ -30,9 +30,9 @@ pub(crate) fn tested_of(target: &serde_json::Value) -> Option<Tested> {
     })
 }
 
-/// SHA-256 of a file, hex (empty when it cannot be read).
+/// SHA-256 of a file (built in or on disk), hex (empty when it cannot be read).
 pub fn file_hash(path: &Path) -> String {
-    std::fs::read(path)
+    crate::builtin::read(path)
         .map(|b| sha2::Sha256::digest(&b).iter().map(|x| format!("{x:02x}")).collect())
         .unwrap_or_default()
 }
@@ -61,6 +61,24 @@ pub fn git_commit() -> String {
         }
         None => "unknown".into(),
     }
+}
+
+/// `0.1.0 (suites sha256 …)`: the harness version and the hash of its built-in suites (the
+/// `suites_hash` of report.json), for `--version`.
+pub fn long_version() -> String {
+    let hash = super::suites_hash(&crate::builtin::suites());
+    format!("{} (suites sha256 {hash})", env!("CARGO_PKG_VERSION"))
+}
+
+/// `export DIR`: writes the built-in suites and fixtures into `dir`; says what it wrote.
+pub fn export(dir: &Path) -> Result<String, Failed> {
+    let n =
+        crate::builtin::export(dir).map_err(|e| (exit::ERROR, format!("cannot export into {}: {e}", dir.display())))?;
+    Ok(format!(
+        "wrote {n} files into {}; run them with --suites {}",
+        dir.display(),
+        dir.join("suites").display()
+    ))
 }
 
 /// Today, for baseline expiry.
@@ -102,6 +120,40 @@ pub fn rerender(report: &Report, out: &Path) -> Result<Vec<String>, Failed> {
     let catalogue = default_catalogue();
     report::write_all(report, &Redactor::new(), &Context::new(&catalogue), out)
         .map_err(|e| (exit::ERROR, format!("{e}: {}", e.source)))
+}
+
+/// Writes the committed form of a report read back into `out`: report.json, report.html and
+/// summary.md (the files of `reports/reference/`), made deterministic by
+/// [`report::stable::stabilize`], so that a fresh run can be compared byte for byte.
+pub fn rerender_stable(report: &Report, out: &Path) -> Result<Vec<String>, Failed> {
+    let mut clean = Redactor::new().report(report);
+    report::stable::stabilize(&mut clean);
+    let catalogue = default_catalogue();
+    let failed = |e: String| (exit::ERROR, e);
+    std::fs::create_dir_all(out).map_err(|e| failed(format!("{}: {e}", out.display())))?;
+    let mut written = Vec::new();
+    for (name, text) in report::render_all(&clean, &Context::new(&catalogue)) {
+        if super::reference::FILES.contains(&name) {
+            let path = out.join(name);
+            std::fs::write(&path, text).map_err(|e| failed(format!("{}: {e}", path.display())))?;
+            written.push(path.display().to_string());
+        }
+    }
+    Ok(written)
+}
+
+/// `matrix`: the reports side by side, written into `out` (`matrix.json`, `matrix.html`);
+/// returns what to print: the scores, the split rows and the files.
+pub fn matrix(files: &[PathBuf], out: &Path, by: report::matrix::Axis) -> Result<String, Failed> {
+    let catalogue = default_catalogue();
+    let hash = file_hash(&RunRequest::default().catalogue);
+    let (m, written) = report::matrix_input::write(files, out, by, &Context::new(&catalogue), &hash)
+        .map_err(|e| (e.exit_code(), e.to_string()))?;
+    Ok(format!(
+        "{}\nmatrix: {}",
+        crate::diagnostic::printable(&report::matrix::console(&m)),
+        written.join(", ")
+    ))
 }
 
 /// Writes the evidence bundle of a report.json (or of the folder holding it) to `output`

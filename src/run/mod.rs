@@ -7,6 +7,7 @@ pub mod exit;
 pub mod info;
 pub mod interrupt;
 pub mod isolated;
+pub mod listing;
 pub mod preflight;
 pub mod reference;
 mod request;
@@ -29,7 +30,7 @@ use crate::redact::Redactor;
 use crate::suite::{Capability, Scenario};
 use crate::uma::Role;
 
-pub use request::{RunError, RunRequest, load, repo_root, suites_hash};
+pub use request::{RunError, RunRequest, Sources, load, repo_root, suites_hash};
 
 /// One role of a session, ready to run.
 #[derive(Debug)]
@@ -60,6 +61,10 @@ pub struct Session {
     /// The catalogue.
     pub catalogue: Catalogue,
     idp: Arc<TestIdp>,
+    /// Quirks, variants and the run's test CA (`--tls`) of the embedded reference components.
+    alterations: counterpart::reference::Alterations,
+    /// The target profile turned TLS verification off (every report then says so).
+    insecure_tls: bool,
     embedded: Option<counterpart::reference::EmbeddedAs>,
     running: Vec<Running>,
     started: Instant,
@@ -131,12 +136,23 @@ impl Session {
         };
         let kept = shard::select(req, &scenarios, &roles)?;
         let redactor = Arc::new(Redactor::new());
+        let mut alterations = req.alterations();
+        if req.tls && profile.is_none() {
+            alterations.tls = Some(counterpart::reference::RunCa::generate()?);
+        }
+        let insecure_tls = match &profile {
+            Some(Profile::As(p)) => p.tls.insecure_skip_verify,
+            Some(Profile::Rs(p) | Profile::Client(p)) => p.tls.insecure_skip_verify,
+            None => false,
+        };
         let mut session = Self {
             roles: BTreeMap::new(),
             redactor,
             request: req.clone(),
             catalogue,
             idp,
+            alterations,
+            insecure_tls,
             embedded: None,
             running: Vec::new(),
             started,
@@ -155,7 +171,7 @@ impl Session {
                     session.prepare_peer(role, Some(p), scenarios).await?
                 }
                 (None, Role::As) => {
-                    let embedded = counterpart::reference::start_as(&session.idp, &req.alterations()).await?;
+                    let embedded = counterpart::reference::start_as(&session.idp, &session.alterations).await?;
                     let access = AsAccess::from_profile(embedded.profile.clone(), "embedded")?;
                     session.embedded = Some(embedded);
                     session.prepare_as(access, scenarios, WaitClock::Test).await?
@@ -201,13 +217,23 @@ impl Session {
         }
     }
 
+    /// The guarded path's policy, trusting the run's own test CA (`--tls`) too.
+    fn own_tls(&self, policy: net::Policy) -> Result<net::Policy, RunError> {
+        match &self.alterations.tls {
+            Some(ca) => policy
+                .trusting_own(ca.pem())
+                .map_err(|e| RunError::Embedded(e.to_string())),
+            None => Ok(policy),
+        }
+    }
+
     async fn prepare_as(
         &self,
         authz: AsAccess,
         scenarios: Vec<Scenario>,
         clock: WaitClock,
     ) -> Result<Prepared, RunError> {
-        let policy = Arc::new(authz.http_policy()?);
+        let policy = Arc::new(self.own_tls(authz.http_policy()?)?);
         let found = preflight::run(&authz, &policy).await;
         let target = serde_json::to_value(&authz.profile).unwrap_or_default();
         let env = (!found.report.blocks()).then(|| {
@@ -241,8 +267,8 @@ impl Session {
             }),
         };
         let started = match role {
-            Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.request.alterations()).await,
-            _ => counterpart::start_for_client(&self.idp, profile, &self.request.alterations()).await,
+            Role::Rs => counterpart::start_for_rs(&self.idp, profile, &self.alterations).await,
+            _ => counterpart::start_for_client(&self.idp, profile, &self.alterations).await,
         };
         let (counterparts, authz, running) = match started {
             Ok(x) => x,
@@ -276,7 +302,7 @@ impl Session {
                 policy = policy.with_own(o);
             }
         }
-        let policy = Arc::new(policy);
+        let policy = Arc::new(self.own_tls(policy)?);
         let mut found = preflight::run(&authz, &policy).await;
         if profile.is_none() && found.report.blocks() {
             return Err(RunError::Embedded(format!("{role}: {:?}", found.report.problems)));
@@ -294,6 +320,11 @@ impl Session {
             if c.start_url.is_some() {
                 caps.insert(Capability::BrowserClient);
             }
+        }
+        if let Some(rs) = &counterparts.rs
+            && rs.requests.contains_key("several")
+        {
+            caps.insert(Capability::SeveralPermissions);
         }
         found.report.capabilities = caps.iter().map(|c| c.to_string()).collect();
         let env = if found.report.blocks() {
@@ -424,6 +455,7 @@ impl Session {
                 started_at: self.started_at.clone(),
                 duration_ms: 0,
                 strict: req.strict,
+                gate_profiles: req.gate_profiles,
                 jobs: req.jobs,
                 filter: req.filter.clone(),
                 suites_hash: suites_hash(&req.suites),
@@ -432,6 +464,7 @@ impl Session {
                 catalogue_hash: info::file_hash(&req.catalogue),
                 shard: req.shard.map(|s| s.to_string()),
                 tested: None,
+                insecure_tls: self.insecure_tls.then(|| net::INSECURE_WARNING.to_string()),
             },
             ..Report::default()
         };

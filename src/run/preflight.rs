@@ -76,6 +76,12 @@ pub async fn run(target: &AsAccess, policy: &Policy) -> Found {
         capabilities: target.profile.capabilities.iter().copied().collect(),
         unmet: BTreeMap::new(),
     };
+    if policy.tls().is_insecure() {
+        found.report.problems.push(Problem::warning(
+            net::INSECURE_WARNING,
+            "give the target's CA in `tls.ca_file` instead of `tls.insecure_skip_verify: true`",
+        ));
+    }
     let http = match policy.client() {
         Ok(h) => h,
         Err(e) => {
@@ -154,8 +160,8 @@ async fn discover(
     if answer.status != 200 {
         problems.push(Problem::error(
             format!(
-                "{url} answered HTTP {}, content-type {}: first bytes {}",
-                answer.status,
+                "{url} answered {}, content-type {}: first bytes {}",
+                status_text(&answer),
                 answer.content_type(),
                 answer.first_bytes()
             ),
@@ -182,6 +188,19 @@ async fn discover(
             ));
             None
         }
+    }
+}
+
+/// `HTTP 302 (a redirect to …, not followed)`, or `HTTP 500`: a redirect is named as one, since
+/// the guarded path never follows it (not even to the same origin).
+fn status_text(answer: &net::Answer) -> String {
+    match answer.header("location") {
+        Some(to) if (300..400).contains(&answer.status) => format!(
+            "HTTP {} (a redirect to {}, not followed)",
+            answer.status,
+            crate::diagnostic::printable(to)
+        ),
+        _ => format!("HTTP {}", answer.status),
     }
 }
 
@@ -381,8 +400,8 @@ async fn pat(http: &reqwest::Client, policy: &Policy, target: &AsAccess, token: 
     if answer.status != 200 {
         return Some(Problem::error(
             format!(
-                "{who} cannot get a PAT: HTTP {}, content-type {}: first bytes {}",
-                answer.status,
+                "{who} cannot get a PAT: {}, content-type {}: first bytes {}",
+                status_text(&answer),
                 answer.content_type(),
                 answer.first_bytes()
             ),

@@ -14,7 +14,10 @@ use crate::profile::ProfileError;
 use crate::suite::{LoadError, Scenario, SuiteRoot};
 use crate::uma::Role;
 
-/// The repository root (where `suites/` and `fixtures/` live).
+/// The checkout the harness was built from (where `cargo run -- schemas` writes and `git`
+/// reads the commit): the current folder when it holds `suites/` and `fixtures/`, else the
+/// folder the binary was compiled in. Runs never read suites from it: they use the built-in
+/// copies (`crate::builtin`) unless `--suites` names a folder.
 pub fn repo_root() -> PathBuf {
     if PathBuf::from("suites").is_dir() && PathBuf::from("fixtures").is_dir() {
         return PathBuf::from(".");
@@ -31,6 +34,8 @@ pub struct RunRequest {
     pub filter: Option<String>,
     /// `--strict`.
     pub strict: bool,
+    /// `--gate-profiles`: profile check failures fail the run (exit 1) too.
+    pub gate_profiles: bool,
     /// `--jobs`.
     pub jobs: usize,
     /// Quirks of the embedded reference implementation (each applies to the component of its
@@ -41,28 +46,56 @@ pub struct RunRequest {
     pub variants: Vec<Variant>,
     /// Roles to run without a target (empty: all three).
     pub roles: Vec<Role>,
-    /// The suites directory.
+    /// The suites directory (default: the built-in suites, `crate::builtin::suites`).
     pub suites: PathBuf,
-    /// The catalogue file.
+    /// The catalogue file (default: the built-in catalogue).
     pub catalogue: PathBuf,
     /// `--shard K/N`: only this share of the selected scenarios.
     pub shard: Option<shard::Shard>,
+    /// `--tls`: the embedded reference components serve HTTPS with certificates of a test CA
+    /// generated for the run, which the harness trusts.
+    pub tls: bool,
 }
 
 impl Default for RunRequest {
     fn default() -> Self {
-        let root = repo_root();
         Self {
             target: None,
             filter: None,
             strict: false,
+            gate_profiles: false,
             jobs: 8,
             quirks: Vec::new(),
             variants: Vec::new(),
             roles: Vec::new(),
-            suites: root.join("suites"),
-            catalogue: root.join("fixtures/requirements.yaml"),
+            suites: crate::builtin::suites(),
+            catalogue: crate::builtin::catalogue(),
             shard: None,
+            tls: false,
+        }
+    }
+}
+
+/// Where the scenarios and the catalogue come from (every command's `--suites` and
+/// `--catalogue`): by default, the copies built into the binary.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct Sources {
+    /// Scenario files to use instead of the suites built into this binary (a folder laid out as suites/: as/, rs/, client/).
+    #[arg(long, global = true, env = "UMA_SUITES", value_name = "DIR")]
+    pub suites: Option<PathBuf>,
+    /// A requirement catalogue to use instead of the built-in one (fixtures/requirements.yaml).
+    #[arg(long, global = true, env = "UMA_CATALOGUE", value_name = "FILE")]
+    pub catalogue: Option<PathBuf>,
+}
+
+impl Sources {
+    /// The default request with these sources.
+    pub fn request(&self) -> RunRequest {
+        let d = RunRequest::default();
+        RunRequest {
+            suites: self.suites.clone().unwrap_or(d.suites),
+            catalogue: self.catalogue.clone().unwrap_or(d.catalogue),
+            ..d
         }
     }
 }
@@ -73,6 +106,7 @@ impl RunRequest {
         counterpart::reference::Alterations {
             quirks: self.quirks.clone(),
             variants: self.variants.clone(),
+            tls: None,
         }
     }
 }
@@ -121,27 +155,13 @@ pub fn load(req: &RunRequest) -> Result<(Catalogue, Vec<Scenario>), RunError> {
     Ok((catalogue, scenarios))
 }
 
-/// SHA-256 over every suite file's path and content, hex.
+/// SHA-256 over every suite file's path (below `dir`) and content, hex: the same for the
+/// built-in suites and a checkout's `suites/` holding the same files.
 pub fn suites_hash(dir: &Path) -> String {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if let Ok(rd) = std::fs::read_dir(&d) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push(p);
-                }
-            }
-        }
-    }
-    files.sort();
     let mut h = sha2::Sha256::new();
-    for f in files {
+    for f in crate::builtin::files_below(dir, 10_000).unwrap_or_default() {
         h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
-        h.update(std::fs::read(&f).unwrap_or_default());
+        h.update(crate::builtin::read(&f).unwrap_or_default());
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

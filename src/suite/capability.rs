@@ -53,6 +53,7 @@ capabilities! {
     JwtRpt => "jwt-rpt": "RPTs are JWTs";
     BrowserClient => "browser-client": "a client target driven through a start URL, so it can send the browser to claims gathering";
     Polling => "polling": "a client that polls again after request_submitted";
+    SeveralPermissions => "several-permissions": "an RS request that needs permissions on several resources (the RS profile's optional `several` request)";
     ProfileIcgPkce => "profile:icg-pkce": "the ICG+PKCE profile (digest §10.1)";
     ProfileIcgIss => "profile:icg-iss": "the ICG mix-up (iss) profile (digest §10.2)";
     PatCodeFlow => "pat-code-flow": "PATs by the authorization code grant with a user login form";

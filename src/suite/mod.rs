@@ -104,40 +104,23 @@ impl SuiteRoot {
     }
 }
 
-/// Every scenario file below `dir` (fragments, in folders starting with `_`, excluded), sorted.
+/// Every scenario file below `dir` (built-in or on disk; fragments, in folders starting with
+/// `_`, excluded), sorted.
 pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    let mut visited = 0usize;
-    while let Some(d) = stack.pop() {
-        visited += 1;
-        if visited > 10_000 {
-            return Err(Diagnostic::new(
-                Location::file(dir.display().to_string()),
-                "too many folders below suites/",
-            ));
-        }
-        let entries = std::fs::read_dir(&d).map_err(|e| {
-            Diagnostic::new(
-                Location::file(d.display().to_string()),
-                format!("failed to read the folder: {e}"),
-            )
-        })?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with('_') || name.starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    let all = crate::builtin::files_below(dir, 10_000).map_err(|e| {
+        Diagnostic::new(
+            Location::file(dir.display().to_string()),
+            format!("failed to read the suites: {e}"),
+        )
+    })?;
+    Ok(all
+        .into_iter()
+        .filter(|p| {
+            let rel = p.strip_prefix(dir).unwrap_or(p);
+            !rel.iter().any(|c| c.to_string_lossy().starts_with(['_', '.']))
+                && p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+        })
+        .collect())
 }
 
 /// Loads and validates every scenario; every problem of every file is returned at once.
@@ -205,7 +188,7 @@ pub(crate) struct Source {
 
 fn read(root: &SuiteRoot, path: &Path) -> Result<Source, Diagnostic> {
     let shown = root.display(path);
-    let text = std::fs::read_to_string(path)
+    let text = crate::builtin::read_to_string(path)
         .map_err(|e| Diagnostic::new(Location::file(&shown), format!("failed to read the file: {e}")))?;
     Ok(Source { shown, text })
 }

@@ -243,3 +243,36 @@ fn ctrl_c_writes_a_partial_report_marked_incomplete_and_exits_130() {
     assert_eq!(code, Some(exit::INTERRUPTED));
     assert!(r.incomplete && !r.scenarios.is_empty());
 }
+
+#[test]
+fn profile_failures_set_the_exit_code_only_with_gate_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |gate: bool, out: &str| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "run",
+            "--role",
+            "as",
+            "--filter",
+            "as::pkce::downgrade",
+            "--quirk",
+            "pkce-downgrade-accepted",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if gate {
+            args.push("--gate-profiles");
+        }
+        let o = cli(&args);
+        let r: Report = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+        (o, r)
+    };
+    let (o, r) = run(false, "ungated");
+    assert!(r.summary.profile_checks.fail > 0, "the quirk fails a profile check");
+    assert_eq!(r.summary.checks.fail, 0, "and no UMA check");
+    assert_eq!(o.status.code(), Some(exit::PASS), "{}", text(&o));
+    assert!(text(&o).contains("--gate-profiles makes them"), "{}", text(&o));
+    let (o, r) = run(true, "gated");
+    assert!(r.run.gate_profiles);
+    assert_eq!(o.status.code(), Some(exit::FAIL), "{}", text(&o));
+}

@@ -47,6 +47,8 @@ struct ClientArgs {
     /// List the client variants, one per line, with the freedoms each takes.
     #[arg(long)]
     list_variants: bool,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Runs the client with `args` (the words after `client`) until Ctrl-C or SIGTERM. Prints the
@@ -114,6 +116,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
+    let tls = match args.tls.resolve() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    config.tls = tls.server;
+    config.trust_ca_pem = tls.trust_ca_pem;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -141,6 +152,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         };
         println!("{}", client.base_url());
         println!("claims_redirect_uri {}", client.claims_redirect_uri());
+        if let Some(ca) = &tls.ca_written {
+            println!("tls_ca {}", ca.display());
+        }
         for q in quirks {
             tracing::warn!(
                 quirk = q.name(),

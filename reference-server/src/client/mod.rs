@@ -108,6 +108,10 @@ pub struct ClientConfig {
     pub quirks: Quirks,
     /// Conformant alternatives to take (only role `Client` variants have an effect).
     pub variants: Variants,
+    /// HTTPS on its own port (`None`: plain HTTP).
+    pub tls: Option<crate::tls::ServerTls>,
+    /// A CA (PEM) its calls to the AS and the RS trust besides the system's roots.
+    pub trust_ca_pem: Option<String>,
 }
 
 impl ClientConfig {
@@ -122,6 +126,8 @@ impl ClientConfig {
             http_timeout: Duration::from_secs(5),
             quirks: Quirks::none(),
             variants: Variants::none(),
+            tls: None,
+            trust_ca_pem: None,
         }
     }
 
@@ -153,11 +159,12 @@ impl ClientState {
     /// A fresh state for a client reachable at `base_url` (`http://127.0.0.1:PORT`, no
     /// trailing slash).
     pub fn new(config: ClientConfig, base_url: String) -> Self {
-        let http = crate::http_client::builder()
+        let builder = crate::http_client::trusting(config.trust_ca_pem.as_deref())
             .user_agent(concat!("uma-reference-client/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .timeout(config.http_timeout)
+            .timeout(config.http_timeout);
+        let http = builder
             .build()
             // Every request also sets its own timeout, so the fallback loses nothing essential.
             .unwrap_or_default();
@@ -316,12 +323,20 @@ impl ReferenceClient {
     /// Binds `addr` (use a loopback address; port 0 picks a free port) and serves [`app`].
     pub async fn start(config: ClientConfig, addr: SocketAddr) -> Result<ReferenceClient, crate::StartError> {
         let (listener, local) = crate::serving::bind(addr).await?;
-        let state = ClientState::new(config, format!("http://{local}"));
-        let serving = crate::serving::Serving::spawn(listener, app(state.clone()), "reference client");
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let tls = config.tls.as_ref().map(crate::serving::Tls::new);
+        let state = ClientState::new(config, format!("{scheme}://{local}"));
+        let serving = crate::serving::Serving::spawn_secured(
+            listener,
+            app(state.clone()),
+            "reference client",
+            crate::serving::HEADER_READ_TIMEOUT,
+            tls,
+        );
         Ok(ReferenceClient { state, local, serving })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when served over TLS).
     pub fn base_url(&self) -> String {
         self.state.base_url().to_owned()
     }

@@ -29,6 +29,21 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether an OAuth redirect URI would carry authorization responses unencrypted: `http` to a
+/// host other than a loopback address (RFC 9700 §2.6 allows only native clients' loopback).
+pub fn unencrypted_redirect(uri: &str) -> bool {
+    let Ok(u) = url::Url::parse(uri) else {
+        return false;
+    };
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    u.scheme() == "http" && !loopback
+}
+
 fn split_scope(s: &str) -> Vec<String> {
     let mut v: Vec<String> = s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect();
     v.sort();
@@ -314,6 +329,8 @@ async fn register_checked(ctx: &Ctx, body: &Value) -> Result<Registered, Protoco
             "unknown client metadata `{unknown}`"
         )));
     }
+    // RFC 9700 §2.6: no authorization response over an unencrypted connection.
+    let plain_ok = ctx.quirk(Quirk::HttpRedirectUriAccepted);
     let (redirect_uris, claims_redirect_uris) = if ctx.variant(Variant::DcrReplacesInvalidMetadata) {
         // RFC 7591 §2: the AS may replace a requested value with one it finds suitable: here
         // invalid URIs (and a value that is not an array) are left out instead of refused.
@@ -322,6 +339,7 @@ async fn register_checked(ctx: &Ctx, body: &Value) -> Result<Registered, Protoco
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|u| validate_redirect_uri(u).is_ok())
+                .filter(|u| key != "redirect_uris" || plain_ok || !unencrypted_redirect(u))
                 .collect()
         };
         (valid("redirect_uris"), valid("claims_redirect_uris"))
@@ -330,6 +348,11 @@ async fn register_checked(ctx: &Ctx, body: &Value) -> Result<Registered, Protoco
         let claims_redirect_uris = string_array(meta, "claims_redirect_uris")?;
         for uri in redirect_uris.iter().chain(&claims_redirect_uris) {
             validate_redirect_uri(uri).map_err(|why| ProtocolError::invalid_redirect_uri(format!("`{uri}` {why}")))?;
+        }
+        if let Some(uri) = redirect_uris.iter().find(|u| !plain_ok && unencrypted_redirect(u)) {
+            return Err(ProtocolError::invalid_redirect_uri(format!(
+                "`{uri}` uses http to a host that is not a loopback address (RFC 9700 §2.6)"
+            )));
         }
         (redirect_uris, claims_redirect_uris)
     };
@@ -356,15 +379,18 @@ async fn register_checked(ctx: &Ctx, body: &Value) -> Result<Registered, Protoco
     }
     let scopes = split_scope(&opt_string(meta, "scope")?.unwrap_or_default());
     let secret = (auth_method != AuthMethod::None).then(|| ClientSecret::new(random_token()));
+    let client_id = random_id();
+    // With `dcr_owners`, a resource server registering for PATs acts for an owner of its own.
+    let owner = (ctx.config.dcr_owners && scopes.iter().any(|s| s == UMA_PROTECTION)).then(|| client_id.clone());
     let client = ClientRecord {
-        client_id: random_id(),
+        client_id: client_id.clone(),
         secret_hash: secret.as_ref().map(|s| hash_secret(s.secret())),
         auth_method,
         redirect_uris,
         claims_redirect_uris,
         scopes,
         grant_types,
-        owner: None,
+        owner,
         client_name: opt_string(meta, "client_name")?,
         is_static: false,
         issued_at: ctx.clock.now(),
@@ -451,6 +477,15 @@ mod tests {
         assert!(parse_basic("Basic !!!").is_none());
         assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).is_none());
         assert!(parse_basic("Bearer abc").is_none());
+    }
+
+    #[test]
+    fn only_loopback_redirect_uris_may_use_http() {
+        assert!(unencrypted_redirect("http://client.example/cb"));
+        assert!(!unencrypted_redirect("http://127.0.0.1:9/cb"));
+        assert!(!unencrypted_redirect("http://[::1]/cb"));
+        assert!(!unencrypted_redirect("http://localhost:8080/cb"));
+        assert!(!unencrypted_redirect("https://client.example/cb"));
     }
 
     #[test]

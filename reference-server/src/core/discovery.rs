@@ -234,4 +234,34 @@ fn apply_quirks(ctx: &Ctx, form: Form, doc: &mut Value) {
     if ctx.quirk(Quirk::ClaimsEndpointRelative) {
         m.insert("claims_interaction_endpoint".into(), json!(paths::CLAIMS));
     }
+    if ctx.quirk(Quirk::IssuerHttp) {
+        m.insert("issuer".into(), json!(plain_http(&ctx.issuer)));
+    }
+    if ctx.quirk(Quirk::ProtectionEndpointsHttp) {
+        for member in [
+            "resource_registration_endpoint",
+            "permission_endpoint",
+            "introspection_endpoint",
+        ] {
+            if let Some(Value::String(u)) = m.get_mut(member) {
+                *u = plain_http(u);
+            }
+        }
+    }
+}
+
+/// The `http:` form of an `https:` URL (same host, port and path; the port written out, since
+/// the server answers plain HTTP on its TLS port only).
+pub fn plain_http(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    if u.scheme() != "https" {
+        return url.to_owned();
+    }
+    let port = u.port_or_known_default();
+    if u.set_scheme("http").is_err() || u.set_port(port).is_err() {
+        return url.to_owned();
+    }
+    u.to_string().trim_end_matches('/').to_owned() + if url.ends_with('/') { "/" } else { "" }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
-use crate::config::RptFormat;
+use crate::config::{RptFormat, UnknownScopes};
 use crate::core::assessment::{AssessmentQuirks, Choices, Outcome, ResourceSets, assess_with};
 use crate::core::claims::{ClaimContext, ClaimTokenError};
 use crate::core::clients::{self, PresentedCredentials, UMA_PROTECTION, UMA_TICKET_GRANT};
@@ -119,8 +119,9 @@ pub async fn token(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<
     }
     // Variant client-credentials-any-registered-scope: a client without an owner may use
     // client_credentials for plain access tokens of its registered scopes.
+    // So may any client without an owner under `client_access_tokens`.
     let plain_cc = grant_type == "client_credentials"
-        && ctx.variant(Variant::ClientCredentialsAnyRegisteredScope)
+        && (ctx.variant(Variant::ClientCredentialsAnyRegisteredScope) || ctx.config.client_access_tokens)
         && (client.grant_types.is_empty() || client.grant_types.iter().any(|g| g == grant_type));
     if !client.allows_grant(grant_type) && !plain_cc {
         return Err(ProtocolError::unauthorized_client(format!(
@@ -243,7 +244,34 @@ async fn issue_pat(
 }
 
 async fn client_credentials(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result<Value, ProtocolError> {
-    let requested = split_scope(params.get("scope"));
+    let mut requested = split_scope(params.get("scope"));
+    if ctx.config.unknown_scopes == UnknownScopes::Ignore {
+        // RFC 6749 §3.3: the AS may ignore requested scope; here what the client is not
+        // registered for and cannot have (uma_protection without an owner) is left out.
+        requested.retain(|s| client.scopes.contains(s) || (s == UMA_PROTECTION && client.owner.is_some()));
+    }
+    if ctx.config.client_access_tokens && client.owner.is_none() && !requested.contains(UMA_PROTECTION) {
+        // A plain OAuth access token for a client that acts for no owner (for libraries that
+        // start only with a token in hand): its registered scopes, or those it asked for among
+        // them. Never uma_protection, so never a PAT.
+        if let Some(s) = requested.iter().find(|s| !client.scopes.contains(*s)) {
+            return Err(ProtocolError::invalid_scope(format!(
+                "the client is not registered for scope `{s}`"
+            )));
+        }
+        let scopes: Vec<String> = if requested.is_empty() {
+            client.scopes.iter().filter(|s| *s != UMA_PROTECTION).cloned().collect()
+        } else {
+            requested.into_iter().collect()
+        };
+        let mut body = issue_pat(ctx, client, "", scopes.clone(), false, None).await?;
+        if scopes.is_empty()
+            && let Some(o) = body.as_object_mut()
+        {
+            o.remove("scope");
+        }
+        return Ok(body);
+    }
     if ctx.variant(Variant::ClientCredentialsAnyRegisteredScope)
         && !requested.is_empty()
         && !requested.contains(UMA_PROTECTION)
@@ -742,6 +770,22 @@ async fn uma_ticket(ctx: &Ctx, client: &ClientRecord, params: &Params) -> Result
         None => None,
     };
     let registered: BTreeSet<String> = client.scopes.iter().cloned().collect();
+    // `unknown_scopes: ignore`: a requested scope the client is not pre-registered for and no
+    // ticket resource offers is left out (UMA Grant §3.3.1: such a scope is not considered;
+    // RFC 6749 §3.3: the AS may ignore requested scope), instead of invalid_scope.
+    let requested: BTreeSet<String> = if ctx.config.unknown_scopes == UnknownScopes::Ignore {
+        requested
+            .into_iter()
+            .filter(|s| {
+                registered.contains(s)
+                    || sets
+                        .iter()
+                        .any(|r| r.registered_scopes.as_ref().is_some_and(|d| d.contains(s)))
+            })
+            .collect()
+    } else {
+        requested
+    };
     let quirks = AssessmentQuirks {
         ignore_registered: ctx.quirk(Quirk::ClientScopesWithoutRegistration),
         drop_unmatched: ctx.quirk(Quirk::InvalidScopeIgnored),

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod model;
 pub mod policy;
 pub mod protection;
+pub mod registration_policy;
 
 use std::collections::HashMap;
 use std::sync::Arc;

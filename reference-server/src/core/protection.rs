@@ -238,6 +238,15 @@ pub async fn create_resource(ctx: &Ctx, pat: &PatContext, body: &Value) -> Resul
         description,
     };
     ctx.store.put_resource(&rec, ctx.clock.now()).await?;
+    // A configured registration policy covering it becomes its policy (none by default).
+    if let Some(policy) = crate::core::registration_policy::policy_for(
+        &ctx.config.registration_policies,
+        &rec.owner,
+        &rec.rs_client,
+        &rec.description,
+    ) {
+        ctx.store.put_policy(&id, &policy).await?;
+    }
     Ok((id.clone(), registration_answer(ctx, &id)))
 }
 
@@ -489,6 +498,9 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
         let mut v = json!({ "active": false });
         if ctx.quirk(Quirk::InactiveWithReason) {
             v["reason"] = json!(reason);
+        }
+        if ctx.variant(Variant::ExtensionMembers) {
+            v[crate::core::grant::EXTENSION_MEMBER] = json!("uma-reference-server");
         }
         Ok(v)
     };

@@ -35,6 +35,43 @@ pub fn app(ctx: SharedCtx) -> Router {
     mount::mount(ctx.clone(), routes(ctx))
 }
 
+/// The router for plain-HTTP requests sent to the AS's TLS port, which only a quirk answers:
+/// the protection API under `protection-endpoints-http`, the token endpoint under
+/// `token-endpoint-plaintext`; any other path gets 400 (as a web server answers a plain request
+/// on an HTTPS port). `None` without such a quirk: a plain-HTTP connection fails the handshake.
+pub fn plaintext_app(ctx: SharedCtx) -> Option<Router> {
+    let mut open: Vec<&'static str> = Vec::new();
+    if ctx.quirk(Quirk::ProtectionEndpointsHttp) {
+        open.extend([paths::RESOURCE_SET, paths::PERMISSION, paths::INTROSPECT]);
+    }
+    if ctx.quirk(Quirk::TokenEndpointPlaintext) {
+        open.push(paths::TOKEN);
+    }
+    if open.is_empty() {
+        return None;
+    }
+    let mount = discovery::mount_path(&ctx);
+    let gate = move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let path = req.uri().path();
+        let rel = path.strip_prefix(mount.as_str()).unwrap_or(path).to_owned();
+        let allowed = open
+            .iter()
+            .any(|p| rel == *p || rel.strip_prefix(p).is_some_and(|r| r.starts_with('/')));
+        async move {
+            if allowed {
+                next.run(req).await
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    Html("<html><body><h1>400 Bad Request</h1><p>The plain HTTP request was sent to HTTPS port</p></body></html>"),
+                )
+                    .into_response()
+            }
+        }
+    };
+    Some(app(ctx).layer(axum::middleware::from_fn(gate)))
+}
+
 /// Every route, relative to the issuer.
 fn routes(ctx: SharedCtx) -> Router {
     let limit = ctx.config.max_body_bytes;

@@ -26,6 +26,7 @@
 //! ```
 
 mod decision;
+mod several;
 mod upstream;
 
 use std::collections::{BTreeMap, HashMap};
@@ -79,6 +80,10 @@ pub struct RsConfig {
     pub quirks: Quirks,
     /// The conformant alternatives to take (role `Rs`; others have no effect).
     pub variants: Variants,
+    /// HTTPS on its own port (`None`: plain HTTP).
+    pub tls: Option<crate::tls::ServerTls>,
+    /// A CA (PEM) its calls to the AS trust besides the system's roots.
+    pub trust_ca_pem: Option<String>,
 }
 
 impl RsConfig {
@@ -92,6 +97,8 @@ impl RsConfig {
             as_timeout: DEFAULT_AS_TIMEOUT,
             quirks: Quirks::none(),
             variants: Variants::none(),
+            tls: None,
+            trust_ca_pem: None,
         }
     }
 
@@ -233,6 +240,8 @@ struct Inner {
     ids: Mutex<BTreeMap<String, String>>,
     /// Held while registering, so resources are registered once.
     registering: tokio::sync::Mutex<()>,
+    /// Whether the quirk `rs-malformed-description` sent its draft already.
+    draft_sent: std::sync::atomic::AtomicBool,
     /// The ticket of the last tokenless request per (resource id, scope); only read under the
     /// `rs-reuses-ticket` quirk. At most one entry per resource and scope.
     last_tickets: Mutex<HashMap<(String, String), PermissionTicket>>,
@@ -256,12 +265,13 @@ fn form_encode(s: &str) -> String {
 impl RsState {
     /// Builds the state. Nothing is sent to the AS yet; AS problems surface per request.
     pub async fn new(config: RsConfig) -> Self {
-        let http = crate::http_client::builder()
+        let builder = crate::http_client::trusting(config.trust_ca_pem.as_deref())
             .user_agent(USER_AGENT)
             .timeout(config.as_timeout)
             .connect_timeout(config.as_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
+            .no_proxy();
+        let http = builder
             .build()
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "failed to build the HTTP client; using the default one (requests still carry timeouts)");
@@ -275,6 +285,7 @@ impl RsState {
                 pat: tokio::sync::Mutex::new(None),
                 ids: Mutex::new(BTreeMap::new()),
                 registering: tokio::sync::Mutex::new(()),
+                draft_sent: std::sync::atomic::AtomicBool::new(false),
                 last_tickets: Mutex::new(HashMap::new()),
             }),
         }
@@ -298,6 +309,21 @@ impl RsState {
     pub async fn register(&self) -> Result<(), RsError> {
         for def in RESOURCES {
             self.register_one(def).await?;
+        }
+        if self.quirk(Quirk::RsMalformedDescription)
+            && !self.inner.draft_sent.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            let draft = json!({"name": "photo:draft", "resource_scopes": "view download"});
+            let refused = self
+                .protection_call(AsCall::Registration, |ep, pat| {
+                    self.inner
+                        .http
+                        .post(&ep.resource_registration)
+                        .bearer_auth(pat.secret())
+                        .json(&draft)
+                })
+                .await;
+            tracing::info!(answer = ?refused.map(|a| a.status), "the draft resource's registration");
         }
         Ok(())
     }
@@ -444,6 +470,7 @@ impl RsState {
 
     /// A new permission ticket for one resource and scope (FedAuthz §4.1, array form, P-26).
     async fn request_ticket(&self, resource_id: &str, scope: &str) -> Result<PermissionTicket, RsError> {
+        self.probe_permission(resource_id, scope).await;
         let permission = json!({"resource_id": resource_id, "resource_scopes": [self.wire_scope(scope)]});
         // Variant rs-permission-object: the single-object form (FedAuthz §4.1, digest P-26).
         let body = if self.variant(Variant::RsPermissionObject) {
@@ -461,6 +488,39 @@ impl RsState {
             })
             .await?;
         upstream::parse_ticket(&answer)
+    }
+
+    /// The quirks that send a faulty permission request first, whose answer the RS ignores
+    /// before it sends the right one.
+    async fn probe_permission(&self, resource_id: &str, scope: &str) {
+        let scope = self.wire_scope(scope);
+        if self.quirk(Quirk::RsProbeWithoutPat)
+            && let Ok(ep) = self.endpoints().await
+        {
+            let body = json!([{"resource_id": resource_id, "resource_scopes": [scope]}]);
+            let _ = upstream::send(AsCall::Permission, self.inner.http.post(&ep.permission).json(&body)).await;
+        }
+        let bodies = [
+            (
+                Quirk::RsProbeScopesString,
+                json!({"resource_id": resource_id, "resource_scopes": scope}),
+            ),
+            (
+                Quirk::RsProbeUnregisteredScope,
+                json!([{"resource_id": resource_id, "resource_scopes": [scope, "admin"]}]),
+            ),
+        ];
+        for (_, body) in bodies.iter().filter(|(q, _)| self.quirk(*q)) {
+            let _ = self
+                .protection_call(AsCall::Permission, |ep, pat| {
+                    self.inner
+                        .http
+                        .post(&ep.permission)
+                        .bearer_auth(pat.secret())
+                        .json(body)
+                })
+                .await;
+        }
     }
 
     /// Introspects `rpt` (FedAuthz §5.1).
@@ -511,6 +571,7 @@ pub fn app(state: RsState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/albums/{album}", get(album_view).put(album_edit))
+        .route("/albums/{album}/photos", get(several::album_photos))
         .route("/photos/{photo}", get(photo_view).put(photo_edit))
         .route("/photos/{photo}/download", get(photo_download))
         .route("/photos/{photo}/print", post(photo_print))
@@ -1028,13 +1089,25 @@ impl ResourceServer {
                 }
             }
         }
-        let serving = crate::serving::Serving::spawn(listener, app(state.clone()), "resource server");
+        let tls = state.config().tls.as_ref().map(crate::serving::Tls::new);
+        let serving = crate::serving::Serving::spawn_secured(
+            listener,
+            app(state.clone()),
+            "resource server",
+            crate::serving::HEADER_READ_TIMEOUT,
+            tls,
+        );
         Ok(ResourceServer { state, local, serving })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when served over TLS).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.local)
+        let scheme = if self.state.config().tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.local)
     }
 
     /// The bound address.

@@ -2,7 +2,6 @@
 //! at the harness's AS and back; or a command-started client run once.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -14,6 +13,48 @@ use crate::suite::step::browse::BrowseStep;
 
 /// The most redirects a browse follows.
 const MAX_HOPS: usize = 12;
+
+/// An access token of the client under test at the harness's AS, for clients that need one to
+/// start (`{access_token}`): the client_credentials grant with the client's own credentials, for
+/// `access_token_scope` or its registered scopes. A refusal is a set-up problem, never a finding.
+async fn initial_access_token(
+    ctx: &mut ScenarioCtx<'_>,
+    client: &crate::profile::peer::ClientTargetProfile,
+) -> Result<String, StepError> {
+    let reg = &client.registration;
+    let secret = match &reg.client_secret {
+        Some(s) => crate::profile::resolve(s, "client.registration.client_secret", "the target profile")
+            .map_err(|e| StepError::unusable(format!("`{{access_token}}`: {e}")))?
+            .secret()
+            .to_string(),
+        None => String::new(),
+    };
+    let scope = client
+        .access_token_scope
+        .clone()
+        .unwrap_or_else(|| reg.scopes.join(" "));
+    let endpoint = ctx
+        .env
+        .endpoint("token_endpoint")
+        .ok_or_else(|| StepError::unusable("`{access_token}`: the harness's AS has no token_endpoint"))?;
+    let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+    if !scope.is_empty() {
+        form.push(("scope".into(), scope));
+    }
+    let req = Req::new("POST", endpoint).basic(&reg.client_id, &secret).form(form);
+    let resp = ctx.send(req).await?;
+    match resp.body_str("access_token") {
+        Some(t) if resp.status == 200 => {
+            let t = t.to_string();
+            ctx.secret(&t);
+            Ok(t)
+        }
+        _ => Err(StepError::unusable(format!(
+            "`{{access_token}}`: the harness's AS did not give the client an access token ({})",
+            resp.status_line()
+        ))),
+    }
+}
 
 fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -27,7 +68,7 @@ fn browser(ctx: &mut ScenarioCtx<'_>, name: &str) -> Result<reqwest::Client, Ste
     if let Some(c) = ctx.browsers.get(name) {
         return Ok(c.clone());
     }
-    let c = crate::engine::ctx::browser_client(ctx.env.options.request_timeout, None)?;
+    let c = crate::engine::ctx::browser_client(&ctx.env.net, None)?;
     ctx.browsers.insert(name.to_string(), c.clone());
     Ok(c)
 }
@@ -65,14 +106,31 @@ impl Run for BrowseStep {
                 if !id_token.is_empty() {
                     ctx.secret(&id_token);
                 }
+                let wants_token = client
+                    .start_url
+                    .iter()
+                    .chain(client.start_command.iter().flat_map(|c| c.command.iter()))
+                    .any(|a| a.contains("{access_token}"));
+                let access_token = if wants_token {
+                    initial_access_token(ctx, client).await?
+                } else {
+                    String::new()
+                };
                 match (&client.start_url, &client.start_command) {
                     (Some(u), _) => u
                         .replace("{resource}", &encode(&resource))
                         .replace("{user}", &encode(&user))
-                        .replace("{id_token}", &encode(&id_token)),
+                        .replace("{id_token}", &encode(&id_token))
+                        .replace("{access_token}", &encode(&access_token)),
                     (None, Some(cmd)) => {
                         let mark = w.traffic.mark();
-                        let mut resp = start_command(cmd, &resource, &user, &id_token).await?;
+                        let values = [
+                            ("resource", resource.as_str()),
+                            ("user", user.as_str()),
+                            ("id_token", id_token.as_str()),
+                            ("access_token", access_token.as_str()),
+                        ];
+                        let mut resp = crate::engine::command::run(ctx, cmd, &values).await?;
                         let observed = ctx.observed(mark, None)?;
                         ctx.record_observed(&observed);
                         let obs: Vec<Value> = observed.iter().map(recorded_value).collect();
@@ -183,51 +241,4 @@ impl Run for BrowseStep {
         resp.extra.extend(extra);
         Ok(resp)
     }
-}
-
-/// Runs a command-started client once; its exit status and stdout are the answer (200 or 500).
-async fn start_command(
-    cmd: &crate::profile::peer::StartCommand,
-    resource: &str,
-    user: &str,
-    id_token: &str,
-) -> Result<Response, StepError> {
-    let args: Vec<String> = cmd
-        .command
-        .iter()
-        .map(|a| {
-            a.replace("{resource}", resource)
-                .replace("{user}", user)
-                .replace("{id_token}", id_token)
-        })
-        .collect();
-    let Some((prog, rest)) = args.split_first() else {
-        return Err(StepError::unusable("`start_command.command` is empty"));
-    };
-    let timeout = Duration::from_secs(cmd.timeout_seconds.unwrap_or(30));
-    let run = tokio::process::Command::new(prog)
-        .args(rest)
-        .kill_on_drop(true)
-        .output();
-    let out = match tokio::time::timeout(timeout, run).await {
-        Err(_) => {
-            return Err(StepError::unusable(format!(
-                "the client command did not finish within {} s",
-                timeout.as_secs()
-            )));
-        }
-        Ok(Err(e)) => {
-            return Err(StepError::unusable(format!(
-                "cannot run the client command {prog}: {e}"
-            )));
-        }
-        Ok(Ok(o)) => o,
-    };
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    Ok(Response {
-        status: if out.status.success() { 200 } else { 500 },
-        json: serde_json::from_str(&text).ok(),
-        text,
-        ..Response::default()
-    })
 }

@@ -18,6 +18,7 @@ mod parallel;
 mod pat;
 mod peer;
 mod permission;
+mod plaintext;
 mod policy;
 mod register;
 mod resource;
@@ -71,6 +72,7 @@ pub async fn execute(ctx: &mut ScenarioCtx<'_>, step: &Step) -> Result<Response,
         Action::Browse(s) => s.run(ctx, explicit).await,
         Action::Traffic(s) => s.run(ctx, explicit).await,
         Action::Hook(s) => s.run(ctx, explicit).await,
+        Action::Plaintext(s) => s.run(ctx, explicit).await,
     }
 }
 

@@ -79,8 +79,14 @@ impl ScenarioCtx<'_> {
     }
 
     /// Recorded requests of the target since `mark`, filtered by endpoint.
+    /// `uma_grant` is the token endpoint without the requests for another OAuth grant that carry
+    /// no ticket (a client may hold other tokens of the AS, such as a client-credentials access
+    /// token: UMA Grant §3.3 asks nothing about them); every request with a `ticket`, or of the
+    /// UMA grant, or of an unknown grant type, stays.
     pub(super) fn observed(&self, mark: u64, at: Option<&str>) -> Result<Vec<Recorded>, StepError> {
         let w = world(self)?;
+        let uma_only = at == Some(UMA_GRANT_REQUESTS);
+        let at = if uma_only { Some("token_endpoint") } else { at };
         let filter = match at {
             Some(a) => Some(self.peer_endpoint(a)?),
             None => None,
@@ -92,6 +98,7 @@ impl ScenarioCtx<'_> {
                 None => true,
                 Some((party, path)) => r.party == *party && path.as_ref().is_none_or(|p| *p == r.path),
             })
+            .filter(|r| !uma_only || !another_grant(&r.body))
             .collect())
     }
 
@@ -127,5 +134,50 @@ impl ScenarioCtx<'_> {
             }
             self.exchanges.push(r.to_exchange(&base, self.step));
         }
+    }
+}
+
+/// The `traffic.at` value for the token requests of the UMA grant (see `observed`).
+pub(super) const UMA_GRANT_REQUESTS: &str = "uma_grant";
+
+/// Whether a token request body asks for another OAuth grant and carries no ticket.
+fn another_grant(body: &str) -> bool {
+    let mut grant = None;
+    for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
+        match k.as_ref() {
+            "ticket" => return false,
+            "grant_type" => grant = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    matches!(
+        grant.as_deref(),
+        Some(
+            "client_credentials"
+                | "password"
+                | "authorization_code"
+                | "refresh_token"
+                | "urn:ietf:params:oauth:grant-type:device_code"
+                | "urn:ietf:params:oauth:grant-type:token-exchange"
+                | "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        )
+    )
+}
+
+#[cfg(test)]
+mod uma_grant_tests {
+    use super::another_grant;
+
+    #[test]
+    fn only_other_grants_without_a_ticket_are_left_out() {
+        assert!(another_grant("grant_type=client_credentials&scope=view"));
+        assert!(another_grant("grant_type=refresh_token&refresh_token=x"));
+        assert!(!another_grant(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Auma-ticket&ticket=t"
+        ));
+        assert!(!another_grant("grant_type=client_credentials&ticket=t"));
+        assert!(!another_grant("grant_type=uma&ticket=t"));
+        assert!(!another_grant("ticket=t"));
+        assert!(!another_grant("grant_type=something-new"));
     }
 }

@@ -21,7 +21,10 @@ impl Run for TrafficStep {
                 .ok_or_else(|| StepError::unusable("`traffic.since` must be a mark (a number saved from `mark`)"))?,
             None => ctx.mark,
         };
-        let recs = ctx.observed(mark, s.at.as_deref())?;
+        let mut recs = ctx.observed(mark, s.at.as_deref())?;
+        if let Some(n) = s.first {
+            recs.truncate(n);
+        }
         ctx.record_observed(&recs);
         let reqs: Vec<Value> = recs.iter().map(recorded_value).collect();
         // Checks on the traffic point at the last matching request's exchange.

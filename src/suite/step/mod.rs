@@ -23,6 +23,7 @@ pub mod introspect;
 pub mod parallel;
 pub mod pat;
 pub mod permission;
+pub mod plaintext;
 pub mod policy;
 pub mod register;
 pub mod resource;
@@ -129,6 +130,7 @@ actions! {
     Browse(browse::BrowseStep) => "browse": "Act as the requesting party's browser at the client under test (client targets).";
     Traffic(traffic::TrafficStep) => "traffic": "Look at the requests the target made to the harness's counterparts.";
     Hook(hook::HookStep) => "hook": "Change how a counterpart answers, for the rest of the scenario.";
+    Plaintext(plaintext::PlaintextStep) => "plaintext": "A token request in plain HTTP to the host and port of the https token endpoint (RFC 6749 §3.2), with made-up credentials.";
 }
 
 /// One step.

@@ -21,8 +21,9 @@ pub enum TokenPlacement {
     Both,
 }
 
-/// The requests an RS profile names.
-pub const RS_REQUESTS: &[&str] = &["read", "other-scope", "other-resource"];
+/// The requests an RS profile names (`several` is optional: scenarios that send it need the
+/// capability `several-permissions`).
+pub const RS_REQUESTS: &[&str] = &["read", "other-scope", "other-resource", "several"];
 
 /// `rs_request`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]

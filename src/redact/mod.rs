@@ -16,6 +16,9 @@ use serde_json::Value;
 
 use crate::outcome::{Report, ScenarioResult};
 
+mod find;
+use find::{body_secrets, header_secrets, structural_text};
+
 /// Members and parameters whose values are secrets wherever they appear.
 pub const SECRET_NAMES: &[&str] = &[
     "access_token",
@@ -85,6 +88,15 @@ impl Redactor {
         }
     }
 
+    /// Every secret the run has met so far: the profile's, the ones the engine registered, and
+    /// the ones found by structure in finished scenarios. For tests that scan outputs for them.
+    pub fn known_values(&self) -> Vec<String> {
+        self.known
+            .read()
+            .map(|k| k.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// A line of text with every known secret replaced by `[redacted]` and control characters
     /// escaped (console output).
     pub fn text(&self, s: &str) -> String {
@@ -148,6 +160,11 @@ impl Redactor {
             }
         }
         values.retain(|v| worth(v));
+        // What a scenario revealed is a secret of the whole run: the console and the other
+        // scenarios replace it too.
+        if let Ok(mut k) = self.known.write() {
+            k.extend(values.iter().cloned());
+        }
         // Number by first appearance in the scenario's exchanges, then its checks.
         let mut all = String::new();
         for e in &s.exchanges {
@@ -188,6 +205,9 @@ impl Redactor {
             }
             if let Some(t) = &mut e.transport_error {
                 replace_all(t, &labelled);
+            }
+            if let Some(c) = &mut e.command {
+                replace_all(&mut c.stderr, &labelled);
             }
         }
         for c in &mut s.checks {
@@ -287,94 +307,6 @@ fn redact_authorization(v: &mut String) {
     }
 }
 
-/// Secret values in a header.
-fn header_secrets(name: &str, value: &str) -> Vec<String> {
-    let name = name.to_ascii_lowercase();
-    match name.as_str() {
-        // Basic credentials are replaced whole by `redact_authorization`; a token is labelled.
-        "authorization" | "proxy-authorization" => value
-            .split_once(' ')
-            .filter(|(scheme, _)| !scheme.eq_ignore_ascii_case("basic"))
-            .map(|(_, c)| vec![c.trim().to_string()])
-            .unwrap_or_default(),
-        "cookie" => value
-            .split(';')
-            .filter_map(|p| p.split_once('=').map(|(_, v)| v.trim().to_string()))
-            .collect(),
-        "set-cookie" => value
-            .split(';')
-            .next()
-            .and_then(|p| p.split_once('=').map(|(_, v)| v.trim().to_string()))
-            .into_iter()
-            .collect(),
-        "location" | "content-location" | "refresh" => structural_text(value),
-        "www-authenticate" => {
-            // `ticket="…"` in a UMA challenge.
-            let mut out = Vec::new();
-            for part in value.split(',') {
-                if let Some((k, v)) = part.split_once('=') {
-                    let k = k.trim().rsplit(' ').next().unwrap_or("").to_ascii_lowercase();
-                    if SECRET_NAMES.contains(&k.as_str()) {
-                        out.push(v.trim().trim_matches('"').to_string());
-                    }
-                }
-            }
-            out
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Secret values in a body: JSON members, or form / query parameters.
-fn body_secrets(body: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(v) = serde_json::from_str::<Value>(body) {
-        json_secrets(&v, &mut out);
-        return out;
-    }
-    out.extend(params_secrets(body));
-    out.extend(structural_text(body));
-    out
-}
-
-fn json_secrets(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                match x {
-                    Value::String(s) if SECRET_NAMES.contains(&k.as_str()) => out.push(s.clone()),
-                    Value::String(s) => out.extend(structural_text(s)),
-                    other => json_secrets(other, out),
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| json_secrets(x, out)),
-        _ => {}
-    }
-}
-
-fn params_secrets(s: &str) -> Vec<String> {
-    url::form_urlencoded::parse(s.trim().as_bytes())
-        .filter(|(k, _)| SECRET_NAMES.contains(&k.as_ref()))
-        .map(|(_, v)| v.into_owned())
-        .collect()
-}
-
-/// Secret parameters of every URL (and bare query string) in a text.
-fn structural_text(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, _) in s.match_indices(['?', '&', '#']) {
-        let rest = &s[i + 1..];
-        let end = rest
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '<' || c == '>')
-            .unwrap_or(rest.len());
-        let seg = &rest[..end];
-        let first = seg.split('&').next().unwrap_or("");
-        out.extend(params_secrets(first));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +385,26 @@ mod tests {
         assert!(text.contains("[secret-1]"), "{text}");
         let body = out.exchanges[0].response_body.as_deref().unwrap_or("");
         assert!(body.contains("\"upgraded\":false"), "{body}");
+    }
+
+    #[test]
+    fn secrets_in_html_forms_and_links_are_found_and_become_known_to_the_run() {
+        let r = Redactor::new();
+        let page = concat!(
+            "<form><INPUT type=\"hidden\" name=\"csrf_token\" value=\"csrf-HTML-1234\">",
+            "<input value='state-HTML-5678' name='state'>",
+            "<a href=\"/claims?x=1&amp;ticket=tkt-HTML-9012\">go</a></form>"
+        );
+        let s = scenario(vec![exchange("http://h/claims", "", page, &[])], "");
+        let out = serde_json::to_string(&r.scenario(&s, &[])).unwrap();
+        for secret in ["csrf-HTML-1234", "state-HTML-5678", "tkt-HTML-9012"] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+            assert!(
+                r.known_values().iter().any(|k| k == secret),
+                "{secret} is known to the run"
+            );
+        }
+        assert_eq!(r.text("seen csrf-HTML-1234"), "seen [redacted]");
     }
 
     #[test]

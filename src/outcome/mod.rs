@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::catalogue::RequirementId;
+
+mod applied;
 use crate::uma::Role;
+pub use applied::{BaselineEntryResult, BaselineResult, EntryState, KnownFailure};
 
 /// A verdict, of a check or of a scenario. Ordered from best to worst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
@@ -90,6 +93,23 @@ pub struct Exchange {
     /// a counterpart (`target → counterpart as`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<String>,
+    /// Set when the exchange is a run of a client's `start_command` (method `EXEC`, the command
+    /// line as the URL, stdout as the response body): how it ended and what it wrote to stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandRun>,
+}
+
+/// How a command the harness ran ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct CommandRun {
+    /// Its exit status (absent when it was killed by a signal or the timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+    /// What it wrote to stderr (the first 16 KiB, as text).
+    pub stderr: String,
+    /// Whether the harness killed it at its timeout.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
 }
 
 /// One check: one assertion about one requirement (or, for a harness error, about none).
@@ -295,6 +315,10 @@ pub struct RunInfo {
     pub duration_ms: u64,
     /// `--strict`.
     pub strict: bool,
+    /// `--gate-profiles`: failures of profile checks (PKCE, `iss`) fail the run too. Without it
+    /// the exit code follows UMA conformance alone; profile results are reported apart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gate_profiles: bool,
     /// `--jobs`.
     pub jobs: usize,
     /// `--filter`.
@@ -317,6 +341,10 @@ pub struct RunInfo {
     /// What was tested: the product and version the target profile names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tested: Option<Tested>,
+    /// Set when the target's TLS certificates were not verified (`tls.insecure_skip_verify` in
+    /// the profile): the warning every format of the report shows first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_tls: Option<String>,
 }
 
 /// The product under test, as its target profile names it (`product`, `version`).
@@ -335,91 +363,6 @@ impl std::fmt::Display for Tested {
             Some(v) => write!(f, "{} {v}", self.product),
             None => f.write_str(&self.product),
         }
-    }
-}
-
-/// A failure the baseline lists (a known failure): which entry covers which check.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub struct KnownFailure {
-    /// The scenario id.
-    pub scenario: String,
-    /// The index of the check in the scenario's `checks`; absent when the scenario failed
-    /// without a failing check (it did not run, or errored).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<usize>,
-    /// The index of the entry in `baseline.entries`.
-    pub entry: usize,
-}
-
-/// What became of one baseline entry in this run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum EntryState {
-    /// It covers at least one failure of this run.
-    Matched,
-    /// What it lists now passes: the entry is stale (exit 4).
-    NowPasses,
-    /// Its expiry date is past: the entry is stale (exit 4); its failures stay known.
-    Expired,
-    /// Its scenario did not run, or did not reach the listed check (filtered out, skipped,
-    /// another shard): nothing to say.
-    NotRun,
-}
-
-/// One baseline entry, as applied.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub struct BaselineEntryResult {
-    /// The scenario id.
-    pub scenario: String,
-    /// The requirement ID of a check-level entry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requirement: Option<String>,
-    /// The check title of a check-level entry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<String>,
-    /// Why the failure is accepted.
-    pub reason: String,
-    /// The last day it is accepted (`YYYY-MM-DD`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<String>,
-    /// What became of it.
-    pub state: EntryState,
-}
-
-impl BaselineEntryResult {
-    /// Whether the entry makes the baseline stale.
-    pub fn is_stale(&self) -> bool {
-        matches!(self.state, EntryState::NowPasses | EntryState::Expired)
-    }
-}
-
-/// The baseline (known failures) applied to a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub struct BaselineResult {
-    /// The baseline file.
-    pub file: String,
-    /// The day expiry was judged on (`YYYY-MM-DD`).
-    pub today: String,
-    /// Every entry and what became of it.
-    pub entries: Vec<BaselineEntryResult>,
-    /// Every failure an entry covers.
-    pub known: Vec<KnownFailure>,
-    /// Failures no entry covers.
-    pub new_failures: usize,
-}
-
-impl BaselineResult {
-    /// The entry covering a check of a scenario (`check: None`: the scenario itself).
-    pub fn covering(&self, scenario: &str, check: Option<usize>) -> Option<&BaselineEntryResult> {
-        self.known
-            .iter()
-            .find(|k| k.scenario == scenario && k.check == check)
-            .and_then(|k| self.entries.get(k.entry))
-    }
-
-    /// The stale entries.
-    pub fn stale(&self) -> impl Iterator<Item = &BaselineEntryResult> {
-        self.entries.iter().filter(|e| e.is_stale())
     }
 }
 
@@ -488,6 +431,13 @@ impl Report {
     /// The known-failure entry covering a check (`None` without a baseline).
     pub fn known(&self, scenario: &ScenarioResult, check: Option<usize>) -> Option<&BaselineEntryResult> {
         self.baseline.as_ref()?.covering(&scenario.id, check)
+    }
+
+    /// Failed checks that decide the exit code: the failures no baseline entry covers, without
+    /// profile checks unless the run gates on them (`--gate-profiles`).
+    pub fn gating_failures(&self) -> impl Iterator<Item = (&ScenarioResult, usize)> {
+        self.new_failures()
+            .filter(|(s, i)| self.run.gate_profiles || s.checks[*i].kind != CheckKind::Profile)
     }
 
     /// Failed checks no baseline entry covers: `(scenario, check index)`.
