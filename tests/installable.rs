@@ -20,14 +20,24 @@ impl Copied {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(&self.bin)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("UMA_SUITES")
-            .env_remove("UMA_CATALOGUE")
-            .env_remove("UMA_TARGET")
-            .output()
-            .unwrap()
+        // A test copying its binary while another test forks can see the copy "busy" for a
+        // moment (the forked child holds the copy's write descriptor until it execs): retry.
+        for _ in 0..100 {
+            match Command::new(&self.bin)
+                .args(args)
+                .current_dir(self.dir.path())
+                .env_remove("UMA_SUITES")
+                .env_remove("UMA_CATALOGUE")
+                .env_remove("UMA_TARGET")
+                .output()
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other.unwrap(),
+            }
+        }
+        panic!("{} stayed busy", self.bin.display())
     }
 
     fn path(&self) -> &Path {
