@@ -56,6 +56,12 @@ impl Worlds {
                 policy = policy.with_own(o);
             }
         }
+        // The run's test CA (`--tls`), as for the role's first world (`Session::own_tls`).
+        if let Some(ca) = &self.alterations.tls {
+            policy = policy
+                .trusting_own(ca.pem())
+                .map_err(|e| RunError::Embedded(e.to_string()))?;
+        }
         let found = preflight::run(&authz, &policy).await;
         if found.report.blocks() {
             running.shutdown().await;
@@ -67,6 +73,17 @@ impl Worlds {
         let t = &self.template;
         for s in authz.secrets() {
             t.redactor.add_profile_secret(s.secret());
+        }
+        // Each world registers its target anew: its secrets join the run's redactor too.
+        if let Some(c) = &counterparts.client
+            && let Some(crate::profile::SecretSource::Inline(s)) = &c.registration.client_secret
+        {
+            t.redactor.add_profile_secret(s);
+        }
+        if let Some(rs) = &counterparts.rs
+            && let crate::profile::SecretSource::Inline(s) = &rs.as_client.client_secret
+        {
+            t.redactor.add_profile_secret(s);
         }
         let env = Env {
             role: t.role,
