@@ -558,7 +558,8 @@ fn finish_run(
             return exit::ERROR;
         }
     }
-    let clean = redactor.report(&report);
+    // Redacted again only for what needs it (write_all redacted its own copy).
+    let clean = std::cell::LazyCell::new(|| redactor.report(&report));
     if let Some(path) = &gate.write_baseline {
         if let Err(e) = std::fs::write(path, uma_conformance::baseline::write(&clean, info::today())) {
             eprintln!("error: cannot write {}: {e}", path.display());

@@ -18,6 +18,7 @@ pub mod config;
 pub mod core;
 pub mod crypto;
 pub mod http;
+pub mod http_client;
 pub mod quirks;
 pub mod role;
 pub mod rs;
@@ -74,6 +75,7 @@ pub struct ServerBuilder {
     config: Config,
     addr: SocketAddr,
     storage: Storage,
+    test_clock: bool,
     tls: Option<tls::ServerTls>,
 }
 
@@ -114,6 +116,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Lets each request read the clock ahead by the milliseconds of its
+    /// [`core::TEST_CLOCK_HEADER`] (default off; see [`http::test_clock`]): for a harness that
+    /// makes tickets and tokens expire without waiting. Never for a deployed server.
+    pub fn test_clock(mut self, on: bool) -> Self {
+        self.test_clock = on;
+        self
+    }
+
     /// Binds, opens the store, and serves until [`Server::shutdown`].
     pub async fn start(self) -> Result<Server, StartError> {
         let (listener, local) = serving::bind(self.addr).await?;
@@ -135,16 +145,17 @@ impl ServerBuilder {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweep_loop(ctx.clone(), rx.clone()));
         let secured = self.tls.as_ref().map(|t| serving::Tls {
-            plaintext: http::plaintext_app(ctx.clone()),
+            plaintext: http::plaintext_app(ctx.clone())
+                .map(|r| if self.test_clock { http::test_clock::layer(r) } else { r }),
             ..serving::Tls::new(t)
         });
-        let serving = serving::Serving::spawn_secured(
-            listener,
-            app(ctx.clone()),
-            "authorization server",
-            header_read_timeout,
-            secured,
-        );
+        let router = if self.test_clock {
+            http::test_clock::layer(app(ctx.clone()))
+        } else {
+            app(ctx.clone())
+        };
+        let serving =
+            serving::Serving::spawn_secured(listener, router, "authorization server", header_read_timeout, secured);
         Ok(Server {
             ctx,
             local,
@@ -197,6 +208,7 @@ impl Server {
             config,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             storage: Storage::Dir(PathBuf::from("uma-data")),
+            test_clock: false,
             tls: None,
         }
     }

@@ -16,7 +16,8 @@ use crate::profile::{
 use crate::suite::{Capability, ClientAuth};
 use crate::uma::Role;
 
-/// Ticket lifetime of the embedded AS (short, so that expiry can be waited for).
+/// Ticket lifetime of the embedded AS (short, so that expiry can be waited for where the test
+/// clock is not used).
 pub const TICKET_LIFETIME: i64 = 5;
 /// RPT lifetime of the embedded AS.
 pub const RPT_LIFETIME: i64 = 4;
@@ -229,6 +230,7 @@ pub fn profile(issuer: &str) -> AsProfile {
         pat: PatProfile::default(),
         capabilities: AS_CAPABILITIES.to_vec(),
         policy: PolicyAdapter::Reference,
+        clock: None,
         claims: Some(ClaimsDriver {
             driver: "form".into(),
             fill: [("email".to_string(), "{email}".to_string())].into_iter().collect(),
@@ -256,9 +258,13 @@ const AS_CAPABILITIES: &[Capability] = &[
     Capability::RequestSubmitted,
 ];
 
-/// Starts the embedded reference AS (in-memory store, any free loopback port), altered.
+/// Starts the embedded reference AS (in-memory store, any free loopback port, its test clock
+/// on: scenarios that wait move only their own requests' clock), altered.
 pub async fn start_as(idp: &TestIdp, alterations: &Alterations) -> Result<EmbeddedAs, super::StartError> {
-    let mut builder = Server::builder(config(idp, alterations)).memory().port(0);
+    let mut builder = Server::builder(config(idp, alterations))
+        .memory()
+        .test_clock(true)
+        .port(0);
     if let Some(ca) = &alterations.tls {
         builder = builder.tls(ca.server()?);
     }

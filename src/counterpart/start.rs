@@ -267,7 +267,9 @@ pub async fn start_for_client(
             );
             cfg.quirks = alterations.quirks(Role::Client);
             cfg.variants = alterations.variants(Role::Client);
-            cfg.max_polls = 3;
+            // One poll after request_submitted gives the polling scenario a gap to measure
+            // (G-C-23) and a ticket to compare (G-C-11); each more poll only waits another interval.
+            cfg.max_polls = 1;
             if let Some(ca) = &alterations.tls {
                 cfg.tls = Some(ca.server()?);
                 cfg.trust_ca_pem = Some(ca.pem().to_string());

@@ -1,6 +1,7 @@
-//! Policy set-up and owner approval: UMA leaves them out of scope, so the profile says how.
-//! `reference` talks to the reference AS's policy and approval API; `command` runs a program
-//! (request JSON on stdin, answer JSON on stdout; contract in `fixtures/targets/adapters/README.md`).
+//! Policy set-up, owner approval and the AS's clock: UMA leaves them out of scope, so the
+//! profile says how. `reference` talks to the reference AS's policy and approval API; `command`
+//! runs a program (request JSON on stdin, answer JSON on stdout; contract in
+//! `fixtures/targets/adapters/README.md`).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -12,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::http::Req;
 use super::{ScenarioCtx, StepError};
 use crate::check::Response;
-use crate::profile::PolicyAdapter;
+use crate::profile::{ClockAdapter, PolicyAdapter};
 use crate::suite::step::approve::Decision;
 use crate::suite::step::policy::AbstractPolicy;
 
@@ -71,7 +72,7 @@ pub async fn set_policy(
                 "claims_issuer": ctx.env.idp.issuer(),
                 "pat": pat,
             });
-            run_command(&command, timeout_seconds, request).await
+            run_command("policy", &command, timeout_seconds, request).await
         }
         PolicyAdapter::Manual { .. } => Err(failed(
             "the manual policy adapter cannot set policies; this scenario needs `policy-setup`",
@@ -133,16 +134,40 @@ pub async fn approve(
             timeout_seconds,
         } => {
             let request = json!({"action": "approve", "issuer": ctx.env.authz.issuer(), "resource_id": resource_id, "decision": decision.as_str(), "pat": pat});
-            run_command(&command, timeout_seconds, request).await.map(|_| ())
+            run_command("approval", &command, timeout_seconds, request)
+                .await
+                .map(|_| ())
         }
         PolicyAdapter::Manual { .. } => Err(failed("the manual adapter cannot approve requests".into())),
     }
 }
 
-async fn run_command(command: &[String], timeout_seconds: Option<u64>, request: Value) -> Result<Response, StepError> {
+/// Moves the target AS's clock `seconds` forward through the profile's clock adapter
+/// (`{"action": "advance-clock", "issuer": …, "seconds": N}`).
+pub async fn advance_clock(ctx: &ScenarioCtx<'_>, adapter: &ClockAdapter, seconds: f64) -> Result<(), StepError> {
+    match adapter {
+        ClockAdapter::Command {
+            command,
+            timeout_seconds,
+        } => {
+            let request = json!({"action": "advance-clock", "issuer": ctx.env.authz.issuer(), "seconds": seconds});
+            run_command("clock", command, *timeout_seconds, request)
+                .await
+                .map(|_| ())
+        }
+    }
+}
+
+async fn run_command(
+    adapter: &'static str,
+    command: &[String],
+    timeout_seconds: Option<u64>,
+    request: Value,
+) -> Result<Response, StepError> {
+    let failed = |detail: String| StepError::Adapter { adapter, detail };
     let (program, args) = command
         .split_first()
-        .ok_or_else(|| failed("the command adapter has an empty `command`"))?;
+        .ok_or_else(|| failed("the command adapter has an empty `command`".into()))?;
     let mut child = tokio::process::Command::new(program)
         .args(args)
         .stdin(Stdio::piped())

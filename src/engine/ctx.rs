@@ -30,6 +30,20 @@ pub struct RunOptions {
     pub request_timeout: Duration,
     /// Upper bound for one scenario.
     pub scenario_timeout: Duration,
+    /// How `wait` steps pass time at the AS.
+    pub clock: WaitClock,
+}
+
+/// How `wait` steps pass time at the AS the scenarios act at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WaitClock {
+    /// Really wait, or run the profile's clock adapter (`clock:`) instead.
+    #[default]
+    Real,
+    /// The embedded reference AS's test clock: a `wait` sleeps not; the scenario's later
+    /// requests carry the time it has waited (`ScenarioCtx::ahead_ms`), and only they read the
+    /// AS's clock that far ahead. Other scenarios running at the same time keep real time.
+    Test,
 }
 
 impl Default for RunOptions {
@@ -39,6 +53,7 @@ impl Default for RunOptions {
             jobs: 8,
             request_timeout: Duration::from_secs(10),
             scenario_timeout: Duration::from_secs(60),
+            clock: WaitClock::Real,
         }
     }
 }
@@ -66,15 +81,25 @@ pub struct Env {
     /// The run's redactor: every secret met is added to it.
     pub redactor: Arc<Redactor>,
     /// Set-up deviations already recorded in this run (each is recorded once).
-    pub deviations: std::sync::Mutex<BTreeSet<String>>,
+    pub deviations: Arc<std::sync::Mutex<BTreeSet<String>>>,
     /// The guarded path every request of the run goes through.
     pub net: Arc<Policy>,
     /// Capabilities the profile claims that the preflight did not find on the wire, with why
     /// (the skip reason of the scenarios that need them).
     pub unmet: BTreeMap<Capability, String>,
+    /// Held shared by every scenario while a clock adapter that moves the target's clock for
+    /// everyone is in use, and exclusively by a scenario that waits (so no other scenario's
+    /// tickets age under it).
+    pub clock_gate: tokio::sync::RwLock<()>,
 }
 
 impl Env {
+    /// Whether `wait` steps of this run move the target's clock for every scenario at once (a
+    /// profile's clock adapter), so a scenario that waits must run alone.
+    pub fn clock_is_global(&self) -> bool {
+        self.options.clock == WaitClock::Real && self.authz.profile.clock.is_some()
+    }
+
     /// A discovery member as a string.
     pub fn endpoint(&self, name: &str) -> Option<String> {
         self.metadata.get(name).and_then(Value::as_str).map(str::to_string)
@@ -142,6 +167,9 @@ pub struct ScenarioCtx<'e> {
     pub browsers: BTreeMap<String, reqwest::Client>,
     /// Target requests already added to `exchanges`.
     pub observed_seen: BTreeSet<u64>,
+    /// Milliseconds this scenario has waited on the AS's test clock ([`WaitClock::Test`]): its
+    /// requests ask the AS to read its clock that far ahead.
+    pub ahead_ms: u64,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -245,6 +273,7 @@ impl<'e> ScenarioCtx<'e> {
             mark: env.counterparts.as_ref().map_or(0, |w| w.traffic.mark()),
             browsers: BTreeMap::new(),
             observed_seen: BTreeSet::new(),
+            ahead_ms: 0,
         })
     }
 

@@ -93,7 +93,7 @@ fn truncate(s: &str) -> String {
 impl ScenarioCtx<'_> {
     /// Sends a request, records the exchange, and returns the response.
     pub async fn send(&mut self, req: Req) -> Result<Response, StepError> {
-        let (ex, resp) = transmit(&self.http, &self.env.net, self.step, req).await;
+        let (ex, resp) = transmit(&self.http, &self.env.net, (self.step, self.ahead_ms), req).await;
         self.exchanges.push(ex);
         let mut resp = resp?;
         resp.exchange = Some(self.exchanges.len() - 1);
@@ -102,7 +102,7 @@ impl ScenarioCtx<'_> {
 
     /// Sends a request with another HTTP client (another browser's cookie jar) and records it.
     pub async fn send_via(&mut self, http: &reqwest::Client, req: Req) -> Result<Response, StepError> {
-        let (ex, resp) = transmit(http, &self.env.net, self.step, req).await;
+        let (ex, resp) = transmit(http, &self.env.net, (self.step, self.ahead_ms), req).await;
         self.exchanges.push(ex);
         let mut resp = resp?;
         resp.exchange = Some(self.exchanges.len() - 1);
@@ -112,12 +112,12 @@ impl ScenarioCtx<'_> {
     /// Sends requests all at once and records their exchanges in the order given. A request that
     /// gets no answer ends the step with its error once all of them are back.
     pub async fn send_all(&mut self, reqs: Vec<Req>) -> Result<Vec<Response>, StepError> {
-        let (http, policy, step) = (self.http.clone(), Arc::clone(&self.env.net), self.step);
+        let (http, policy, at) = (self.http.clone(), Arc::clone(&self.env.net), (self.step, self.ahead_ms));
         let mut set = tokio::task::JoinSet::new();
         for (i, req) in reqs.into_iter().enumerate() {
             let http = http.clone();
             let policy = Arc::clone(&policy);
-            set.spawn(async move { (i, transmit(&http, &policy, step, req).await) });
+            set.spawn(async move { (i, transmit(&http, &policy, at, req).await) });
         }
         let mut done = Vec::new();
         while let Some(j) = set.join_next().await {
@@ -157,15 +157,18 @@ fn step_error(method: &str, url: &str, e: &NetError) -> StepError {
     }
 }
 
-/// Sends one request through the guarded path; returns the exchange to record and the response
-/// (or why there is none). An answer whose body is over the cap is kept (its first bytes) and
-/// the exchange says the rest was not read.
+/// Sends one request of step `at.0` through the guarded path; returns the exchange to record and
+/// the response (or why there is none). An answer whose body is over the cap is kept (its first
+/// bytes) and the exchange says the rest was not read. When the scenario has waited on the
+/// reference AS's test clock (`at.1` ms), the request carries that as the test-clock header
+/// (harness plumbing like the marker header, not part of the recorded exchange).
 async fn transmit(
     http: &reqwest::Client,
     policy: &Policy,
-    step: usize,
+    at: (usize, u64),
     req: Req,
 ) -> (Exchange, Result<Response, StepError>) {
+    let (step, ahead_ms) = at;
     let mut ex = Exchange {
         step,
         method: req.method.clone(),
@@ -191,6 +194,9 @@ async fn transmit(
     let mut rb = http.request(method, url);
     for (k, v) in &req.headers {
         rb = rb.header(k, v);
+    }
+    if ahead_ms > 0 {
+        rb = rb.header(uma_reference_server::core::TEST_CLOCK_HEADER, ahead_ms.to_string());
     }
     let mut headers = req.headers.clone();
     let body_text = match &req.body {

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-pub use ctx::{Env, RunOptions, ScenarioCtx, random_token};
+pub use ctx::{Env, RunOptions, ScenarioCtx, WaitClock, random_token};
 pub use error::StepError;
 
 use crate::outcome::{ScenarioResult, Verdict, scenario_verdict};
@@ -65,9 +65,8 @@ pub fn not_run(scenario: &Scenario, verdict: Verdict, reason: impl Into<String>)
     r
 }
 
-/// Runs one scenario to its result.
-pub async fn run_scenario(env: &Env, scenario: &Scenario) -> Executed {
-    let started = Instant::now();
+/// The scenario skipped with the reason when the target lacks what it needs (`None`: it runs).
+pub fn skipped(env: &Env, scenario: &Scenario) -> Option<Executed> {
     let unmet: Vec<_> = scenario.needs.iter().filter(|n| !n.met_by(&env.capabilities)).collect();
     if !unmet.is_empty() {
         // A claim the preflight found false on the wire says so; otherwise the need is unclaimed.
@@ -83,15 +82,37 @@ pub async fn run_scenario(env: &Env, scenario: &Scenario) -> Executed {
             let names: Vec<String> = unclaimed.iter().map(ToString::to_string).collect();
             why.push(format!("the target does not claim: {}", names.join(", ")));
         }
-        return Executed {
+        return Some(Executed {
             result: not_run(scenario, Verdict::Skip, why.join("; ")),
             secrets: Vec::new(),
-        };
+        });
     }
-    // RS and client targets talk to one counterpart: their scenarios run one at a time.
+    None
+}
+
+/// Runs one scenario to its result.
+pub async fn run_scenario(env: &Env, scenario: &Scenario) -> Executed {
+    let started = Instant::now();
+    if let Some(skip) = skipped(env, scenario) {
+        return skip;
+    }
+    // A target with one counterpart (an RS or client target the run shares) runs its scenarios
+    // one at a time; a scenario with counterparts of its own does not wait.
     let _serial = match &env.counterparts {
         Some(w) => Some(w.serial.lock().await),
         None => None,
+    };
+    // A clock adapter moves the target's clock for everyone: a scenario that waits runs alone.
+    let global = env.clock_is_global();
+    let _alone = if global && waits(scenario) {
+        Some(env.clock_gate.write().await)
+    } else {
+        None
+    };
+    let _shared = if global && _alone.is_none() {
+        Some(env.clock_gate.read().await)
+    } else {
+        None
     };
     let mut ctx = match ScenarioCtx::new(env, scenario) {
         Ok(c) => c,
@@ -135,6 +156,41 @@ pub async fn run_scenario(env: &Env, scenario: &Scenario) -> Executed {
         result,
         secrets: ctx.secrets.into_iter().collect(),
     }
+}
+
+/// How long a scenario is expected to wait on something other than the harness's CPU, as a
+/// rank: 2 for a polling client (`needs: polling`: the client waits its interval) or a `wait`
+/// step that really waits, 1 for a quiet window, 0 otherwise. Scenarios start in decreasing
+/// rank ([`start_order`]), so that a run is not as long as its slowest scenario started last.
+pub fn waiting_rank(env: &Env, scenario: &Scenario) -> u8 {
+    use crate::suite::step::Action;
+    let polls = scenario
+        .needs
+        .iter()
+        .any(|n| n.capability == crate::suite::Capability::Polling && !n.absent);
+    let sleeps = env.options.clock == WaitClock::Real && waits(scenario);
+    if polls || sleeps {
+        return 2;
+    }
+    let quiet = scenario
+        .steps
+        .iter()
+        .any(|s| matches!(&s.step.action, Action::Traffic(t) if t.quiet == Some(true)));
+    u8::from(quiet)
+}
+
+/// Puts the scenarios in the order they start: the ones that wait longest first (see
+/// [`waiting_rank`]), the rest in their given order. Results are sorted by trial afterwards.
+pub fn start_order(env: &Env, scenarios: &mut [Scenario]) {
+    scenarios.sort_by_key(|s| std::cmp::Reverse(waiting_rank(env, s)));
+}
+
+/// Whether a scenario has a `wait` step.
+fn waits(scenario: &Scenario) -> bool {
+    scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s.step.action, crate::suite::step::Action::Wait(_)))
 }
 
 async fn run_steps(ctx: &mut ScenarioCtx<'_>) -> Result<(), StepError> {
@@ -264,13 +320,18 @@ pub async fn run_all(
     let sem = Arc::new(tokio::sync::Semaphore::new(env.options.jobs.max(1)));
     let done = Arc::new(done);
     let mut handles = Vec::new();
+    let mut scenarios = scenarios;
+    start_order(&env, &mut scenarios);
     for s in scenarios {
         let env = env.clone();
         let sem = sem.clone();
         let done = done.clone();
         let shell = shell(&s);
+        // Taken here, in start order, rather than in the task: tasks do not start in the order
+        // they are spawned.
+        let permit = sem.acquire_owned().await.ok();
         let handle = tokio::spawn(async move {
-            let _permit = sem.acquire_owned().await.ok();
+            let _permit = permit;
             let r = run_scenario(&env, &s).await;
             done(r)
         });

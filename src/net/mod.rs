@@ -50,11 +50,19 @@ pub const HARNESS_HEADER: &str = "x-uma-conformance-harness";
 /// A client builder for the guarded path: the per-request timeout (connection, request and
 /// body), a connect timeout of at most 10 s, no automatic redirects, the harness's User-Agent and
 /// its marker header ([`HARNESS_HEADER`]).
+///
+/// With the system's roots only, the TLS configuration is the one the process built once
+/// (`uma_reference_server::http_client`: a client per scenario re-reading every root
+/// certificate was a third of a run's CPU); with TLS settings of its own ([`Tls::apply`]) it is
+/// reqwest's, since those settings are ignored on a preconfigured backend.
 pub fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    client_builder_from(uma_reference_server::http_client::builder(), timeout)
+}
+
+fn client_builder_from(base: reqwest::ClientBuilder, timeout: Duration) -> reqwest::ClientBuilder {
     let mut marker = reqwest::header::HeaderMap::new();
     marker.insert(HARNESS_HEADER, reqwest::header::HeaderValue::from_static("1"));
-    reqwest::Client::builder()
-        .user_agent(concat!("uma-conformance/", env!("CARGO_PKG_VERSION")))
+    base.user_agent(concat!("uma-conformance/", env!("CARGO_PKG_VERSION")))
         .default_headers(marker)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
@@ -221,7 +229,12 @@ impl Policy {
 
     /// A client builder with the policy's timeouts, its TLS settings and no automatic redirects.
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
-        self.tls.apply(client_builder(self.timeout))
+        if self.tls.is_system_default() {
+            client_builder(self.timeout)
+        } else {
+            self.tls
+                .apply(client_builder_from(reqwest::Client::builder(), self.timeout))
+        }
     }
 
     /// A plain client of this policy (no cookies).

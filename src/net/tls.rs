@@ -94,7 +94,13 @@ impl Tls {
         self.insecure
     }
 
-    /// Applies the settings to a client builder.
+    /// Whether these are the default settings (the system's roots, no client certificate,
+    /// verification on): then a client may use the process's shared TLS configuration.
+    pub fn is_system_default(&self) -> bool {
+        self.only.is_empty() && self.also.is_empty() && self.identity.is_none() && !self.insecure
+    }
+
+    /// Applies the settings to a client builder (one without a preconfigured TLS backend).
     pub fn apply(&self, b: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
         let mut b = if !self.only.is_empty() {
             b.tls_certs_only(self.only.iter().chain(&self.also).cloned())

@@ -138,6 +138,24 @@ pub enum PolicyAdapter {
     },
 }
 
+/// How the harness moves the AS's clock for expiry scenarios (`wait` steps) instead of waiting.
+/// Without one, a `wait` really waits.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ClockAdapter {
+    /// A program, as for the policy adapter: `{"action": "advance-clock", "issuer": …,
+    /// "seconds": N}` on stdin, `{"ok": true}` on stdout (see
+    /// `fixtures/targets/adapters/README.md`). It moves the AS's clock for every client, so a
+    /// scenario that waits runs while no other scenario does.
+    Command {
+        /// Program and arguments.
+        command: Vec<String>,
+        /// Seconds before the program is killed (default 10).
+        #[serde(default)]
+        timeout_seconds: Option<u64>,
+    },
+}
+
 /// The claims-gathering driver.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -211,6 +229,10 @@ pub struct AsProfile {
     pub capabilities: Vec<Capability>,
     /// Policy set-up adapter.
     pub policy: PolicyAdapter,
+    /// Clock adapter: how expiry scenarios move the AS's clock instead of waiting (default:
+    /// they wait).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockAdapter>,
     /// Claims-gathering driver.
     #[serde(default)]
     pub claims: Option<ClaimsDriver>,

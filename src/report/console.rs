@@ -94,6 +94,20 @@ pub fn summary(report: &Report) -> String {
             s.harness_errors
         );
     }
+    if !s.slowest.is_empty() {
+        let slowest: Vec<String> = s
+            .slowest
+            .iter()
+            .take(5)
+            .map(|t| format!("{} {} ms", t.trial, t.duration_ms))
+            .collect();
+        let _ = write!(
+            out,
+            "\ntime: {} ms; slowest scenarios: {}",
+            report.run.duration_ms,
+            slowest.join(", ")
+        );
+    }
     for p in &report.preflight.problems {
         let sev = match p.severity {
             crate::outcome::Severity::Error => "error",

@@ -81,7 +81,17 @@ pub struct WriteError {
 
 /// Every format of a report that has already been redacted: `(file name, content)`.
 pub fn render_all(clean: &Report, ctx: &Context<'_>) -> Vec<(&'static str, String)> {
-    FORMATS.iter().map(|f| (f.file, (f.render)(clean, ctx))).collect()
+    // One thread per format: the JSON and the HTML of a whole run take tens of milliseconds each.
+    std::thread::scope(|scope| {
+        let rendering: Vec<_> = FORMATS
+            .iter()
+            .map(|f| (f.file, scope.spawn(move || (f.render)(clean, ctx))))
+            .collect();
+        rendering
+            .into_iter()
+            .map(|(file, r)| (file, r.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
+            .collect()
+    })
 }
 
 /// Writes every format into `out`, through the redactor; returns the files written.

@@ -73,6 +73,7 @@ impl Session {
                     preflight: p.preflight.clone(),
                     target: p.target.clone(),
                     scenarios: Vec::new(),
+                    worlds: None,
                 };
                 (*role, p, Vec::new())
             })

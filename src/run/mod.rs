@@ -6,6 +6,7 @@
 pub mod exit;
 pub mod info;
 pub mod interrupt;
+pub mod isolated;
 pub mod listing;
 pub mod preflight;
 pub mod reference;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 use crate::catalogue::Catalogue;
 use crate::counterpart::idp::TestIdp;
 use crate::counterpart::{self, Running, StartError};
-use crate::engine::{self, Env, RunOptions};
+use crate::engine::{self, Env, RunOptions, WaitClock};
 use crate::net::{self, Origin};
 use crate::outcome::{Preflight, Problem, REPORT_SCHEMA, Report, RunInfo, ScenarioResult, Verdict};
 use crate::profile::{AsAccess, PeerProfile, Profile};
@@ -42,6 +43,9 @@ pub struct Prepared {
     pub target: serde_json::Value,
     /// The role's selected scenarios.
     pub scenarios: Vec<Scenario>,
+    /// For the embedded reference RS or client: a world (target and counterparts) per scenario,
+    /// so they run at once; `None`: every scenario shares `env`.
+    pub worlds: Option<Arc<isolated::Worlds>>,
 }
 
 /// Everything a run needs, started once: per role, the target (or the embedded reference), its
@@ -161,7 +165,7 @@ impl Session {
             let prepared = match (&profile, role) {
                 (Some(Profile::As(p)), _) => {
                     let access = AsAccess::from_profile(p.as_ref().clone(), "the target profile")?;
-                    session.prepare_as(access, scenarios).await?
+                    session.prepare_as(access, scenarios, WaitClock::Real).await?
                 }
                 (Some(Profile::Rs(p) | Profile::Client(p)), _) => {
                     session.prepare_peer(role, Some(p), scenarios).await?
@@ -170,7 +174,7 @@ impl Session {
                     let embedded = counterpart::reference::start_as(&session.idp, &session.alterations).await?;
                     let access = AsAccess::from_profile(embedded.profile.clone(), "embedded")?;
                     session.embedded = Some(embedded);
-                    session.prepare_as(access, scenarios).await?
+                    session.prepare_as(access, scenarios, WaitClock::Test).await?
                 }
                 (None, _) => session.prepare_peer(role, None, scenarios).await?,
             };
@@ -209,6 +213,7 @@ impl Session {
             deviations: Default::default(),
             net: policy,
             unmet: found.unmet.clone(),
+            clock_gate: Default::default(),
         }
     }
 
@@ -222,19 +227,27 @@ impl Session {
         }
     }
 
-    async fn prepare_as(&self, authz: AsAccess, scenarios: Vec<Scenario>) -> Result<Prepared, RunError> {
+    async fn prepare_as(
+        &self,
+        authz: AsAccess,
+        scenarios: Vec<Scenario>,
+        clock: WaitClock,
+    ) -> Result<Prepared, RunError> {
         let policy = Arc::new(self.own_tls(authz.http_policy()?)?);
         let found = preflight::run(&authz, &policy).await;
         let target = serde_json::to_value(&authz.profile).unwrap_or_default();
         let env = (!found.report.blocks()).then(|| {
             let caps = found.capabilities.clone();
-            Arc::new(self.env(Role::As, authz, &found, caps, policy))
+            let mut env = self.env(Role::As, authz, &found, caps, policy);
+            env.options.clock = clock;
+            Arc::new(env)
         });
         Ok(Prepared {
             env,
             preflight: found.report,
             target,
             scenarios,
+            worlds: None,
         })
     }
 
@@ -273,6 +286,7 @@ impl Session {
                     },
                     target,
                     scenarios,
+                    worlds: None,
                 });
             }
             Err(e) => return Err(e.into()),
@@ -330,11 +344,23 @@ impl Session {
             env.counterparts = Some(Arc::new(counterparts));
             Some(Arc::new(env))
         };
+        // The embedded RS or client can be started again for every scenario; a third-party
+        // target has the one counterpart its profile points it at.
+        let worlds = match (&env, profile) {
+            (Some(env), None) => Some(Arc::new(isolated::Worlds::new(
+                role,
+                self.idp.clone(),
+                self.request.alterations(),
+                env.clone(),
+            ))),
+            _ => None,
+        };
         Ok(Prepared {
             env,
             preflight: found.report,
             target,
             scenarios,
+            worlds,
         })
     }
 
@@ -348,14 +374,21 @@ impl Session {
 
     /// Runs one scenario and returns its redacted result.
     pub async fn run_one(&self, scenario: &Scenario) -> ScenarioResult {
-        let Some(env) = self.roles.get(&scenario.role).and_then(|p| p.env.as_ref()) else {
-            return engine::not_run(
-                scenario,
-                Verdict::Error,
-                "not run: the preflight found configuration errors",
-            );
+        let prepared = self.roles.get(&scenario.role);
+        let executed = match (
+            prepared.and_then(|p| p.worlds.as_ref()),
+            prepared.and_then(|p| p.env.as_ref()),
+        ) {
+            (Some(w), Some(_)) => w.run_one(scenario).await,
+            (None, Some(env)) => engine::run_scenario(env, scenario).await,
+            (_, None) => {
+                return engine::not_run(
+                    scenario,
+                    Verdict::Error,
+                    "not run: the preflight found configuration errors",
+                );
+            }
         };
-        let executed = engine::run_scenario(env, scenario).await;
         self.redactor.scenario(&executed.result, &executed.secrets)
     }
 
@@ -368,16 +401,15 @@ impl Session {
             let redactor = self.redactor.clone();
             let progress = progress.clone();
             runs.push(tokio::spawn(async move {
-                let scenarios = match &prepared.env {
-                    Some(env) => {
-                        let done = move |e: engine::Executed| {
-                            let r = redactor.scenario(&e.result, &e.secrets);
-                            progress(&r);
-                            r
-                        };
-                        engine::run_all(env.clone(), prepared.scenarios.clone(), done).await
-                    }
-                    None => {
+                let done = move |e: engine::Executed| {
+                    let r = redactor.scenario(&e.result, &e.secrets);
+                    progress(&r);
+                    r
+                };
+                let scenarios = match (&prepared.env, &prepared.worlds) {
+                    (Some(_), Some(worlds)) => worlds.clone().run_all(prepared.scenarios.clone(), done).await,
+                    (Some(env), None) => engine::run_all(env.clone(), prepared.scenarios.clone(), done).await,
+                    (None, _) => {
                         let why = prepared
                             .preflight
                             .problems

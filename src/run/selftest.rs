@@ -154,29 +154,50 @@ fn findings(report: &Report) -> BTreeMap<String, String> {
     out
 }
 
-/// Runs at most four reports at once, each with one quirk or one variant.
-async fn runs<T: Copy + Send + 'static>(
-    req: &RunRequest,
-    items: Vec<T>,
-    setup: fn(&mut RunRequest, T),
-) -> Result<Vec<(T, Report)>, RunError> {
+/// One run of the selftest: the plain reference, or the reference with one quirk or variant.
+#[derive(Clone, Copy, Debug)]
+enum Trial {
+    Plain,
+    Quirk(Quirk),
+    Variant(Variant),
+}
+
+/// How many runs go at once. Against the embedded reference nothing sleeps (its test clock, a
+/// world per RS and client scenario), so a run is CPU-bound: more at once would only interleave.
+const AT_ONCE: usize = 4;
+
+/// Runs every trial, at most [`AT_ONCE`] at a time, in one pool (so the variants do not wait
+/// for the slowest quirk); the results come back in the order given.
+async fn runs(req: &RunRequest, trials: Vec<Trial>) -> Result<Vec<(Trial, Report)>, RunError> {
     let mut set = tokio::task::JoinSet::new();
     let mut results = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
+    let failed = |e: tokio::task::JoinError| RunError::Embedded(format!("a selftest run failed: {e}"));
+    for (i, trial) in trials.into_iter().enumerate() {
         let mut r = req.clone();
-        setup(&mut r, item);
-        set.spawn(async move { (i, item, super::run(&r).await) });
-        if set.len() >= 4
+        match trial {
+            Trial::Plain => {}
+            Trial::Quirk(q) => {
+                r.quirks = vec![q];
+                r.roles = vec![q.role()];
+                r.tls = q.needs_tls();
+            }
+            Trial::Variant(v) => {
+                r.variants = vec![v];
+                r.roles = vec![v.role()];
+            }
+        }
+        set.spawn(async move { (i, trial, super::run(&r).await) });
+        if set.len() >= AT_ONCE
             && let Some(j) = set.join_next().await
         {
-            results.push(j.map_err(|e| RunError::Embedded(format!("a selftest run failed: {e}")))?);
+            results.push(j.map_err(failed)?);
         }
     }
     while let Some(j) = set.join_next().await {
-        results.push(j.map_err(|e| RunError::Embedded(format!("a selftest run failed: {e}")))?);
+        results.push(j.map_err(failed)?);
     }
     results.sort_by_key(|(i, _, _)| *i);
-    results.into_iter().map(|(_, item, r)| r.map(|r| (item, r))).collect()
+    results.into_iter().map(|(_, t, r)| r.map(|r| (t, r))).collect()
 }
 
 /// Runs the selftest: both proofs over the selection.
@@ -187,7 +208,22 @@ pub async fn run(base: &RunRequest, selection: &Selection) -> Result<Selftest, R
     req.target = None;
     req.quirks = Vec::new();
     req.roles = Vec::new();
-    let baseline = super::run(&req).await?;
+    let quirks: Vec<Quirk> = selection.quirks.clone().unwrap_or_else(|| Quirk::ALL.to_vec());
+    let variants: Vec<Variant> = selection.variants.clone().unwrap_or_else(|| Variant::ALL.to_vec());
+    let trials = std::iter::once(Trial::Plain)
+        .chain(quirks.iter().map(|q| Trial::Quirk(*q)))
+        .chain(variants.iter().map(|v| Trial::Variant(*v)));
+    let mut baseline = None;
+    let mut results = Vec::new();
+    let mut variant_results = Vec::new();
+    for (t, report) in runs(&req, trials.collect()).await? {
+        match t {
+            Trial::Plain => baseline = Some(report),
+            Trial::Quirk(q) => results.push((q, report)),
+            Trial::Variant(v) => variant_results.push((v, report)),
+        }
+    }
+    let baseline = baseline.ok_or_else(|| RunError::Embedded("the plain reference did not run".into()))?;
     let (baseline_failures, _) = failed(&baseline);
     let checked: BTreeSet<String> = baseline
         .scenarios
@@ -199,13 +235,6 @@ pub async fn run(base: &RunRequest, selection: &Selection) -> Result<Selftest, R
                 .filter_map(|c| c.requirement.as_ref().map(ToString::to_string))
         })
         .collect();
-    let quirks: Vec<Quirk> = selection.quirks.clone().unwrap_or_else(|| Quirk::ALL.to_vec());
-    let results = runs(&req, quirks, |r, q| {
-        r.quirks = vec![q];
-        r.roles = vec![q.role()];
-        r.tls = q.needs_tls();
-    })
-    .await?;
     let mut quirk_runs = Vec::new();
     let mut broken = BTreeSet::new();
     for (q, report) in results {
@@ -248,7 +277,7 @@ pub async fn run(base: &RunRequest, selection: &Selection) -> Result<Selftest, R
         .collect();
     let uncovered: Vec<String> = testable.iter().filter(|r| !broken.contains(*r)).cloned().collect();
     let unchecked: Vec<String> = testable.iter().filter(|r| !checked.contains(*r)).cloned().collect();
-    let variants = specificity(&req, &baseline, selection).await?;
+    let variants = specificity(&baseline, variant_results);
     let passed = baseline_failures.is_empty()
         && uncovered.is_empty()
         && quirk_runs.iter().all(|r| r.detected && r.unrelated.is_empty())
@@ -265,7 +294,7 @@ pub async fn run(base: &RunRequest, selection: &Selection) -> Result<Selftest, R
 }
 
 /// The specificity proof: every variant's run against the plain reference's.
-async fn specificity(req: &RunRequest, baseline: &Report, selection: &Selection) -> Result<Vec<VariantRun>, RunError> {
+fn specificity(baseline: &Report, results: Vec<(Variant, Report)>) -> Vec<VariantRun> {
     let plain = findings(baseline);
     let plain_skips: BTreeSet<&str> = baseline
         .scenarios
@@ -273,13 +302,7 @@ async fn specificity(req: &RunRequest, baseline: &Report, selection: &Selection)
         .filter(|s| s.verdict == Verdict::Skip)
         .map(|s| s.trial.as_str())
         .collect();
-    let variants: Vec<Variant> = selection.variants.clone().unwrap_or_else(|| Variant::ALL.to_vec());
-    let results = runs(req, variants, |r, v| {
-        r.variants = vec![v];
-        r.roles = vec![v.role()];
-    })
-    .await?;
-    Ok(results
+    results
         .into_iter()
         .map(|(v, report)| {
             let new_findings: Vec<String> = findings(&report)
@@ -302,5 +325,5 @@ async fn specificity(req: &RunRequest, baseline: &Report, selection: &Selection)
                 newly_skipped,
             }
         })
-        .collect())
+        .collect()
 }

@@ -159,12 +159,12 @@ impl ClientState {
     /// A fresh state for a client reachable at `base_url` (`http://127.0.0.1:PORT`, no
     /// trailing slash).
     pub fn new(config: ClientConfig, base_url: String) -> Self {
-        let builder = reqwest::Client::builder()
+        let builder = crate::http_client::trusting(config.trust_ca_pem.as_deref())
             .user_agent(concat!("uma-reference-client/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(config.http_timeout);
-        let http = crate::tls::trusting(builder, config.trust_ca_pem.as_deref())
+        let http = builder
             .build()
             // Every request also sets its own timeout, so the fallback loses nothing essential.
             .unwrap_or_default();

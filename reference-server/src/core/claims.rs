@@ -132,7 +132,7 @@ fn into_claims(claims: serde_json::Map<String, serde_json::Value>, issuer: &str)
 impl ClaimVerifier {
     /// Builds a verifier; inline JWKS are parsed now so configuration errors surface at start.
     pub fn new(issuers: &[TrustedIssuer]) -> Result<Self, ProtocolError> {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client::builder()
             .timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(2))
             .redirect(reqwest::redirect::Policy::none())

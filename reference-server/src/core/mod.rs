@@ -31,24 +31,49 @@ use crate::variants::Variant;
 
 /// The current time in seconds since the epoch, with an adjustable offset so tests can make
 /// tickets and tokens expire without sleeping.
+///
+/// Two offsets add up: one for the whole server ([`Clock::advance`], for tests that own the
+/// server), and one for the request being served ([`Clock::ahead`]). The second is the test
+/// clock of the embedded reference: a harness scenario that "waits" for a ticket to expire moves
+/// only its own requests' clock forward, so scenarios running at the same time against the same
+/// server keep their tickets (see [`TEST_CLOCK_HEADER`]).
 #[derive(Debug, Default)]
 pub struct Clock {
     offset: AtomicI64,
 }
 
+tokio::task_local! {
+    /// How far ahead of real time (milliseconds) the request being served reads the clock.
+    static REQUEST_AHEAD_MS: i64;
+}
+
+/// The request header that sets [`Clock::ahead`] for one request, in milliseconds, when the
+/// server was built with its test clock on (`ServerBuilder::test_clock`; never by default).
+pub const TEST_CLOCK_HEADER: &str = "uma-test-clock-ahead-ms";
+
+/// The furthest a request may move its clock ahead: one day.
+pub const MAX_AHEAD_MS: i64 = 86_400_000;
+
 impl Clock {
-    /// Seconds since the epoch, plus the offset.
+    /// Seconds since the epoch, plus the offsets.
     pub fn now(&self) -> i64 {
-        let real = std::time::SystemTime::now()
+        let real_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2))
             .unwrap_or(0);
-        real + self.offset.load(Ordering::Relaxed)
+        let ahead = REQUEST_AHEAD_MS.try_with(|ms| *ms).unwrap_or(0);
+        (real_ms + ahead).div_euclid(1000) + self.offset.load(Ordering::Relaxed)
     }
 
-    /// Moves the clock forward by `secs`.
+    /// Moves the clock forward by `secs`, for every request.
     pub fn advance(&self, secs: i64) {
         self.offset.fetch_add(secs, Ordering::Relaxed);
+    }
+
+    /// Runs `f` (a request's handling) reading the clock `ms` milliseconds ahead of the rest of
+    /// the server (clamped to 0..=[`MAX_AHEAD_MS`]).
+    pub async fn ahead<F: std::future::Future>(ms: i64, f: F) -> F::Output {
+        REQUEST_AHEAD_MS.scope(ms.clamp(0, MAX_AHEAD_MS), f).await
     }
 }
 

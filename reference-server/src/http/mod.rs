@@ -3,6 +3,7 @@
 mod body;
 mod extract;
 pub mod limits;
+pub mod test_clock;
 
 use std::collections::BTreeMap;
 

@@ -265,13 +265,13 @@ fn form_encode(s: &str) -> String {
 impl RsState {
     /// Builds the state. Nothing is sent to the AS yet; AS problems surface per request.
     pub async fn new(config: RsConfig) -> Self {
-        let builder = reqwest::Client::builder()
+        let builder = crate::http_client::trusting(config.trust_ca_pem.as_deref())
             .user_agent(USER_AGENT)
             .timeout(config.as_timeout)
             .connect_timeout(config.as_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy();
-        let http = crate::tls::trusting(builder, config.trust_ca_pem.as_deref())
+        let http = builder
             .build()
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "failed to build the HTTP client; using the default one (requests still carry timeouts)");

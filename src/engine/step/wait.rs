@@ -1,9 +1,15 @@
 //! `wait`: bounded; a declared lifetime plus a margin, or a number of seconds.
+//!
+//! How the time passes depends on the run: against the embedded reference AS nothing sleeps:
+//! the scenario's later requests ask the AS to read its clock that much later (its test
+//! clock, [`WaitClock::Test`]); a profile with a clock adapter has the adapter move the AS's
+//! clock; otherwise the step really waits.
 
 use std::time::Duration;
 
 use super::{Run, ScenarioCtx, StepError};
 use crate::check::Response;
+use crate::engine::WaitClock;
 use crate::suite::step::wait::{Lifetime, MAX_WAIT, WaitStep};
 
 impl Run for WaitStep {
@@ -32,7 +38,11 @@ impl Run for WaitStep {
         if !(0.0..=MAX_WAIT).contains(&secs) {
             return Err(StepError::unusable(format!("`wait` of {secs} s: at most {MAX_WAIT} s")));
         }
-        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+        match (ctx.env.options.clock, ctx.env.authz.profile.clock.clone()) {
+            (WaitClock::Test, _) => ctx.ahead_ms += (secs * 1000.0).ceil() as u64,
+            (WaitClock::Real, Some(adapter)) => crate::engine::adapter::advance_clock(ctx, &adapter, secs).await?,
+            (WaitClock::Real, None) => tokio::time::sleep(Duration::from_secs_f64(secs)).await,
+        }
         Ok(Response::default())
     }
 }

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::catalogue::RequirementId;
+
+mod applied;
 use crate::uma::Role;
+pub use applied::{BaselineEntryResult, BaselineResult, EntryState, KnownFailure};
 
 /// A verdict, of a check or of a scenario. Ordered from best to worst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
@@ -220,6 +223,22 @@ pub struct Summary {
     pub profile_checks: Counts,
     /// Harness errors (checks that could not be made).
     pub harness_errors: usize,
+    /// The slowest scenarios, slowest first (at most [`SLOWEST`]; empty in the stable
+    /// reference report, whose times are zeroed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slowest: Vec<Timing>,
+}
+
+/// How many scenarios [`Summary::slowest`] lists.
+pub const SLOWEST: usize = 10;
+
+/// One scenario's time, for [`Summary::slowest`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct Timing {
+    /// The scenario's trial name.
+    pub trial: String,
+    /// Its duration in milliseconds (the scenario's `duration_ms`).
+    pub duration_ms: u64,
 }
 
 /// How bad a preflight problem is.
@@ -347,91 +366,6 @@ impl std::fmt::Display for Tested {
     }
 }
 
-/// A failure the baseline lists (a known failure): which entry covers which check.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub struct KnownFailure {
-    /// The scenario id.
-    pub scenario: String,
-    /// The index of the check in the scenario's `checks`; absent when the scenario failed
-    /// without a failing check (it did not run, or errored).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<usize>,
-    /// The index of the entry in `baseline.entries`.
-    pub entry: usize,
-}
-
-/// What became of one baseline entry in this run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum EntryState {
-    /// It covers at least one failure of this run.
-    Matched,
-    /// What it lists now passes: the entry is stale (exit 4).
-    NowPasses,
-    /// Its expiry date is past: the entry is stale (exit 4); its failures stay known.
-    Expired,
-    /// Its scenario did not run, or did not reach the listed check (filtered out, skipped,
-    /// another shard): nothing to say.
-    NotRun,
-}
-
-/// One baseline entry, as applied.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub struct BaselineEntryResult {
-    /// The scenario id.
-    pub scenario: String,
-    /// The requirement ID of a check-level entry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requirement: Option<String>,
-    /// The check title of a check-level entry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<String>,
-    /// Why the failure is accepted.
-    pub reason: String,
-    /// The last day it is accepted (`YYYY-MM-DD`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<String>,
-    /// What became of it.
-    pub state: EntryState,
-}
-
-impl BaselineEntryResult {
-    /// Whether the entry makes the baseline stale.
-    pub fn is_stale(&self) -> bool {
-        matches!(self.state, EntryState::NowPasses | EntryState::Expired)
-    }
-}
-
-/// The baseline (known failures) applied to a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub struct BaselineResult {
-    /// The baseline file.
-    pub file: String,
-    /// The day expiry was judged on (`YYYY-MM-DD`).
-    pub today: String,
-    /// Every entry and what became of it.
-    pub entries: Vec<BaselineEntryResult>,
-    /// Every failure an entry covers.
-    pub known: Vec<KnownFailure>,
-    /// Failures no entry covers.
-    pub new_failures: usize,
-}
-
-impl BaselineResult {
-    /// The entry covering a check of a scenario (`check: None`: the scenario itself).
-    pub fn covering(&self, scenario: &str, check: Option<usize>) -> Option<&BaselineEntryResult> {
-        self.known
-            .iter()
-            .find(|k| k.scenario == scenario && k.check == check)
-            .and_then(|k| self.entries.get(k.entry))
-    }
-
-    /// The stale entries.
-    pub fn stale(&self) -> impl Iterator<Item = &BaselineEntryResult> {
-        self.entries.iter().filter(|e| e.is_stale())
-    }
-}
-
 /// `report.json`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct Report {
@@ -474,6 +408,18 @@ impl Report {
                 }
             }
         }
+        let mut times: Vec<Timing> = self
+            .scenarios
+            .iter()
+            .filter(|sc| sc.duration_ms > 0)
+            .map(|sc| Timing {
+                trial: sc.trial.clone(),
+                duration_ms: sc.duration_ms,
+            })
+            .collect();
+        times.sort_by(|a, b| b.duration_ms.cmp(&a.duration_ms).then_with(|| a.trial.cmp(&b.trial)));
+        times.truncate(SLOWEST);
+        s.slowest = times;
         self.summary = s;
     }
 
