@@ -72,6 +72,8 @@ pub struct Env {
     /// Capabilities the profile claims that the preflight did not find on the wire, with why
     /// (the skip reason of the scenarios that need them).
     pub unmet: BTreeMap<Capability, String>,
+    /// The claims-gathering drivers (the browser, the manual desk) the scenarios share.
+    pub claims: crate::counterpart::drivers::ClaimsDrivers,
 }
 
 impl Env {

@@ -6,6 +6,7 @@
 //! to act at an authorization server (the AS under test, or the harness's counterpart AS when the
 //! target is an RS or a client), with every secret resolved.
 
+pub mod claims;
 pub mod env;
 pub mod peer;
 mod reach;
@@ -23,6 +24,7 @@ use crate::suite::{Capability, ClientAuth};
 use crate::uma::{ClientId, Role, Secret};
 
 pub use crate::net::is_loopback_host;
+pub use claims::{BrowserStep, ClaimsDriver, DriverKind};
 pub use env::Environment;
 pub use peer::PeerProfile;
 pub use reach::{BODY_CAP_BOUNDS, ProfileUris, allowed, check_host, http_policy};
@@ -136,20 +138,6 @@ pub enum PolicyAdapter {
         #[serde(default)]
         notes: Option<String>,
     },
-}
-
-/// The claims-gathering driver.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimsDriver {
-    /// `form` (follow redirects and fill the claims form over HTTP).
-    pub driver: String,
-    /// Form field → value; `{email}` and `{sub}` stand for the requesting party's.
-    #[serde(default)]
-    pub fill: BTreeMap<String, String>,
-    /// The submit button value that shares the claims (default `submit`).
-    #[serde(default)]
-    pub submit: Option<String>,
 }
 
 /// The harness's test identity provider.
@@ -476,13 +464,8 @@ impl AsAccess {
                 )));
             }
         }
-        if let Some(d) = &profile.claims
-            && d.driver != "form"
-        {
-            return Err(bad(format!(
-                "`claims.driver: {}` is not available in this build; use `form`",
-                d.driver
-            )));
+        if let Some(d) = &profile.claims {
+            d.check(location)?;
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::catalogue::Catalogue;
+use crate::counterpart::drivers::ClaimsDrivers;
 use crate::counterpart::idp::TestIdp;
 use crate::counterpart::{self, Running, StartError};
 use crate::engine::{self, Env, RunOptions};
@@ -191,6 +192,7 @@ impl Session {
         for s in authz.secrets() {
             self.redactor.add_profile_secret(s.secret());
         }
+        let driver = authz.profile.claims.clone().unwrap_or_default();
         Env {
             role,
             authz,
@@ -200,15 +202,16 @@ impl Session {
             idp: self.idp.clone(),
             options: RunOptions {
                 strict: self.request.strict,
-                jobs: self.request.jobs,
+                jobs: if driver.one_at_a_time() { 1 } else { self.request.jobs },
                 request_timeout: timeout,
-                ..RunOptions::default()
+                scenario_timeout: driver.scenario_time(RunOptions::default().scenario_timeout),
             },
             counterparts: None,
             redactor: self.redactor.clone(),
             deviations: Default::default(),
             net: policy,
             unmet: found.unmet.clone(),
+            claims: ClaimsDrivers::new(self.request.artifacts.clone()),
         }
     }
 
