@@ -216,7 +216,8 @@ pub struct AsProfile {
     #[serde(default, deserialize_with = "env::strings", skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<env::EnvOr<String>>")]
     pub allowed_origins: Vec<String>,
-    /// Let the harness send requests to any origin (instead of `allowed_origins`).
+    /// Let the target be remote (not loopback): requests may go to the origins of the URLs this
+    /// profile names for the target, and to loopback, nothing else (instead of `allowed_origins`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_remote: bool,
     /// The most bytes of an answer's body the harness reads (default 1048576); the rest is not
@@ -430,7 +431,12 @@ impl AsAccess {
             }
             s => return Err(bad(format!("`issuer` has scheme {s}; use https"))),
         }
-        let allowed = allowed(&profile.allowed_origins, profile.allow_remote, location)?;
+        let allowed = allowed(
+            &profile.allowed_origins,
+            profile.allow_remote,
+            &[&profile.issuer],
+            location,
+        )?;
         check_host("issuer", &profile.issuer, location, &allowed)?;
         http_policy(
             allowed,
@@ -528,7 +534,7 @@ impl AsAccess {
     /// The guarded path's policy for this AS (checked when the profile loaded).
     pub fn http_policy(&self) -> Result<net::Policy, ProfileError> {
         let p = &self.profile;
-        let allowed = allowed(&p.allowed_origins, p.allow_remote, &p.name)?;
+        let allowed = allowed(&p.allowed_origins, p.allow_remote, &[&p.issuer], &p.name)?;
         Ok(http_policy(allowed, p.max_body_bytes, p.request_timeout_seconds, &p.name)?.with_tls(p.tls.load(&p.name)?))
     }
 
