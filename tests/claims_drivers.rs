@@ -216,7 +216,7 @@ async fn a_browser_step_that_never_matches_is_an_error_with_a_screenshot_named_w
     // Act
     let report = d
         .run(
-            "claims: { driver: browser, timeout_seconds: 3, steps: [{ click: \"#no-such-button\" }] }",
+            "claims: { driver: browser, timeout_seconds: 10, steps: [{ click: \"#no-such-button\" }] }",
             "claims-interaction/full-flow",
         )
         .await;

@@ -193,6 +193,7 @@ impl Session {
             self.redactor.add_profile_secret(s.secret());
         }
         let driver = authz.profile.claims.clone().unwrap_or_default();
+        let private_ca = policy.tls().trusts_private_ca();
         Env {
             role,
             authz,
@@ -211,7 +212,11 @@ impl Session {
             deviations: Default::default(),
             net: policy,
             unmet: found.unmet.clone(),
-            claims: ClaimsDrivers::new(self.request.artifacts.clone()),
+            claims: {
+                let drivers = ClaimsDrivers::new(self.request.artifacts.clone());
+                drivers.warm(Some(&driver), private_ca);
+                drivers
+            },
         }
     }
 

@@ -17,6 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -104,6 +105,36 @@ pub struct Browser {
     chromium: PathBuf,
     accept_private_ca: bool,
     slots: tokio::sync::Semaphore,
+    /// Sessions opened ahead of need (a pass must not wait seconds for Chromium while its
+    /// ticket ages), with their ids.
+    ready: std::sync::Mutex<Vec<(Client, String)>>,
+}
+
+impl Drop for Browser {
+    /// Ends the sessions opened ahead of need (Chromium outlives a killed chromedriver), then
+    /// chromedriver is killed by its handle. Plain blocking HTTP on loopback, bounded.
+    fn drop(&mut self) {
+        use std::io::Write;
+        let ids: Vec<String> = self
+            .ready
+            .get_mut()
+            .map(|r| r.drain(..).map(|(_, id)| id).collect())
+            .unwrap_or_default();
+        let addr = self.url.trim_start_matches("http://").to_string();
+        for id in ids {
+            let Ok(sock) = addr.parse::<std::net::SocketAddr>() else {
+                break;
+            };
+            if let Ok(mut stream) = std::net::TcpStream::connect_timeout(&sock, Duration::from_secs(1)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = write!(
+                    stream,
+                    "DELETE /session/{id} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = std::io::Read::read(&mut stream, &mut [0u8; 512]);
+            }
+        }
+    }
 }
 
 /// Finds a program on the PATH (or takes a path as given).
@@ -192,7 +223,31 @@ impl Browser {
             chromium,
             accept_private_ca,
             slots: tokio::sync::Semaphore::new(SESSIONS),
+            ready: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Opens sessions in the background until [`SESSIONS`] wait ready.
+    pub fn warm(self: &Arc<Self>) {
+        let missing = SESSIONS.saturating_sub(self.ready.lock().map(|r| r.len()).unwrap_or(SESSIONS));
+        for _ in 0..missing {
+            let me = Arc::clone(self);
+            tokio::spawn(async move {
+                if let Ok(client) = me.session().await {
+                    let id = client.session_id().await.ok().flatten().unwrap_or_default();
+                    let extra = match me.ready.lock() {
+                        Ok(mut r) if r.len() < SESSIONS => {
+                            r.push((client, id));
+                            None
+                        }
+                        _ => Some(client),
+                    };
+                    if let Some(client) = extra {
+                        let _ = client.close().await;
+                    }
+                }
+            });
+        }
     }
 
     async fn session(&self) -> Result<Client, String> {
@@ -219,7 +274,7 @@ impl Browser {
     }
 
     /// Runs one pass in a fresh session.
-    pub async fn run(&self, pass: &Pass) -> Result<Done, BrowserError> {
+    pub async fn run(self: &Arc<Self>, pass: &Pass) -> Result<Done, BrowserError> {
         let mut log = Vec::new();
         let fail = |message: String, log: Vec<String>, screenshot| BrowserError {
             message,
@@ -233,7 +288,12 @@ impl Browser {
             .await
             .map_err(|_| fail("the browser was shut down".into(), Vec::new(), None))?;
         let deadline = Instant::now() + pass.timeout;
-        let client = self.session().await.map_err(|m| fail(m, Vec::new(), None))?;
+        let waiting = self.ready.lock().ok().and_then(|mut r| r.pop());
+        let client = match waiting {
+            Some((c, _)) => c,
+            None => self.session().await.map_err(|m| fail(m, Vec::new(), None))?,
+        };
+        self.warm();
         let mut net = Network::default();
         let result = tokio::time::timeout(pass.timeout, drive(&client, pass, deadline, &mut log, &mut net)).await;
         let outcome = match result {
@@ -259,7 +319,11 @@ impl Browser {
                 Err(BrowserError {
                     hops: net.hops,
                     ..fail(
-                        format!("the browser pass did not finish within {} s", pass.timeout.as_secs()),
+                        format!(
+                            "the browser pass did not finish within {} s (last: {})",
+                            pass.timeout.as_secs(),
+                            log.last().map_or("opening the claims page", String::as_str)
+                        ),
                         log,
                         shot,
                     )
@@ -332,6 +396,12 @@ async fn drive(
             log.push("back at the claims redirection URI before the steps ended".into());
             return Ok(Arrival::Back(here));
         }
+        log.push(match step {
+            BrowserStep::Fill { selector, .. } => format!("fill {selector}"),
+            BrowserStep::Click(selector) => format!("click {selector}"),
+            BrowserStep::WaitFor(selector) => format!("wait for {selector}"),
+            BrowserStep::WaitForUrl(prefix) => format!("wait for {}", shown(prefix)),
+        });
         match step {
             BrowserStep::Fill { selector, value } => {
                 let el = find(client, selector, deadline).await?;
@@ -341,7 +411,6 @@ async fn drive(
                 el.send_keys(value)
                     .await
                     .map_err(|e| format!("cannot type into `{selector}`: {e}"))?;
-                log.push(format!("fill {selector}"));
             }
             BrowserStep::Click(selector) => {
                 let el = find(client, selector, deadline).await?;
@@ -353,28 +422,23 @@ async fn drive(
                 el.click()
                     .await
                     .map_err(|e| format!("cannot click `{selector}`: {e}"))?;
-                log.push(format!("click {selector}"));
             }
             BrowserStep::WaitFor(selector) => {
                 find(client, selector, deadline).await?;
-                log.push(format!("found {selector}"));
             }
-            BrowserStep::WaitForUrl(prefix) => {
-                loop {
-                    let u = current(client).await?;
-                    if u.starts_with(prefix.as_str()) {
-                        break;
-                    }
-                    if arrived(&u) {
-                        return Ok(Arrival::Back(u));
-                    }
-                    if left(deadline).is_zero() {
-                        return Err(format!("the page never reached {}", shown(prefix)));
-                    }
-                    tokio::time::sleep(POLL).await;
+            BrowserStep::WaitForUrl(prefix) => loop {
+                let u = current(client).await?;
+                if u.starts_with(prefix.as_str()) {
+                    break;
                 }
-                log.push(format!("reached {}", shown(prefix)));
-            }
+                if arrived(&u) {
+                    return Ok(Arrival::Back(u));
+                }
+                if left(deadline).is_zero() {
+                    return Err(format!("the page never reached {}", shown(prefix)));
+                }
+                tokio::time::sleep(POLL).await;
+            },
         }
     }
     settle(client, pass, deadline, log).await
