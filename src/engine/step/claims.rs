@@ -136,7 +136,7 @@ impl Run for ClaimsStep {
                         return Err(StepError::unusable(
                             "the claims page has no HTML form but runs scripts: its form is probably built by \
                              JavaScript, which the form driver cannot run; use `claims: { driver: browser }` (see \
-                             README, \"Claims-gathering drivers\")",
+                             README, \"Deployments\")",
                         ));
                     }
                     None => {
