@@ -290,7 +290,17 @@ async fn manual_run(d: &Deployment, claims: &str, person: bool) -> (i32, Report,
         .await
         .unwrap()
         .unwrap();
-    let report: Report = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    for name in ["ticket=", "state="] {
+        for (i, _) in text.match_indices(name) {
+            let next = &text[i + name.len()..(i + name.len() + 1).min(text.len())];
+            assert!(
+                next == "[" || next == "&" || next == "\"",
+                "a raw {name} value in report.json"
+            );
+        }
+    }
+    let report: Report = serde_json::from_str(&text).unwrap();
     (status.code().unwrap_or(-1), report, console)
 }
 
