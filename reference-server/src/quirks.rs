@@ -70,7 +70,7 @@ quirks! {
     // --- resource server quirks (role Rs) go here ---
     RsNoTicket => "rs-no-ticket", Rs, "G-RS-01", ["G-RS-03", "G-RS-05", "F-RS-10", "G-RS-04"],
         "never calls the permission endpoint: a tokenless request gets 401 UMA realm and as_uri without a ticket";
-    RsWrongAsUri => "rs-wrong-as-uri", Rs, "G-RS-03", [],
+    RsWrongAsUri => "rs-wrong-as-uri", Rs, "G-RS-03", ["G-RS-05"],
         "the UMA challenge's as_uri is the discovery document URL, not the issuer";
     RsBearerScheme => "rs-bearer-scheme", Rs, "G-RS-03", ["G-RS-05"],
         "the challenge uses the auth scheme Bearer (with as_uri and ticket parameters) instead of UMA";
