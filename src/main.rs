@@ -248,6 +248,7 @@ async fn real_main(cli: Cli) -> i32 {
                 shard,
                 gate_profiles: gate.gate_profiles,
                 tls,
+                artifacts: Some(out.clone()),
                 ..base
             };
             if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))

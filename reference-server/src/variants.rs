@@ -189,6 +189,8 @@ variants! {
         "a declined claims interaction redirects back with its error and a fresh ticket for the same process";
     CsrfFailureErrorRedirect => "csrf-failure-error-redirect", As, ["G-AS-49", "G-AS-45"], [],
         "a claims form that fails the CSRF check ends the interaction with an error redirect back to the client (no ticket) instead of an error page";
+    ClaimsPageScript => "claims-page-script", As, ["G-AS-49", "G-AS-46"], [],
+        "the claims page ships no HTML form: a script builds it in the browser (only a real browser, the harness's browser driver, can fill it)";
     NoClaimTokenPushing => "no-claim-token-pushing", As, ["P-09", "G-AS-05"], ["-claims-pushing"],
         "no claim token format is supported or advertised: a pushed claim_token gets need_info, and required_claims names no format";
     NoIcgPkce => "no-icg-pkce", As, ["P-16", "PKCE-02"], ["-profile:icg-pkce"],

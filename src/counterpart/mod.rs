@@ -8,14 +8,18 @@
 //!   [`Counterparts`] is what RS and client scenarios know about them; [`start`] starts them.
 //! - [`idp`]: the test identity provider that mints the ID tokens pushed as claim tokens.
 //! - [`forms`]: the HTML form reader of the claims-gathering form driver (the requesting party's
-//!   browser).
+//!   browser); [`browser`] and [`manual`]: the browser (WebDriver) and manual drivers, shared by
+//!   a run's scenarios through [`drivers`].
 //!
 //! The target talks to one counterpart for the whole run, so RS and client scenarios run one at a
 //! time: the recorder marks where a scenario starts, and the hooks a scenario sets are cleared when
 //! it ends.
 
+pub mod browser;
+pub mod drivers;
 pub mod forms;
 pub mod idp;
+pub mod manual;
 pub mod reference;
 pub mod start;
 pub mod traffic;

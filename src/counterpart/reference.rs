@@ -11,7 +11,7 @@ use uma_reference_server::{Config, Quirk, Quirks, Server};
 
 use super::idp::TestIdp;
 use crate::profile::{
-    AsProfile, ClaimsDriver, ClientProfile, IdpProfile, Lifetimes, PatProfile, PolicyAdapter, SecretSource,
+    AsProfile, ClaimsDriver, ClientProfile, DriverKind, IdpProfile, Lifetimes, PatProfile, PolicyAdapter, SecretSource,
 };
 use crate::suite::{Capability, ClientAuth};
 use crate::uma::Role;
@@ -21,6 +21,19 @@ use crate::uma::Role;
 pub const TICKET_LIFETIME: i64 = 5;
 /// RPT lifetime of the embedded AS.
 pub const RPT_LIFETIME: i64 = 4;
+
+/// Ticket lifetime of the embedded AS when a browser fills its claims page (the
+/// `claims-page-script` variant): a browser session takes seconds to open on a busy machine.
+pub const BROWSER_TICKET_LIFETIME: i64 = 30;
+
+/// The ticket lifetime of the embedded AS under these alterations.
+fn ticket_lifetime(alterations: &Alterations) -> i64 {
+    if alterations.variants(Role::As).contains(Variant::ClaimsPageScript) {
+        BROWSER_TICKET_LIFETIME
+    } else {
+        TICKET_LIFETIME
+    }
+}
 
 /// A running embedded reference AS.
 #[derive(Debug)]
@@ -173,7 +186,7 @@ pub fn config(idp: &TestIdp, alterations: &Alterations) -> Config {
         jwks: None,
         audiences: Vec::new(),
     }];
-    c.lifetimes.ticket = TICKET_LIFETIME;
+    c.lifetimes.ticket = ticket_lifetime(alterations);
     c.lifetimes.rpt = RPT_LIFETIME;
     c.quirks = alterations.quirks(Role::As);
     c.variants = alterations.variants(Role::As);
@@ -232,9 +245,9 @@ pub fn profile(issuer: &str) -> AsProfile {
         policy: PolicyAdapter::Reference,
         clock: None,
         claims: Some(ClaimsDriver {
-            driver: "form".into(),
+            driver: DriverKind::Form,
             fill: [("email".to_string(), "{email}".to_string())].into_iter().collect(),
-            submit: None,
+            ..ClaimsDriver::default()
         }),
         idp: IdpProfile::default(),
         lifetimes: Lifetimes {
@@ -274,6 +287,13 @@ pub async fn start_as(idp: &TestIdp, alterations: &Alterations) -> Result<Embedd
     })?;
     let mut profile = profile(server.issuer());
     profile.capabilities = alterations.capabilities(Role::As, AS_CAPABILITIES);
+    // Only a browser can fill a claims page built by script.
+    if alterations.variants(Role::As).contains(Variant::ClaimsPageScript)
+        && let Some(claims) = &mut profile.claims
+    {
+        claims.driver = DriverKind::Browser;
+    }
+    profile.lifetimes.ticket = Some(ticket_lifetime(alterations) as u64);
     // Over TLS the embedded AS is judged as a production deployment: no plain HTTP allowed.
     profile.allow_http = alterations.tls.is_none();
     Ok(EmbeddedAs { server, profile })

@@ -91,6 +91,8 @@ pub struct Env {
     /// everyone is in use, and exclusively by a scenario that waits (so no other scenario's
     /// tickets age under it).
     pub clock_gate: tokio::sync::RwLock<()>,
+    /// The claims-gathering drivers (the browser, the manual desk) the scenarios share.
+    pub claims: std::sync::Arc<crate::counterpart::drivers::ClaimsDrivers>,
 }
 
 impl Env {

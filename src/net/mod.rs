@@ -3,7 +3,8 @@
 //! [`Policy`]:
 //!
 //! - **origins**: loopback hosts by default; or exactly the profile's `allowed_origins` (plus
-//!   the harness's own servers); or any with `allow_remote`. A request to another origin is
+//!   the harness's own servers); or, with `allow_remote`, the origins of the target's own URLs
+//!   (its issuer, base or start URL) and loopback hosts. A request to another origin is
 //!   refused *before* anything is sent, with a message naming the URL and the rule;
 //! - **body cap**: at most `max_body_bytes` (1 MiB by default) of an answer are read; the rest
 //!   is never read, and the answer says so ([`Answer::cut`]);
@@ -120,8 +121,9 @@ pub enum Allowed {
     Loopback,
     /// Exactly these origins.
     Origins(Vec<Origin>),
-    /// Anywhere (`allow_remote: true`).
-    Any,
+    /// The target's own origins (the origins of the URLs its profile names) and loopback hosts
+    /// (`allow_remote: true`).
+    Remote(Vec<Origin>),
 }
 
 /// The rules of the guarded path (see the module doc).
@@ -212,7 +214,13 @@ impl Policy {
             return Ok(u);
         }
         match &self.allowed {
-            Allowed::Any => Ok(u),
+            Allowed::Remote(list) if list.contains(&origin) => Ok(u),
+            Allowed::Remote(_) if u.host_str().is_some_and(is_loopback_host) => Ok(u),
+            Allowed::Remote(list) => Err(refused(format!(
+                "its origin {origin} is not the target's ({}): `allow_remote: true` allows only the origins of the \
+                 profile's own URLs; to allow more, list every origin in `allowed_origins` instead",
+                list.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ))),
             Allowed::Loopback if u.host_str().is_some_and(is_loopback_host) => Ok(u),
             Allowed::Loopback => Err(refused(
                 "only loopback origins are allowed; list the origin in the target profile's `allowed_origins` \
@@ -446,9 +454,14 @@ mod tests {
     }
 
     #[test]
-    fn allow_remote_allows_any_http_origin_but_no_other_scheme() {
-        let p = Policy::new(Allowed::Any, 10, DEFAULT_TIMEOUT);
+    fn allow_remote_allows_the_target_origins_and_loopback_and_nothing_else() {
+        let target = vec![Origin::parse("https://as.example").unwrap()];
+        let p = Policy::new(Allowed::Remote(target), 10, DEFAULT_TIMEOUT);
         assert!(p.check("https://as.example/x").is_ok());
+        assert!(p.check("http://127.0.0.1:9555/jwks").is_ok());
+        let e = p.check("https://elsewhere.example/token").unwrap_err().to_string();
+        assert!(e.contains("not the target's (https://as.example)"), "{e}");
+        assert!(p.check("http://as.example/x").is_err());
         assert!(p.check("file:///etc/passwd").is_err());
     }
 

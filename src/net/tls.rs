@@ -89,6 +89,12 @@ impl Tls {
         self
     }
 
+    /// Whether the settings trust a CA of their own (a profile's `tls.ca_file`, the run's test CA)
+    /// rather than only the system's roots.
+    pub fn trusts_private_ca(&self) -> bool {
+        !self.only.is_empty() || !self.also.is_empty()
+    }
+
     /// Whether certificate verification is off.
     pub fn is_insecure(&self) -> bool {
         self.insecure

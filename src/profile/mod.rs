@@ -6,6 +6,7 @@
 //! to act at an authorization server (the AS under test, or the harness's counterpart AS when the
 //! target is an RS or a client), with every secret resolved.
 
+pub mod claims;
 pub mod env;
 pub mod peer;
 mod reach;
@@ -23,6 +24,7 @@ use crate::suite::{Capability, ClientAuth};
 use crate::uma::{ClientId, Role, Secret};
 
 pub use crate::net::is_loopback_host;
+pub use claims::{BrowserStep, ClaimsDriver, DriverKind};
 pub use env::Environment;
 pub use peer::PeerProfile;
 pub use reach::{BODY_CAP_BOUNDS, ProfileUris, allowed, check_host, http_policy};
@@ -156,20 +158,6 @@ pub enum ClockAdapter {
     },
 }
 
-/// The claims-gathering driver.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimsDriver {
-    /// `form` (follow redirects and fill the claims form over HTTP).
-    pub driver: String,
-    /// Form field → value; `{email}` and `{sub}` stand for the requesting party's.
-    #[serde(default)]
-    pub fill: BTreeMap<String, String>,
-    /// The submit button value that shares the claims (default `submit`).
-    #[serde(default)]
-    pub submit: Option<String>,
-}
-
 /// The harness's test identity provider.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -250,7 +238,8 @@ pub struct AsProfile {
     #[serde(default, deserialize_with = "env::strings", skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<env::EnvOr<String>>")]
     pub allowed_origins: Vec<String>,
-    /// Let the harness send requests to any origin (instead of `allowed_origins`).
+    /// Let the target be remote (not loopback): requests may go to the origins of the URLs this
+    /// profile names for the target, and to loopback, nothing else (instead of `allowed_origins`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_remote: bool,
     /// The most bytes of an answer's body the harness reads (default 1048576); the rest is not
@@ -464,7 +453,12 @@ impl AsAccess {
             }
             s => return Err(bad(format!("`issuer` has scheme {s}; use https"))),
         }
-        let allowed = allowed(&profile.allowed_origins, profile.allow_remote, location)?;
+        let allowed = allowed(
+            &profile.allowed_origins,
+            profile.allow_remote,
+            &[&profile.issuer],
+            location,
+        )?;
         check_host("issuer", &profile.issuer, location, &allowed)?;
         http_policy(
             allowed,
@@ -498,13 +492,8 @@ impl AsAccess {
                 )));
             }
         }
-        if let Some(d) = &profile.claims
-            && d.driver != "form"
-        {
-            return Err(bad(format!(
-                "`claims.driver: {}` is not available in this build; use `form`",
-                d.driver
-            )));
+        if let Some(d) = &profile.claims {
+            d.check(location)?;
         }
         Ok(())
     }
@@ -567,7 +556,7 @@ impl AsAccess {
     /// The guarded path's policy for this AS (checked when the profile loaded).
     pub fn http_policy(&self) -> Result<net::Policy, ProfileError> {
         let p = &self.profile;
-        let allowed = allowed(&p.allowed_origins, p.allow_remote, &p.name)?;
+        let allowed = allowed(&p.allowed_origins, p.allow_remote, &[&p.issuer], &p.name)?;
         Ok(http_policy(allowed, p.max_body_bytes, p.request_timeout_seconds, &p.name)?.with_tls(p.tls.load(&p.name)?))
     }
 

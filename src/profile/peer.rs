@@ -170,7 +170,8 @@ pub struct PeerProfile {
     #[serde(default, deserialize_with = "env::strings", skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<env::EnvOr<String>>")]
     pub allowed_origins: Vec<String>,
-    /// Let the harness send requests to any origin (instead of `allowed_origins`).
+    /// Let the target be remote (not loopback): requests may go to the origins of the URLs this
+    /// profile names for the target, and to loopback, nothing else (instead of `allowed_origins`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_remote: bool,
     /// The most bytes of an answer's body the harness reads (default 1048576).
@@ -187,7 +188,12 @@ impl PeerProfile {
     /// The guarded path's policy for this target (checked when the profile loaded); the
     /// harness's own counterparts are added by the caller.
     pub fn http_policy(&self) -> Result<net::Policy, ProfileError> {
-        let allowed = allowed(&self.allowed_origins, self.allow_remote, &self.name)?;
+        let allowed = allowed(
+            &self.allowed_origins,
+            self.allow_remote,
+            &self.target_urls(),
+            &self.name,
+        )?;
         Ok(
             http_policy(allowed, self.max_body_bytes, self.request_timeout_seconds, &self.name)?
                 .with_tls(self.tls.load(&self.name)?),
@@ -199,10 +205,17 @@ impl PeerProfile {
 pub const MAX_QUIET_WINDOW_MS: u64 = 2000;
 
 impl PeerProfile {
+    /// The URLs of the target this profile names (whose origins `allow_remote` allows).
+    fn target_urls(&self) -> Vec<&str> {
+        let rs = self.rs.as_ref().map(|r| r.base_url.as_str());
+        let client = self.client.as_ref().and_then(|c| c.start_url.as_deref());
+        rs.into_iter().chain(client).collect()
+    }
+
     /// Checks the parts the schema cannot.
     pub fn validate(&self, location: &str) -> Result<(), ProfileError> {
         let bad = |message: String| ProfileError::at(location, message);
-        let allowed = allowed(&self.allowed_origins, self.allow_remote, location)?;
+        let allowed = allowed(&self.allowed_origins, self.allow_remote, &self.target_urls(), location)?;
         http_policy(
             allowed.clone(),
             self.max_body_bytes,

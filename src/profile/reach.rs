@@ -41,8 +41,15 @@ impl ProfileUris {
 }
 
 /// Where the harness may send requests, as a profile says it (`allowed_origins`,
-/// `allow_remote`), checked.
-pub fn allowed(origins: &[String], allow_remote: bool, location: &str) -> Result<Allowed, ProfileError> {
+/// `allow_remote`), checked. `target` are the URLs of the target the profile names (an AS's
+/// issuer, an RS's base URL, a client's start URL): `allow_remote: true` allows their origins
+/// (and loopback), nothing more.
+pub fn allowed(
+    origins: &[String],
+    allow_remote: bool,
+    target: &[&str],
+    location: &str,
+) -> Result<Allowed, ProfileError> {
     if allow_remote && !origins.is_empty() {
         return Err(ProfileError::at(
             location,
@@ -50,7 +57,16 @@ pub fn allowed(origins: &[String], allow_remote: bool, location: &str) -> Result
         ));
     }
     if allow_remote {
-        return Ok(Allowed::Any);
+        let mut own: Vec<Origin> = Vec::new();
+        for u in target {
+            let cleaned = u.replace(['{', '}'], "");
+            if let Some(o) = url::Url::parse(&cleaned).ok().as_ref().and_then(Origin::of)
+                && !own.contains(&o)
+            {
+                own.push(o);
+            }
+        }
+        return Ok(Allowed::Remote(own));
     }
     if origins.is_empty() {
         return Ok(Allowed::Loopback);

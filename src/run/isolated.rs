@@ -99,6 +99,7 @@ impl Worlds {
             net: Arc::new(policy),
             unmet: t.unmet.clone(),
             clock_gate: Default::default(),
+            claims: t.claims.clone(),
         };
         Ok((Arc::new(env), running))
     }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::catalogue::Catalogue;
+use crate::counterpart::drivers::ClaimsDrivers;
 use crate::counterpart::idp::TestIdp;
 use crate::counterpart::{self, Running, StartError};
 use crate::engine::{self, Env, RunOptions, WaitClock};
@@ -195,6 +196,8 @@ impl Session {
         for s in authz.secrets() {
             self.redactor.add_profile_secret(s.secret());
         }
+        let driver = authz.profile.claims.clone().unwrap_or_default();
+        let private_ca = policy.tls().trusts_private_ca();
         Env {
             role,
             authz,
@@ -204,8 +207,9 @@ impl Session {
             idp: self.idp.clone(),
             options: RunOptions {
                 strict: self.request.strict,
-                jobs: self.request.jobs,
+                jobs: if driver.one_at_a_time() { 1 } else { self.request.jobs },
                 request_timeout: timeout,
+                scenario_timeout: driver.scenario_time(RunOptions::default().scenario_timeout),
                 ..RunOptions::default()
             },
             counterparts: None,
@@ -214,6 +218,11 @@ impl Session {
             net: policy,
             unmet: found.unmet.clone(),
             clock_gate: Default::default(),
+            claims: {
+                let drivers = ClaimsDrivers::new(self.request.artifacts.clone());
+                drivers.warm(Some(&driver), private_ca);
+                std::sync::Arc::new(drivers)
+            },
         }
     }
 

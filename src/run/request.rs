@@ -55,6 +55,9 @@ pub struct RunRequest {
     /// `--tls`: the embedded reference components serve HTTPS with certificates of a test CA
     /// generated for the run, which the harness trusts.
     pub tls: bool,
+    /// Where a run keeps files beside the report (the browser driver's screenshots): the
+    /// report's folder; `None`: the system's temporary folder.
+    pub artifacts: Option<PathBuf>,
 }
 
 impl Default for RunRequest {
@@ -72,6 +75,7 @@ impl Default for RunRequest {
             catalogue: crate::builtin::catalogue(),
             shard: None,
             tls: false,
+            artifacts: None,
         }
     }
 }

@@ -331,6 +331,9 @@ pub async fn claims_start(ctx: &Ctx, q: &Params) -> Result<WebResponse, Protocol
 }
 
 fn claims_form(ctx: &Ctx, id: &str, csrf: &str, client_name: &str, message: Option<&str>) -> String {
+    if ctx.variant(Variant::ClaimsPageScript) {
+        return scripted_claims_form(ctx, id, csrf, client_name, message);
+    }
     let msg = message
         .map(|m| format!("<p id=\"error\">{}</p>", escape(m)))
         .unwrap_or_default();
@@ -353,6 +356,50 @@ fn claims_form(ctx: &Ctx, id: &str, csrf: &str, client_name: &str, message: Opti
             } else {
                 ""
             },
+        ),
+    )
+}
+
+/// The claims page of the `claims-page-script` variant: the same form, built by a script in
+/// the browser (the HTML has no `<form>`). The values are JSON string literals with `<`, `>` and
+/// `&` escaped, so nothing in them can close the script element.
+fn scripted_claims_form(ctx: &Ctx, id: &str, csrf: &str, client_name: &str, message: Option<&str>) -> String {
+    let js = |v: &str| {
+        serde_json::Value::String(v.to_owned())
+            .to_string()
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+    };
+    page(
+        "Share your claims",
+        &format!(
+            "<div id=\"claims\"><noscript>This page needs JavaScript.</noscript></div>\n\
+             <script nonce=\"{nonce}\">\n\
+             (function () {{\n\
+               var v = {{action: {action}, interaction: {id}, csrf: {csrf}, client: {client}, message: {message}, remember: {remember}}};\n\
+               var root = document.getElementById('claims');\n\
+               function el(tag, attrs, text) {{ var e = document.createElement(tag); for (var k in attrs) e.setAttribute(k, attrs[k]); if (text) e.textContent = text; return e; }}\n\
+               var p = el('p'); p.appendChild(el('strong', {{}}, v.client)); p.appendChild(document.createTextNode(' asks for access on your behalf.')); root.appendChild(p);\n\
+               if (v.message) root.appendChild(el('p', {{id: 'error'}}, v.message));\n\
+               var f = el('form', {{method: 'post', action: v.action}});\n\
+               f.appendChild(el('input', {{type: 'hidden', name: 'interaction', value: v.interaction}}));\n\
+               f.appendChild(el('input', {{type: 'hidden', name: 'csrf_token', value: v.csrf}}));\n\
+               var l1 = el('label', {{}}, 'Email '); l1.appendChild(el('input', {{type: 'email', name: 'email', required: ''}})); f.appendChild(l1);\n\
+               var l2 = el('label', {{}}, 'Name '); l2.appendChild(el('input', {{type: 'text', name: 'name'}})); f.appendChild(l2);\n\
+               if (v.remember) {{ var l3 = el('label'); l3.appendChild(el('input', {{type: 'checkbox', name: 'remember', value: 'yes'}})); l3.appendChild(document.createTextNode(' Remember what I share for later requests')); f.appendChild(l3); }}\n\
+               f.appendChild(el('button', {{type: 'submit', name: 'action', value: 'submit'}}, 'Share'));\n\
+               f.appendChild(el('button', {{type: 'submit', name: 'action', value: 'cancel', formnovalidate: ''}}, 'Cancel'));\n\
+               root.appendChild(f);\n\
+             }})();\n\
+             </script>",
+            action = js(&ctx.url(paths::CLAIMS)),
+            id = js(id),
+            csrf = js(csrf),
+            client = js(client_name),
+            message = message.map_or("null".to_owned(), js),
+            remember = ctx.variant(Variant::PctAfterConsent),
+            nonce = random_id(),
         ),
     )
 }

@@ -178,6 +178,15 @@ fn cookies(headers: &HeaderMap) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The nonce of a page's script (`<script nonce="…">`), when it has one made of URL-safe
+/// characters.
+fn script_nonce(html: &str) -> Option<String> {
+    let start = html.find("<script nonce=\"")? + "<script nonce=\"".len();
+    let nonce: String = html[start..].chars().take_while(|c| *c != '"').collect();
+    let safe = !nonce.is_empty() && nonce.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    safe.then_some(nonce)
+}
+
 fn web(r: WebResponse) -> Response {
     match r {
         WebResponse::Page {
@@ -185,6 +194,7 @@ fn web(r: WebResponse) -> Response {
             html,
             set_cookie,
         } => {
+            let nonce = script_nonce(&html);
             let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Html(html)).into_response();
             if let Some(c) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
                 resp.headers_mut().insert(header::SET_COOKIE, c);
@@ -193,12 +203,15 @@ fn web(r: WebResponse) -> Response {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             resp.headers_mut()
                 .insert("x-frame-options", HeaderValue::from_static("DENY"));
-            resp.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-                ),
-            );
+            // A page with a script (the claims page of the `claims-page-script` variant) allows
+            // that one script by its nonce, and nothing else. No `form-action`: browsers apply
+            // it to the redirects that follow a form's submission too, and the claims and login
+            // forms end in a redirect to the client.
+            let script = nonce.map(|n| format!(" script-src 'nonce-{n}';")).unwrap_or_default();
+            let csp = format!("default-src 'none';{script} style-src 'unsafe-inline'; frame-ancestors 'none'");
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
             resp
         }
         WebResponse::Redirect { location } => match HeaderValue::from_str(&location) {

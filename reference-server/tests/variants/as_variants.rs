@@ -1643,3 +1643,47 @@ async fn numeric_resource_ids_are_decimal_numbers_that_work_like_any_id() {
         assert_eq!(as_.uma_token(&t, &[]).await.status, StatusCode::OK);
     }
 }
+
+/// A string member of the script's value object (`name: "…"`).
+fn script_value(html: &str, name: &str) -> String {
+    let start = html.find(&format!("{name}: \"")).unwrap() + name.len() + 3;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn claims_page_script_builds_the_form_in_a_script_allowed_by_its_nonce_alone() {
+    for (as_, variant) in TestAs::with_and_without_variant(Variant::ClaimsPageScript)
+        .await
+        .iter()
+        .zip([true, false])
+    {
+        let t1 = need_info(as_).await.str("ticket");
+        let page = as_.get(&claims_uri("/claims", &t1, true), None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.text();
+        let csp = page.header("content-security-policy").unwrap().to_owned();
+        if variant {
+            assert!(!html.contains("<form"), "{html}");
+            let nonce = html
+                .split("<script nonce=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            assert!(csp.contains(&format!("script-src 'nonce-{nonce}'")), "{csp}");
+            // What the script would post is what the HTML form posts.
+            let f = ClaimsForm {
+                cookie: page.header("set-cookie").unwrap().split(';').next().unwrap().to_owned(),
+                interaction: script_value(&html, "interaction"),
+                csrf: script_value(&html, "csrf"),
+                html,
+            };
+            let r = post_form(as_, &f, &f.csrf, &[("email", EMAIL), ("action", "submit")]).await;
+            assert!(query(&location(&r), "ticket").is_some());
+        } else {
+            assert!(html.contains("<form"));
+            assert!(!csp.contains("script-src"), "{csp}");
+        }
+    }
+}

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::browser::{FormFill, follow, is_redirect, submit_claims_form};
+use super::drivers::{self, Ask};
 use super::{Run, ScenarioCtx, StepError, setup, tv, with_query};
 use crate::check::{Redirect, Response};
 use crate::engine::http::Req;
+use crate::profile::DriverKind;
 use crate::suite::Capability;
 use crate::suite::step::claims::{ClaimsStep, PkceMode};
 use crate::template::Tpl;
@@ -78,39 +80,82 @@ impl Run for ClaimsStep {
         // target put on it (a fragment, rightly or wrongly placed, must not hide the arrival).
         let back_base = back.split(['?', '#']).next().unwrap_or(&back).to_string();
         let arrived = |loc: &str| !back_base.is_empty() && loc.starts_with(&back_base);
-        let mut url = with_query(&endpoint, &params)?;
-        let mut resp = ctx.send(Req::new("GET", url.clone())).await?;
-        if !s.first_only.unwrap_or(false) {
+        let start = with_query(&endpoint, &params)?;
+        let first_only = s.first_only.unwrap_or(false);
+        let driver = ctx.env.authz.profile.claims.clone().unwrap_or_default();
+        // The browser and the person open the claims URL themselves (a second visit would find
+        // the ticket taken by the first); the harness asks itself only for the first answer.
+        let by_driver = driver.driver != DriverKind::Form && !first_only;
+        let mut url = start.clone();
+        let mut resp = if by_driver {
+            Response::default()
+        } else {
+            ctx.send(Req::new("GET", url.clone())).await?
+        };
+        if !first_only && !by_driver {
             (resp, url) = follow(ctx, resp, url, &arrived).await?;
         }
-        if resp.status == 200 && !s.first_only.unwrap_or(false) {
+        if (resp.status == 200 || by_driver) && !first_only {
             let mut fill = BTreeMap::new();
             for (k, v) in &s.fill {
                 fill.insert(k.clone(), ctx.text(&v.0)?);
             }
-            let how = FormFill {
-                fill,
-                csrf_token: match &s.csrf_token {
-                    Some(t) => Some(ctx.text(&t.0)?),
-                    None => None,
-                },
-                drop_cookies: s.drop_cookies.unwrap_or(false),
-                button: s.button.as_deref(),
+            let csrf_token = match &s.csrf_token {
+                Some(t) => Some(ctx.text(&t.0)?),
+                None => None,
             };
-            let http = ctx.http.clone();
-            match submit_claims_form(ctx, &http, &resp, &url, how, &arrived).await? {
-                Some((r, _)) => resp = r,
-                None => {
-                    setup(explicit, false, "finding the claims form", &resp)?;
-                    return Ok(resp);
+            if by_driver {
+                let mut set_fields: Vec<(String, String)> = fill.into_iter().collect();
+                set_fields.extend(csrf_token.map(|t| ("csrf_token".to_string(), t)));
+                let ask = Ask {
+                    start,
+                    back: back_base.clone(),
+                    button: s
+                        .button
+                        .clone()
+                        .or_else(|| driver.submit.clone())
+                        .unwrap_or_else(|| "submit".into()),
+                    set_fields,
+                    drop_cookies: s.drop_cookies.unwrap_or(false),
+                };
+                resp = match driver.driver {
+                    DriverKind::Manual => drivers::manual(ctx, &driver, ask).await?,
+                    _ => drivers::browser(ctx, &driver, ask).await?,
+                };
+            } else {
+                let how = FormFill {
+                    fill,
+                    csrf_token,
+                    drop_cookies: s.drop_cookies.unwrap_or(false),
+                    button: s.button.as_deref(),
+                };
+                let http = ctx.http.clone();
+                match submit_claims_form(ctx, &http, &resp, &url, how, &arrived).await? {
+                    Some((r, _)) => resp = r,
+                    None if scripted(&resp.text) => {
+                        return Err(StepError::unusable(
+                            "the claims page has no HTML form but runs scripts: its form is probably built by \
+                             JavaScript, which the form driver cannot run; use `claims: { driver: browser }` (see \
+                             README, \"Deployments\")",
+                        ));
+                    }
+                    None => {
+                        setup(explicit, false, "finding the claims form", &resp)?;
+                        return Ok(resp);
+                    }
                 }
             }
         }
-        let back_redirect = resp
-            .header("location")
-            .filter(|l| arrived(l) && is_redirect(resp.status))
-            .map(Redirect::parse);
-        resp.redirect = back_redirect;
+        if !by_driver {
+            let back_redirect = resp
+                .header("location")
+                .filter(|l| arrived(l) && is_redirect(resp.status))
+                .map(Redirect::parse);
+            resp.redirect = back_redirect;
+        }
+        if let Some(st) = &state {
+            ctx.secret(st);
+        }
         let ok = resp.redirect.as_ref().is_some_and(|r| r.params.contains_key("ticket"));
         setup(explicit, ok, "gathering claims interactively", &resp)?;
         if let Some(r) = &resp.redirect {
@@ -124,4 +169,9 @@ impl Run for ClaimsStep {
         }
         Ok(resp)
     }
+}
+
+/// Whether a page runs scripts (a `<script` element, case-insensitively).
+fn scripted(html: &str) -> bool {
+    html.to_ascii_lowercase().contains("<script")
 }

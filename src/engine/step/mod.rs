@@ -10,6 +10,7 @@ mod browse;
 mod browser;
 mod claims;
 mod discover;
+mod drivers;
 mod hook;
 mod http;
 mod id_token;

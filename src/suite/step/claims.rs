@@ -1,5 +1,5 @@
-//! `claims`: one pass through the claims interaction endpoint with the form driver (UMA Grant
-//! §3.3.2–3.3.3).
+//! `claims`: one pass through the claims interaction endpoint with the profile's claims driver
+//! (form, browser or manual; UMA Grant §3.3.2–3.3.3).
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,577 @@
+//! The `browser` claims-gathering driver: a real headless Chromium, driven through WebDriver
+//! (chromedriver, with the fantoccini client), plays the requesting party at the AS's claims
+//! pages, scripted by the profile's `steps:`.
+//!
+//! chromedriver is started on a free loopback port the first time a scenario needs it and is
+//! stopped (by its own handle) when the run ends; each claims pass gets a fresh browser session
+//! (its own cookies), at most [`SESSIONS`] at once. A pass is bounded by the profile's timeout;
+//! after the last step the driver waits for the browser to arrive back at the claims
+//! redirection URI, or to settle on another page of the AS (an error page): both are answers
+//! the scenario judges. Anything else (a selector that never matches, a page that never
+//! settles, chromedriver missing) is a harness `error`, with a screenshot of the page.
+//!
+//! What a screenshot can show: what the requesting party would see. Before it is taken, the
+//! driver empties every password field and every field holding a value the caller marks secret
+//! (profile values from the environment); hidden fields (CSRF tokens) are never drawn. Its
+//! file name is made of the scenario id and the step number only.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::profile::BrowserStep;
+
+mod network;
+
+pub use network::Hop;
+use network::Network;
+
+/// Browser sessions at once (each is a Chromium process).
+pub const SESSIONS: usize = 2;
+/// How long a page of the AS must stay unchanged, after the last step, to count as the AS's
+/// answer (no redirect back).
+pub const SETTLE: Duration = Duration::from_secs(2);
+/// How often the driver looks at the page while it waits.
+const POLL: Duration = Duration::from_millis(100);
+/// The most chromedriver may take to come up.
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// Why a browser pass could not be completed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct BrowserError {
+    /// What went wrong, with no secret in it (URLs lose their query).
+    pub message: String,
+    /// What the driver did before it stopped.
+    pub log: Vec<String>,
+    /// The screenshot taken when it stopped, if one could be.
+    pub screenshot: Option<PathBuf>,
+    /// The browser's traffic until then.
+    pub hops: Vec<Hop>,
+}
+
+/// Where a pass ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival {
+    /// The browser arrived at the claims redirection URI: this full URL.
+    Back(String),
+    /// The browser settled on another page (an error page of the AS): this URL.
+    Stayed(String),
+}
+
+/// One pass through the claims pages.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    /// The claims interaction URL to open.
+    pub start: String,
+    /// The claims redirection URI without query or fragment: arriving there ends the pass.
+    pub back: String,
+    /// The steps, placeholders already replaced.
+    pub steps: Vec<BrowserStep>,
+    /// Scenario overrides applied just before the first click: form values by field name, a
+    /// forged `csrf_token`, and dropping the cookies.
+    pub set_fields: Vec<(String, String)>,
+    /// Drop every cookie before the first click.
+    pub drop_cookies: bool,
+    /// The bound of the whole pass.
+    pub timeout: Duration,
+    /// Where to write a screenshot on failure.
+    pub screenshot: PathBuf,
+    /// Values to empty from the page before a screenshot.
+    pub secrets: Vec<String>,
+}
+
+/// The outcome of a pass: where it ended, what the driver did and the browser's traffic.
+#[derive(Debug, Clone)]
+pub struct Done {
+    /// Where it ended.
+    pub arrival: Arrival,
+    /// What the driver did, one line per action (URLs without their query).
+    pub log: Vec<String>,
+    /// The page loads and redirects the browser went through, in order (from Chromium's
+    /// performance log).
+    pub hops: Vec<Hop>,
+}
+
+/// The browser of a run: chromedriver, started on first use.
+#[derive(Debug)]
+pub struct Browser {
+    chromedriver: tokio::process::Child,
+    url: String,
+    chromium: PathBuf,
+    accept_private_ca: bool,
+    slots: tokio::sync::Semaphore,
+    /// Sessions opened ahead of need (a pass must not wait seconds for Chromium while its
+    /// ticket ages), with their ids.
+    ready: std::sync::Mutex<Vec<(Client, String)>>,
+}
+
+impl Drop for Browser {
+    /// Ends the sessions opened ahead of need (Chromium outlives a killed chromedriver), then
+    /// chromedriver is killed by its handle. Plain blocking HTTP on loopback, bounded.
+    fn drop(&mut self) {
+        use std::io::Write;
+        let ids: Vec<String> = self
+            .ready
+            .get_mut()
+            .map(|r| r.drain(..).map(|(_, id)| id).collect())
+            .unwrap_or_default();
+        let addr = self.url.trim_start_matches("http://").to_string();
+        for id in ids {
+            let Ok(sock) = addr.parse::<std::net::SocketAddr>() else {
+                break;
+            };
+            if let Ok(mut stream) = std::net::TcpStream::connect_timeout(&sock, Duration::from_secs(1)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = write!(
+                    stream,
+                    "DELETE /session/{id} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = std::io::Read::read(&mut stream, &mut [0u8; 512]);
+            }
+        }
+    }
+}
+
+/// Finds a program on the PATH (or takes a path as given).
+pub fn which(name: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.components().count() > 1 {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// A URL without its query and fragment (for logs and messages: the query holds tickets).
+pub fn shown(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let had = u.query().is_some() || u.fragment().is_some();
+            u.set_query(None);
+            u.set_fragment(None);
+            format!("{u}{}", if had { "?…" } else { "" })
+        }
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
+impl Browser {
+    /// Starts chromedriver. `accept_private_ca`: the target's certificates come from a CA the
+    /// profile names (or the run's own test CA), which the harness has verified on the same
+    /// origin; Chromium does not know that CA, so the session accepts the certificates.
+    pub async fn start(
+        chromedriver: Option<&str>,
+        chromium: Option<&str>,
+        accept_private_ca: bool,
+    ) -> Result<Self, String> {
+        let driver_name = chromedriver.unwrap_or("chromedriver");
+        let chromium_name = chromium.unwrap_or("chromium");
+        let missing = |what: &str| {
+            format!(
+                "the browser driver needs {what} (Debian: apt-get install chromium chromium-driver; or set \
+                 `claims.chromedriver` / `claims.chromium` in the profile)"
+            )
+        };
+        let driver_path = which(driver_name).ok_or_else(|| missing(driver_name))?;
+        let chromium = which(chromium_name).ok_or_else(|| missing(chromium_name))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free loopback port for chromedriver: {e}"))?
+            .port();
+        let child = tokio::process::Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", driver_path.display()))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = http.get(format!("{url}/status")).send().await
+                && let Ok(v) = r.json::<Value>().await
+                && v["value"]["ready"] == true
+            {
+                break;
+            }
+            if started.elapsed() > STARTUP {
+                return Err(format!(
+                    "chromedriver ({}) did not answer within {} s",
+                    driver_path.display(),
+                    STARTUP.as_secs()
+                ));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Ok(Self {
+            chromedriver: child,
+            url,
+            chromium,
+            accept_private_ca,
+            slots: tokio::sync::Semaphore::new(SESSIONS),
+            ready: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Opens sessions in the background until [`SESSIONS`] wait ready.
+    pub fn warm(self: &Arc<Self>) {
+        let missing = SESSIONS.saturating_sub(self.ready.lock().map(|r| r.len()).unwrap_or(SESSIONS));
+        for _ in 0..missing {
+            let me = Arc::clone(self);
+            tokio::spawn(async move {
+                if let Ok(client) = me.session().await {
+                    let id = client.session_id().await.ok().flatten().unwrap_or_default();
+                    let extra = match me.ready.lock() {
+                        Ok(mut r) if r.len() < SESSIONS => {
+                            r.push((client, id));
+                            None
+                        }
+                        _ => Some(client),
+                    };
+                    if let Some(client) = extra {
+                        let _ = client.close().await;
+                    }
+                }
+            });
+        }
+    }
+
+    async fn session(&self) -> Result<Client, String> {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("acceptInsecureCerts".into(), json!(self.accept_private_ca));
+        caps.insert("goog:loggingPrefs".into(), json!({"performance": "ALL"}));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": self.chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--window-size=1024,900",
+                ],
+            }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .map_err(|e| format!("chromedriver could not open a browser session: {e}"))
+    }
+
+    /// Runs one pass in a fresh session.
+    pub async fn run(self: &Arc<Self>, pass: &Pass) -> Result<Done, BrowserError> {
+        let mut log = Vec::new();
+        let fail = |message: String, log: Vec<String>, screenshot| BrowserError {
+            message,
+            log,
+            screenshot,
+            hops: Vec::new(),
+        };
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| fail("the browser was shut down".into(), Vec::new(), None))?;
+        let deadline = Instant::now() + pass.timeout;
+        let waiting = self.ready.lock().ok().and_then(|mut r| r.pop());
+        let client = match waiting {
+            Some((c, _)) => c,
+            None => self.session().await.map_err(|m| fail(m, Vec::new(), None))?,
+        };
+        self.warm();
+        let mut net = Network::default();
+        let result = tokio::time::timeout(pass.timeout, drive(&client, pass, deadline, &mut log, &mut net)).await;
+        let outcome = match result {
+            Ok(Ok(arrival)) => {
+                net.read(&client).await;
+                Ok(Done {
+                    arrival,
+                    log,
+                    hops: net.hops,
+                })
+            }
+            Ok(Err(message)) => {
+                let shot = screenshot(&client, pass).await;
+                net.read(&client).await;
+                Err(BrowserError {
+                    hops: net.hops,
+                    ..fail(message, log, shot)
+                })
+            }
+            Err(_) => {
+                let shot = screenshot(&client, pass).await;
+                net.read(&client).await;
+                Err(BrowserError {
+                    hops: net.hops,
+                    ..fail(
+                        format!(
+                            "the browser pass did not finish within {} s (last: {})",
+                            pass.timeout.as_secs(),
+                            log.last().map_or("opening the claims page", String::as_str)
+                        ),
+                        log,
+                        shot,
+                    )
+                })
+            }
+        };
+        let _ = client.close().await;
+        outcome
+    }
+
+    /// Stops chromedriver (also done when the browser is dropped).
+    pub async fn stop(mut self) {
+        let _ = self.chromedriver.kill().await;
+    }
+}
+
+fn left(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+async fn current(client: &Client) -> Result<String, String> {
+    client
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .map_err(|e| format!("the browser lost its page: {e}"))
+}
+
+async fn find(client: &Client, selector: &str, deadline: Instant) -> Result<fantoccini::elements::Element, String> {
+    client
+        .wait()
+        .at_most(left(deadline))
+        .every(POLL)
+        .for_element(Locator::Css(selector))
+        .await
+        .map_err(|e| format!("no element matches `{selector}` on {}: {e}", "the page"))
+}
+
+async fn drive(
+    client: &Client,
+    pass: &Pass,
+    deadline: Instant,
+    log: &mut Vec<String>,
+    net: &mut Network,
+) -> Result<Arrival, String> {
+    let arrived = |u: &str| u.starts_with(&pass.back);
+    client
+        .goto(&pass.start)
+        .await
+        .map_err(|e| format!("the browser could not open {}: {e}", shown(&pass.start)))?;
+    log.push(format!("open {}", shown(&pass.start)));
+    let first = current(client).await?;
+    if arrived(&first) {
+        log.push(format!("back at {}", shown(&first)));
+        return Ok(Arrival::Back(first));
+    }
+    // Like the form driver, fill only a page the AS served with 200: another status is its
+    // answer (an error page).
+    net.read(client).await;
+    if let Some(status) = net.hops.iter().rev().find_map(|h| h.status)
+        && status != 200
+    {
+        log.push(format!("the AS answered {status}: no step run"));
+        return Ok(Arrival::Stayed(first));
+    }
+    let mut overridden = false;
+    for step in &pass.steps {
+        let here = current(client).await?;
+        if arrived(&here) {
+            log.push("back at the claims redirection URI before the steps ended".into());
+            return Ok(Arrival::Back(here));
+        }
+        log.push(match step {
+            BrowserStep::Fill { selector, .. } => format!("fill {selector}"),
+            BrowserStep::Click(selector) => format!("click {selector}"),
+            BrowserStep::WaitFor(selector) => format!("wait for {selector}"),
+            BrowserStep::WaitForUrl(prefix) => format!("wait for {}", shown(prefix)),
+        });
+        match step {
+            BrowserStep::Fill { selector, value } => {
+                let el = find(client, selector, deadline).await?;
+                el.clear()
+                    .await
+                    .map_err(|e| format!("cannot clear `{selector}`: {e}"))?;
+                el.send_keys(value)
+                    .await
+                    .map_err(|e| format!("cannot type into `{selector}`: {e}"))?;
+            }
+            BrowserStep::Click(selector) => {
+                let el = find(client, selector, deadline).await?;
+                if !overridden {
+                    overridden = true;
+                    apply_overrides(client, pass, log).await?;
+                }
+                mark(client).await?;
+                el.click()
+                    .await
+                    .map_err(|e| format!("cannot click `{selector}`: {e}"))?;
+            }
+            BrowserStep::WaitFor(selector) => {
+                find(client, selector, deadline).await?;
+            }
+            BrowserStep::WaitForUrl(prefix) => loop {
+                let u = current(client).await?;
+                if u.starts_with(prefix.as_str()) {
+                    break;
+                }
+                if arrived(&u) {
+                    return Ok(Arrival::Back(u));
+                }
+                if left(deadline).is_zero() {
+                    return Err(format!("the page never reached {}", shown(prefix)));
+                }
+                tokio::time::sleep(POLL).await;
+            },
+        }
+    }
+    settle(client, pass, deadline, log).await
+}
+
+/// The scenario's changes to the form (values, a forged CSRF token, no cookies).
+async fn apply_overrides(client: &Client, pass: &Pass, log: &mut Vec<String>) -> Result<(), String> {
+    for (name, value) in &pass.set_fields {
+        let done = client
+            .execute(
+                "var els = document.getElementsByName(arguments[0]); \
+                 if (!els.length) return false; els[0].value = arguments[1]; return true;",
+                vec![json!(name), json!(value)],
+            )
+            .await
+            .map_err(|e| format!("cannot set the field {name}: {e}"))?;
+        if done != json!(true) {
+            return Err(format!("the page has no field named {name} to set"));
+        }
+        log.push(format!("set field {name}"));
+    }
+    if pass.drop_cookies {
+        client
+            .delete_all_cookies()
+            .await
+            .map_err(|e| format!("cannot drop the cookies: {e}"))?;
+        log.push("dropped every cookie".into());
+    }
+    Ok(())
+}
+
+/// Marks the current document, so that a new one (a navigation) can be told apart.
+async fn mark(client: &Client) -> Result<(), String> {
+    client
+        .execute("window.__umaConformanceMark = true; return true;", vec![])
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("cannot run a script in the page: {e}"))
+}
+
+/// Waits for the browser to arrive back, or to settle on a new page of the AS.
+async fn settle(client: &Client, pass: &Pass, deadline: Instant, log: &mut Vec<String>) -> Result<Arrival, String> {
+    let mut last = String::new();
+    let mut since = Instant::now();
+    loop {
+        let u = current(client).await?;
+        if u.starts_with(&pass.back) {
+            log.push(format!("back at {}", shown(&u)));
+            return Ok(Arrival::Back(u));
+        }
+        if u != last {
+            last = u.clone();
+            since = Instant::now();
+        }
+        // A navigation failed (the claims redirection URI does not answer) or not yet started:
+        // Chromium's error page has no script access, and the old page still has its mark.
+        let state = client
+            .execute(
+                "return [document.readyState, window.__umaConformanceMark === true];",
+                vec![],
+            )
+            .await
+            .unwrap_or(Value::Null);
+        let new_page = state[0] == "complete" && state[1] == false;
+        if new_page && since.elapsed() >= SETTLE {
+            log.push(format!("stayed at {}", shown(&u)));
+            return Ok(Arrival::Stayed(u));
+        }
+        if left(deadline).is_zero() {
+            return Err(format!(
+                "the browser neither came back to the claims redirection URI nor settled on another page (at {})",
+                shown(&u)
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Empties password fields and fields holding a secret, then saves a screenshot.
+async fn screenshot(client: &Client, pass: &Pass) -> Option<PathBuf> {
+    let _ = client
+        .execute(
+            "var secrets = arguments[0]; var els = document.querySelectorAll('input, textarea'); \
+             for (var i = 0; i < els.length; i++) { var e = els[i]; \
+               if (e.type === 'password' || secrets.indexOf(e.value) >= 0) e.value = ''; } return true;",
+            vec![json!(pass.secrets)],
+        )
+        .await;
+    let png = tokio::time::timeout(Duration::from_secs(10), client.screenshot())
+        .await
+        .ok()?
+        .ok()?;
+    if let Some(dir) = pass.screenshot.parent() {
+        std::fs::create_dir_all(dir).ok()?;
+    }
+    std::fs::write(&pass.screenshot, png).ok()?;
+    Some(pass.screenshot.clone())
+}
+
+/// A file name for a screenshot: the scenario id and the step number, nothing else.
+pub fn screenshot_name(scenario: &str, step: usize) -> String {
+    let slug: String = scenario
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{}-step{}.png", slug.trim_matches('-'), step + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_urls_lose_their_query_and_fragment() {
+        assert_eq!(
+            shown("http://127.0.0.1:9/c/claims?ticket=abc&state=s#f"),
+            "http://127.0.0.1:9/c/claims?…"
+        );
+        assert_eq!(shown("https://as.example/claims"), "https://as.example/claims");
+        assert_eq!(shown("::"), "(not a URL)");
+    }
+
+    #[test]
+    fn screenshot_names_are_made_of_the_scenario_id_and_step_only() {
+        assert_eq!(
+            screenshot_name("as/claims-interaction/full-flow", 2),
+            "as-claims-interaction-full-flow-step3.png"
+        );
+    }
+}
