@@ -269,8 +269,12 @@ pub async fn run_all(
         let sem = sem.clone();
         let done = done.clone();
         let shell = shell(&s);
+        // The permit is taken here, in list order, not inside the task: tasks start in whatever
+        // order the runtime polls them, and with `jobs: 1` the order must be the list's (what a
+        // scenario sees of the AS's traffic so far depends on the scenarios before it).
+        let permit = sem.acquire_owned().await.ok();
         let handle = tokio::spawn(async move {
-            let _permit = sem.acquire_owned().await.ok();
+            let _permit = permit;
             let r = run_scenario(&env, &s).await;
             done(r)
         });
