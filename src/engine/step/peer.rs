@@ -65,7 +65,16 @@ impl ScenarioCtx<'_> {
         Ok(match at {
             "as" => (Party::As, None),
             "rs" => (Party::Rs, None),
-            "discovery" => (Party::As, Some("/.well-known/uma2-configuration".into())),
+            // Under the issuer's path, if it has one (`counterpart.as_path`).
+            "discovery" => (
+                Party::As,
+                Some(format!(
+                    "{}/.well-known/uma2-configuration",
+                    path_of(&world(self)?.as_issuer)
+                        .unwrap_or_default()
+                        .trim_end_matches('/')
+                )),
+            ),
             p if p.starts_with('/') => (Party::As, Some(p.to_string())),
             name => {
                 let url = self.env.endpoint(name).ok_or_else(|| {
