@@ -101,15 +101,14 @@ async fn an_rs_configured_with_an_issuer_path_passes_through_counterpart_as_path
     );
     let report = run(&profile, &dir).await;
     assert_all_pass(&report, Role::Rs);
+    // Recorded at the issuer's path, the path written once.
+    let want = format!("http://127.0.0.1:{as_port}/realms/interop/resource_set");
     let registered = report
         .scenarios
         .iter()
         .flat_map(|s| &s.exchanges)
-        .any(|e| e.url.ends_with("/realms/interop/resource_set"));
-    assert!(
-        registered,
-        "no resource registration under the issuer's path was recorded"
-    );
+        .any(|e| e.url == want);
+    assert!(registered, "no resource registration at {want} was recorded");
     rs.shutdown().await;
 }
 

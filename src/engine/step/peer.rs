@@ -118,7 +118,10 @@ impl ScenarioCtx<'_> {
                 continue;
             }
             let base = match r.party {
-                Party::As => w.as_issuer.clone(),
+                // The origin: a recorded path already holds the issuer's path, if any.
+                Party::As => url::Url::parse(&w.as_issuer)
+                    .map(|u| u.origin().ascii_serialization())
+                    .unwrap_or_else(|_| w.as_issuer.clone()),
                 Party::Rs => w.rs_base.clone().unwrap_or_default(),
             };
             // Every token the target sent or got is a secret of the report.
