@@ -20,24 +20,24 @@ impl Copied {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        // A child forked by another test while this copy was still open for writing holds it
-        // until that child execs: exec then fails with ETXTBSY for a moment. Try again.
-        for _ in 0..50 {
-            let out = Command::new(&self.bin)
+        // A test copying its binary while another test forks can see the copy "busy" for a
+        // moment (the forked child holds the copy's write descriptor until it execs): retry.
+        for _ in 0..100 {
+            match Command::new(&self.bin)
                 .args(args)
                 .current_dir(self.dir.path())
                 .env_remove("UMA_SUITES")
                 .env_remove("UMA_CATALOGUE")
                 .env_remove("UMA_TARGET")
-                .output();
-            match out {
+                .output()
+            {
                 Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
                 other => return other.unwrap(),
             }
         }
-        panic!("{} stayed busy (ETXTBSY) for a second", self.bin.display())
+        panic!("{} stayed busy", self.bin.display())
     }
 
     fn path(&self) -> &Path {

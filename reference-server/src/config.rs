@@ -76,6 +76,11 @@ pub struct Config {
     /// resource owner of its own (named after its client_id), so that it gets PATs with the
     /// `client_credentials` grant. Off by default: such a client has no owner.
     pub dcr_owners: bool,
+    /// Whether the token, introspection and revocation endpoints read a body as a form whatever
+    /// media type it declares. Off by default (a body declared as another type is refused with
+    /// 400). The harness's counterpart AS turns it on, so that a client whose requests are
+    /// mislabelled is judged for that (R6749-13) and the rest of its flow still runs.
+    pub lenient_form_labels: bool,
 }
 
 /// What the token endpoint does with requested scopes it cannot place (`unknown_scopes`).
@@ -114,6 +119,7 @@ impl Default for Config {
             client_access_tokens: false,
             unknown_scopes: UnknownScopes::Refuse,
             dcr_owners: false,
+            lenient_form_labels: false,
         }
     }
 }

@@ -309,6 +309,8 @@ quirks! {
     // --- client quirks (role Client) go here ---
     ClientNoAuthentication => "client-no-authentication", Client, "R6749-12", [],
         "token requests carry only client_id: the client does not authenticate although it holds a secret";
+    ClientFormMislabelled => "client-form-mislabelled", Client, "R6749-13", [],
+        "token requests carry their form-encoded body labelled Content-Type: text/plain";
     ClientFirstRequestWithToken => "client-first-request-with-token", Client, "G-C-01", [],
         "the first request to the resource server carries Authorization: Bearer anonymous";
     ClientManglesTicket => "client-mangles-ticket", Client, "G-C-02", ["G-C-11"],

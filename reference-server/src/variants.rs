@@ -256,7 +256,7 @@ variants! {
         "no claim token is ever pushed: on need_info the client goes to redirect_user or stops";
     ClientPushesClaimsUpFront => "client-pushes-claims-up-front", Client, ["G-C-12", "G-C-05"], [],
         "the ID token given at /start is pushed, with its format, on the first token request, before any need_info";
-    ClientFormWithoutContentType => "client-form-without-content-type", Client, ["G-AS-10", "G-ALL-03"], [],
+    ClientFormWithoutContentType => "client-form-without-content-type", Client, ["G-AS-10", "G-ALL-03", "R6749-13"], [],
         "token requests carry their form-encoded body without a Content-Type header";
     ClientNeverSendsRpt => "client-never-sends-rpt", Client, ["G-C-15"], ["-rpt-upgrade"],
         "token requests never carry an rpt: the client asks for no upgrade and keeps one RPT per resource";

@@ -31,6 +31,7 @@ struct Hit {
     body: String,
     auth: Option<String>,
     pct: Option<String>,
+    content_type: Option<String>,
     at: Instant,
 }
 
@@ -63,6 +64,7 @@ fn recorded(router: Router, log: Log) -> Router {
                 body: String::from_utf8_lossy(&bytes).into_owned(),
                 auth: h("authorization"),
                 pct: h("x-uma-pct"),
+                content_type: h("content-type"),
                 at: Instant::now(),
             });
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
@@ -1035,6 +1037,33 @@ async fn quirks_about_discovery_and_issuers() {
         let a = w.start(&w.open("x").await, "bob", None).await;
         assert_eq!(a.outcome() == "granted", ok, "{quirks:?}");
     }
+}
+
+#[tokio::test]
+async fn quirk_form_mislabelled_labels_the_token_request_as_plain_text() {
+    // An AS that reads any body as a form (the harness's counterpart): the flow completes either
+    // way, and only the label differs.
+    let labels = |w: &World| -> Vec<Option<String>> {
+        World::hits(&w.as_log, "/token")
+            .into_iter()
+            .filter(|h| h.form().get("grant_type").map(String::as_str) != Some("client_credentials"))
+            .map(|h| h.content_type)
+            .collect()
+    };
+    for (quirks, label) in [
+        (vec![Quirk::ClientFormMislabelled], "text/plain"),
+        (vec![], "application/x-www-form-urlencoded"),
+    ] {
+        let w = World::with(&quirks, |_| {}, |c| c.lenient_form_labels = true).await;
+        assert_granted(&w.start(&w.open("x").await, "bob", None).await);
+        let seen = labels(&w);
+        assert!(!seen.is_empty(), "{quirks:?}");
+        assert!(seen.iter().all(|l| l.as_deref() == Some(label)), "{quirks:?}: {seen:?}");
+    }
+    // An AS that checks the label refuses the mislabelled request.
+    let strict = World::new(&[Quirk::ClientFormMislabelled]).await;
+    let refused = strict.start(&strict.open("x").await, "bob", None).await;
+    assert_ne!(refused.outcome(), "granted");
 }
 
 #[tokio::test]

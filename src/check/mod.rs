@@ -16,6 +16,7 @@ mod claim_token_with_format;
 mod client_authenticated;
 mod client_challenge;
 mod entropy;
+mod form_content_type;
 mod format_with_claim_token;
 mod granted;
 mod https_issuer;
@@ -282,6 +283,7 @@ checks! {
     VerifierFormat(verifier_format::VerifierFormat) => "verifier-format", "R7636-01";
     OneTokenMethod(one_token_method::OneTokenMethod) => "one-token-method", "G-C-42";
     ClientAuthenticated(client_authenticated::ClientAuthenticated) => "client-authenticated", "R6749-12";
+    FormContentType(form_content_type::FormContentType) => "form-content-type", "R6749-13";
     ClaimTokenWithFormat(claim_token_with_format::ClaimTokenWithFormat) => "claim-token-with-format", "G-C-12";
     FormatWithClaimToken(format_with_claim_token::FormatWithClaimToken) => "format-with-claim-token", "G-C-13";
     RequestedScopes(requested_scopes::RequestedScopes) => "requested-scopes", "G-C-16";
@@ -289,8 +291,7 @@ checks! {
     RefusedOverHttp(refused_over_http::RefusedOverHttp) => "refused-over-http", "G-ALL-03";
 }
 
-/// The recorded requests an argument names (a list saved from a `traffic` step).
-/// Recorded requests, with lists of lists flattened (several `traffic` results at once).
+/// The recorded requests an argument names (saved from `traffic` steps), with lists of lists flattened (several `traffic` results at once).
 fn flat_requests(input: &CheckInput<'_>, requests: &Tpl, check: &'static str) -> Result<Vec<Value>, CheckError> {
     fn flatten(v: Vec<Value>, out: &mut Vec<Value>) {
         for x in v {

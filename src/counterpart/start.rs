@@ -341,6 +341,9 @@ pub async fn start_for_client(
     // to a request the reference client sends; the client's requests are judged as they are.
     config.client_access_tokens = true;
     config.unknown_scopes = uma_reference_server::config::UnknownScopes::Ignore;
+    // A client's token request labelled with another media type than a form is judged from the
+    // traffic (R6749-13); the counterpart reads it as the form it carries, so the flow goes on.
+    config.lenient_form_labels = true;
     let (as_port, rs_port) = profile.map_or((0, 0), |p| (p.counterpart.as_port, p.counterpart.rs_port));
     let path = profile.and_then(|p| p.counterpart.as_path.as_deref());
     let tls = alterations.tls.as_ref();

@@ -81,16 +81,15 @@ fn pairs(s: &str) -> Value {
 }
 
 /// A request body as form parameters: when it is labelled `application/x-www-form-urlencoded`,
-/// or when it carries no Content-Type at all and is not JSON (real client libraries send form
-/// bodies without one: what was sent is judged, and the missing label is its own finding).
+/// or when it is not JSON and carries no Content-Type or a text one (real client libraries send
+/// form bodies without one, or mislabelled): what was sent is judged, and the label is its own
+/// finding (`form-content-type`, R6749-13).
 fn form_of(content_type: Option<&str>, body: &str) -> Value {
-    let labelled = content_type.is_some_and(|ct| {
-        ct.trim()
-            .to_ascii_lowercase()
-            .starts_with("application/x-www-form-urlencoded")
-    });
-    let unlabelled_form =
-        content_type.is_none() && !body.trim().is_empty() && serde_json::from_str::<Value>(body).is_err();
+    let media = content_type.map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    let labelled = media.as_deref() == Some("application/x-www-form-urlencoded");
+    let unlabelled_form = media.as_deref().is_none_or(|m| m.starts_with("text/"))
+        && !body.trim().is_empty()
+        && serde_json::from_str::<Value>(body).is_err();
     if labelled || unlabelled_form {
         pairs(body)
     } else {

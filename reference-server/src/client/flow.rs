@@ -751,12 +751,18 @@ impl ClientState {
                 form.push(("client_id", &config.client_id));
             }
         }
-        let request = if self.variant(Variant::ClientFormWithoutContentType) {
-            // The body is form-encoded as RFC 6749 asks; the Content-Type header is left out.
+        let request = if self.variant(Variant::ClientFormWithoutContentType) || self.quirk(Quirk::ClientFormMislabelled)
+        {
+            // The body is form-encoded as RFC 6749 asks; the variant leaves the Content-Type
+            // header out, the quirk labels the body as plain text.
             let body = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(&form)
                 .finish();
-            request.body(body)
+            if self.quirk(Quirk::ClientFormMislabelled) {
+                request.header("content-type", "text/plain").body(body)
+            } else {
+                request.body(body)
+            }
         } else {
             request.form(&form)
         };

@@ -64,13 +64,17 @@ pub(super) fn require(headers: &HeaderMap, media: Media) -> Result<(), ProtocolE
 
 /// [`require`] for the token, revocation and introspection endpoints, where the variant
 /// `untyped-form-refused` also refuses a body that declares no media type (RFC 9110 §8.3 lets
-/// a recipient examine such content, or not).
+/// a recipient examine such content, or not), and the `lenient_form_labels` configuration reads
+/// any body as a form.
 pub(super) fn require_form(ctx: &crate::SharedCtx, headers: &HeaderMap) -> Result<(), ProtocolError> {
     if ctx.variant(crate::variants::Variant::UntypedFormRefused) && !headers.contains_key(header::CONTENT_TYPE) {
         return Err(refusal(
             StatusCode::BAD_REQUEST,
             format!("the body declares no Content-Type; it must be {}", Media::Form.name()),
         ));
+    }
+    if ctx.config.lenient_form_labels {
+        return Ok(());
     }
     require(headers, Media::Form)
 }
