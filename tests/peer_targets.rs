@@ -82,6 +82,55 @@ async fn a_separately_started_rs_passes_the_rs_suite_through_its_profile() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_rs_configured_with_an_issuer_path_passes_through_counterpart_as_path() {
+    // Keycloak's layout (libraries that name their AS by a server URL and a realm): the harness's
+    // AS serves discovery and every endpoint under the issuer's path.
+    let as_port = free_port();
+    let cfg = uma_reference_server::rs::RsConfig::new(
+        format!("http://127.0.0.1:{as_port}/realms/interop"),
+        "example-rs".to_string(),
+        ClientSecret::new("example-rs-secret"),
+    );
+    let rs = uma_reference_server::rs::ResourceServer::start(cfg, any())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = format!(
+        "name: reference RS (issuer path)\nrole: rs\ncounterpart: {{ as_port: {as_port}, as_path: /realms/interop }}\nrs:\n  base_url: {}\n  as_client: {{ client_id: example-rs, client_secret: example-rs-secret }}\n  requests:\n    read: {{ path: /photos/beach, scope: view }}\n    other-scope: {{ path: /photos/beach/download, scope: download }}\n    other-resource: {{ path: /photos/sunset, scope: view }}\n",
+        rs.base_url()
+    );
+    let report = run(&profile, &dir).await;
+    assert_all_pass(&report, Role::Rs);
+    // Recorded at the issuer's path, the path written once.
+    let want = format!("http://127.0.0.1:{as_port}/realms/interop/resource_set");
+    let registered = report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.exchanges)
+        .any(|e| e.url == want);
+    assert!(registered, "no resource registration at {want} was recorded");
+    rs.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_issuer_path_that_is_not_a_plain_path_is_refused() {
+    for bad in ["realms", "/realms/", "/realms/../x", "/a b", "/realms?x=1"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("target.yaml");
+        let profile = format!(
+            "name: x\nrole: rs\ncounterpart: {{ as_path: \"{bad}\" }}\nrs:\n  base_url: http://127.0.0.1:9\n  as_client: {{ client_id: a, client_secret: b }}\n  requests:\n    read: {{ path: /a }}\n    other-scope: {{ path: /b }}\n    other-resource: {{ path: /c }}\n"
+        );
+        std::fs::write(&path, profile).unwrap();
+        let req = RunRequest {
+            target: Some(path),
+            ..RunRequest::default()
+        };
+        let err = uma_conformance::run(&req).await.expect_err(bad);
+        assert!(err.to_string().contains("as_path"), "{bad}: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_separately_started_client_passes_the_client_suite_through_its_profile() {
     let (as_port, rs_port) = (free_port(), free_port());
     let issuer = format!("http://127.0.0.1:{as_port}");

@@ -142,8 +142,21 @@ impl CounterpartAs {
     /// [`CounterpartAs::start`], over TLS with a certificate of the run's test CA when `tls` is
     /// given.
     pub async fn start_secured(
+        config: uma_reference_server::Config,
+        port: u16,
+        traffic: Traffic,
+        tls: Option<&reference::RunCa>,
+    ) -> Result<Self, StartError> {
+        Self::start_at(config, port, None, traffic, tls).await
+    }
+
+    /// [`CounterpartAs::start_secured`] with an issuer path (`/realms/interop`, a validated
+    /// profile's `counterpart.as_path`): every endpoint is served under it (the reference's
+    /// variant `issuer-with-path`).
+    pub async fn start_at(
         mut config: uma_reference_server::Config,
         port: u16,
+        path: Option<&str>,
         traffic: Traffic,
         tls: Option<&reference::RunCa>,
     ) -> Result<Self, StartError> {
@@ -153,7 +166,13 @@ impl CounterpartAs {
             source,
         })?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let issuer = format!("{scheme}://{addr}");
+        let mut issuer = format!("{scheme}://{addr}");
+        if let Some(path) = path {
+            issuer.push_str(path);
+            config
+                .variants
+                .insert(uma_reference_server::variants::Variant::IssuerWithPath);
+        }
         config.issuer = issuer.clone();
         let failed = |e: &dyn std::fmt::Display| StartError::Reference {
             what: "the counterpart AS",
@@ -172,8 +191,8 @@ impl CounterpartAs {
         Ok(Self { served, ctx })
     }
 
-    /// The issuer.
+    /// The issuer (the served origin, and the issuer path if any).
     pub fn issuer(&self) -> &str {
-        &self.served.base
+        &self.ctx.issuer
     }
 }

@@ -174,9 +174,14 @@ pub async fn start_for_rs(
         Some("owner-target-rs"),
         Vec::new(),
     ));
+    // A requested scope the RS never registered and nothing offers (`openid`, which some
+    // libraries add to every token request, the PAT's too) is ignored (RFC 6749 §3.3), as for
+    // client targets; it changes no answer to a request the reference RS sends.
+    config.unknown_scopes = uma_reference_server::config::UnknownScopes::Ignore;
     let port = profile.map_or(0, |p| p.counterpart.as_port);
+    let path = profile.and_then(|p| p.counterpart.as_path.as_deref());
     let tls = alterations.tls.as_ref();
-    let counterpart = CounterpartAs::start_secured(config, port, traffic.clone(), tls).await?;
+    let counterpart = CounterpartAs::start_at(config, port, path, traffic.clone(), tls).await?;
     let as_issuer = counterpart.issuer().to_string();
     let mut running = Running {
         counterpart: Some(counterpart),
@@ -342,8 +347,9 @@ pub async fn start_for_client(
     // traffic (R6749-13); the counterpart reads it as the form it carries, so the flow goes on.
     config.lenient_form_labels = true;
     let (as_port, rs_port) = profile.map_or((0, 0), |p| (p.counterpart.as_port, p.counterpart.rs_port));
+    let path = profile.and_then(|p| p.counterpart.as_path.as_deref());
     let tls = alterations.tls.as_ref();
-    let counterpart = CounterpartAs::start_secured(config, as_port, traffic.clone(), tls).await?;
+    let counterpart = CounterpartAs::start_at(config, as_port, path, traffic.clone(), tls).await?;
     let as_issuer = counterpart.issuer().to_string();
     running.counterpart = Some(counterpart);
     // The counterpart RS: the reference RS behind the recorder.

@@ -327,8 +327,9 @@ pub async fn run_all(
         let sem = sem.clone();
         let done = done.clone();
         let shell = shell(&s);
-        // Taken here, in start order, rather than in the task: tasks do not start in the order
-        // they are spawned.
+        // The permit is taken here, in start order, not inside the task: tasks start in whatever
+        // order the runtime polls them, and with `jobs: 1` the order must be the start order (what a
+        // scenario sees of the AS's traffic so far depends on the scenarios before it).
         let permit = sem.acquire_owned().await.ok();
         let handle = tokio::spawn(async move {
             let _permit = permit;

@@ -26,6 +26,13 @@ pub struct CounterpartBinding {
     #[serde(default, deserialize_with = "env::port")]
     #[schemars(with = "env::EnvOr<u16>")]
     pub rs_port: u16,
+    /// A path for the harness AS's issuer (`/realms/interop`: Keycloak's layout, for libraries
+    /// that build their discovery URL from a server URL and a realm); every endpoint is then
+    /// served under it, and discovery is at `{issuer}/.well-known/uma2-configuration`. Default:
+    /// none (the issuer is the origin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^(/[A-Za-z0-9._~-]+)+$"))]
+    pub as_path: Option<String>,
 }
 
 /// A program the harness runs once its counterparts are up, to point the target at them.
@@ -201,6 +208,20 @@ impl PeerProfile {
     }
 }
 
+/// A path of one or more segments of unreserved characters (RFC 3986 §2.3), without a trailing
+/// slash: safe to append to an origin and to nest the AS's routes under.
+fn valid_issuer_path(path: &str) -> bool {
+    path.len() <= 200
+        && path.strip_prefix('/').is_some_and(|rest| {
+            rest.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
+            })
+        })
+}
+
 /// The most a negative check waits.
 pub const MAX_QUIET_WINDOW_MS: u64 = 2000;
 
@@ -223,6 +244,13 @@ impl PeerProfile {
             location,
         )?;
         self.tls.check(location)?;
+        if let Some(path) = &self.counterpart.as_path
+            && !valid_issuer_path(path)
+        {
+            return Err(bad(format!(
+                "`counterpart.as_path` must be a path such as /realms/interop (segments of letters, digits, `.`, `_`, `~`, `-`), not {path:?}"
+            )));
+        }
         let url_ok = |field: &str, u: &str| check_host(field, u, location, &allowed);
         match self.role {
             Role::As => {

@@ -65,7 +65,16 @@ impl ScenarioCtx<'_> {
         Ok(match at {
             "as" => (Party::As, None),
             "rs" => (Party::Rs, None),
-            "discovery" => (Party::As, Some("/.well-known/uma2-configuration".into())),
+            // Under the issuer's path, if it has one (`counterpart.as_path`).
+            "discovery" => (
+                Party::As,
+                Some(format!(
+                    "{}/.well-known/uma2-configuration",
+                    path_of(&world(self)?.as_issuer)
+                        .unwrap_or_default()
+                        .trim_end_matches('/')
+                )),
+            ),
             p if p.starts_with('/') => (Party::As, Some(p.to_string())),
             name => {
                 let url = self.env.endpoint(name).ok_or_else(|| {
@@ -109,7 +118,10 @@ impl ScenarioCtx<'_> {
                 continue;
             }
             let base = match r.party {
-                Party::As => w.as_issuer.clone(),
+                // The origin: a recorded path already holds the issuer's path, if any.
+                Party::As => url::Url::parse(&w.as_issuer)
+                    .map(|u| u.origin().ascii_serialization())
+                    .unwrap_or_else(|_| w.as_issuer.clone()),
                 Party::Rs => w.rs_base.clone().unwrap_or_default(),
             };
             // Every token the target sent or got is a secret of the report.
