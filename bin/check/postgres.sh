@@ -16,8 +16,21 @@ dir=$(mktemp -d /tmp/uma-pg-ci.XXXXXX)
 cleanup() { run_as "$bindir/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT
 run_as "$bindir/initdb" -D "$dir/data" -U postgres -A trust >/dev/null
-run_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -c max_connections=300 -k $dir" start >/dev/null
+# A port another process holds, or a slow start on a loaded machine, gets a second try on the
+# next port; a cluster that still does not start shows its log.
+started=false
+for try in 1 2; do
+  if run_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c max_connections=300 -k $dir" start >/dev/null; then
+    started=true
+    break
+  fi
+  echo "postgres check: the cluster did not start on port $port (try $try); its log:" >&2
+  tail -n 20 "$dir/server.log" >&2 || true
+  run_as "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+  port=$((port + 1))
+done
+$started || { echo "postgres check: could not start a throw-away cluster" >&2; exit 1; }
 run_as "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres uma_test
 url="postgres://postgres@127.0.0.1:$port/uma_test"
 echo "postgres check: $("$bindir/postgres" --version) at $url"
