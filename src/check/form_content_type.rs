@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::{CheckError, CheckInput, Evaluate, Evaluation};
 use crate::diagnostic::printable;
 use crate::template::Tpl;
+use crate::uma::grant::{FORM_MEDIA_TYPE as FORM, media_type};
 
 /// Arguments.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -21,8 +22,6 @@ pub struct FormContentType {
     /// Recorded requests to a form endpoint (from a `traffic` step).
     pub requests: Tpl,
 }
-
-const FORM: &str = "application/x-www-form-urlencoded";
 
 /// How one request labelled its body: `None` when it sent no body.
 fn label(r: &Value) -> Option<Result<bool, String>> {
@@ -33,11 +32,11 @@ fn label(r: &Value) -> Option<Result<bool, String>> {
     match r.get("content_type").and_then(Value::as_str) {
         None => Some(Ok(false)),
         Some(ct) => {
-            let media = ct.split(';').next().unwrap_or_default().trim();
-            if media.eq_ignore_ascii_case(FORM) {
+            let media = media_type(ct);
+            if media == FORM {
                 Some(Ok(true))
             } else {
-                Some(Err(printable(media)))
+                Some(Err(printable(&media)))
             }
         }
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{CheckError, CheckInput, Evaluate, Evaluation, flat_requests};
+use crate::net::json_kind;
 use crate::template::Tpl;
 
 /// Arguments.
@@ -28,23 +29,12 @@ fn problem(body: &Value) -> Option<String> {
         None => return Some("no resource_scopes".into()),
         Some(Value::Array(a)) if a.iter().all(Value::is_string) => {}
         Some(Value::Array(_)) => return Some("resource_scopes holds a non-string".into()),
-        Some(other) => return Some(format!("resource_scopes is {} (not an array)", kind(other))),
+        Some(other) => return Some(format!("resource_scopes is {} (not an array)", json_kind(other))),
     }
     ["name", "type", "description", "icon_uri"]
         .iter()
         .find(|k| o.get(**k).is_some_and(|v| !v.is_string()))
         .map(|k| format!("{k} is not a string"))
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl Evaluate for ResourceDescriptionForm {

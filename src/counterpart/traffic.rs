@@ -11,6 +11,8 @@ use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
 use axum::middleware::Next;
 use serde_json::{Map, Value, json};
 
+use crate::uma::grant::{FORM_MEDIA_TYPE, media_type};
+
 /// Request and response bodies kept at most this large.
 const MAX_BODY: usize = 1 << 20;
 /// At most this many requests are kept (a runaway target cannot exhaust memory).
@@ -85,8 +87,8 @@ fn pairs(s: &str) -> Value {
 /// form bodies without one, or mislabelled): what was sent is judged, and the label is its own
 /// finding (`form-content-type`, R6749-13).
 fn form_of(content_type: Option<&str>, body: &str) -> Value {
-    let media = content_type.map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    let labelled = media.as_deref() == Some("application/x-www-form-urlencoded");
+    let media = content_type.map(media_type);
+    let labelled = media.as_deref() == Some(FORM_MEDIA_TYPE);
     let unlabelled_form = media.as_deref().is_none_or(|m| m.starts_with("text/"))
         && !body.trim().is_empty()
         && serde_json::from_str::<Value>(body).is_err();

@@ -203,9 +203,9 @@ async fn transmit(
         None => None,
         Some(Body::Form(pairs)) => {
             let t = serde_urlencoded::to_string(pairs).unwrap_or_default();
-            headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+            headers.push(("content-type".into(), crate::uma::grant::FORM_MEDIA_TYPE.into()));
             rb = rb
-                .header("content-type", "application/x-www-form-urlencoded")
+                .header("content-type", crate::uma::grant::FORM_MEDIA_TYPE)
                 .body(t.clone());
             Some(t)
         }

@@ -376,7 +376,7 @@ impl Answer {
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(other) => Err(NetError::NotObject {
-                found: kind_of(&other),
+                found: json_kind(&other),
                 first: first_bytes(&body),
                 content_type,
             }),
@@ -389,7 +389,8 @@ impl Answer {
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, for messages ("a number", "an object"...).
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
