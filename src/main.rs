@@ -251,13 +251,18 @@ async fn real_main(cli: Cli) -> i32 {
                 artifacts: Some(out.clone()),
                 ..base
             };
-            if let (Some(b), Ok((catalogue, scenarios))) = (&baseline, uma_conformance::load(&req))
-                && let Err(e) = b.check_against(scenarios.iter().map(|s| s.id.as_str()), &catalogue)
+            let tty = std::io::stderr().is_terminal();
+            // The suites are parsed here only for the baseline's check and the progress bar's
+            // length (the run parses them again): a one-scenario run without either skips it.
+            let loaded = (baseline.is_some() || tty)
+                .then(|| uma_conformance::load(&req).ok())
+                .flatten();
+            if let (Some(b), Some((catalogue, scenarios))) = (&baseline, &loaded)
+                && let Err(e) = b.check_against(scenarios.iter().map(|s| s.id.as_str()), catalogue)
             {
                 eprintln!("{e}");
                 return exit::CONFIG;
             }
-            let tty = std::io::stderr().is_terminal();
             let bar = if tty {
                 let b = indicatif::ProgressBar::new(0);
                 b.set_style(
@@ -268,7 +273,7 @@ async fn real_main(cli: Cli) -> i32 {
             } else {
                 None
             };
-            if let (Some(b), Ok((_, sc))) = (&bar, uma_conformance::load(&req)) {
+            if let (Some(b), Some((_, sc))) = (&bar, &loaded) {
                 b.set_length(sc.len() as u64);
             }
             let b2 = bar.clone();
