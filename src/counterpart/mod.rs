@@ -187,6 +187,7 @@ impl CounterpartAs {
                 .map_err(|e| failed(&e))?,
         );
         let router = uma_reference_server::app(ctx.clone());
+        traffic.resolve_pat_owners(Party::As, pat_owners(ctx.clone()));
         let served = Served::serve_secured(listener, router, traffic, Party::As, tls)?;
         Ok(Self { served, ctx })
     }
@@ -195,4 +196,20 @@ impl CounterpartAs {
     pub fn issuer(&self) -> &str {
         &self.ctx.issuer
     }
+}
+
+/// The counterpart AS's own answer to "which resource owner does this PAT stand for" (the
+/// check it makes at its protection API), for the recorder's `pat_owner`.
+fn pat_owners(ctx: uma_reference_server::SharedCtx) -> traffic::PatOwnerResolver {
+    Arc::new(move |token: String| {
+        let ctx = ctx.clone();
+        Box::pin(async move {
+            let header = format!("Bearer {token}");
+            uma_reference_server::core::protection::authorize_pat(&ctx, Some(&header))
+                .await
+                .ok()
+                .map(|pat| pat.owner)
+                .filter(|owner| !owner.is_empty())
+        })
+    })
 }
