@@ -272,6 +272,13 @@ fn form_encode(s: &str) -> String {
 impl RsState {
     /// Builds the state. Nothing is sent to the AS yet; AS problems surface per request.
     pub async fn new(config: RsConfig) -> Self {
+        if (config.variants.contains(Variant::RsTwoOwners) || config.quirks.has(Quirk::RsPermissionMixesOwners))
+            && config.second_owner.is_none()
+        {
+            tracing::warn!(
+                "rs-two-owners and rs-permission-mixes-owners need a second owner's client (RsConfig::second_owner); without one the RS protects one owner's resources"
+            );
+        }
         let builder = crate::http_client::trusting(config.trust_ca_pem.as_deref())
             .user_agent(USER_AGENT)
             .timeout(config.as_timeout)
