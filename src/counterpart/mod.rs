@@ -20,6 +20,7 @@ pub mod drivers;
 pub mod forms;
 pub mod idp;
 pub mod manual;
+mod pat_owner;
 pub mod reference;
 pub mod start;
 pub mod traffic;
@@ -28,6 +29,7 @@ mod world;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use pat_owner::{PatOwnerFuture, PatOwnerResolver};
 pub use start::{Running, start_for_client, start_for_rs};
 pub use traffic::{Hook, HookAction, Party, Recorded, Traffic};
 pub use world::{Counterparts, REFERENCE_RS_REQUESTS};
@@ -187,7 +189,7 @@ impl CounterpartAs {
                 .map_err(|e| failed(&e))?,
         );
         let router = uma_reference_server::app(ctx.clone());
-        traffic.resolve_pat_owners(Party::As, pat_owners(ctx.clone()));
+        traffic.resolve_pat_owners(Party::As, pat_owner::reference(ctx.clone()));
         let served = Served::serve_secured(listener, router, traffic, Party::As, tls)?;
         Ok(Self { served, ctx })
     }
@@ -196,20 +198,4 @@ impl CounterpartAs {
     pub fn issuer(&self) -> &str {
         &self.ctx.issuer
     }
-}
-
-/// The counterpart AS's own answer to "which resource owner does this PAT stand for" (the
-/// check it makes at its protection API), for the recorder's `pat_owner`.
-fn pat_owners(ctx: uma_reference_server::SharedCtx) -> traffic::PatOwnerResolver {
-    Arc::new(move |token: String| {
-        let ctx = ctx.clone();
-        Box::pin(async move {
-            let header = format!("Bearer {token}");
-            uma_reference_server::core::protection::authorize_pat(&ctx, Some(&header))
-                .await
-                .ok()
-                .map(|pat| pat.owner)
-                .filter(|owner| !owner.is_empty())
-        })
-    })
 }

@@ -2,8 +2,6 @@
 //! every request the target made (and the answer it got) and lets a scenario replace or patch
 //! answers.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +11,7 @@ use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
 use axum::middleware::Next;
 use serde_json::{Map, Value, json};
 
+use super::pat_owner::{PatOwnerResolver, bearer_token};
 use crate::uma::grant::{FORM_MEDIA_TYPE, media_type};
 
 /// Request and response bodies kept at most this large.
@@ -71,14 +70,6 @@ pub struct Recorded {
     /// PAT, or a counterpart that cannot tell). The token itself is not kept here.
     pub pat_owner: Option<String>,
 }
-
-/// What a counterpart's resolver returns: the resource owner a PAT stands for, if it is one.
-pub type PatOwnerFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
-
-/// Resolves a bearer token to the resource owner it stands for, as the counterpart that issued
-/// it knows it (FedAuthz §4: "the PAT ... enables the authorization server to map the ...
-/// request to the appropriate resource owner"). `None` for a token that is not a valid PAT.
-pub type PatOwnerResolver = Arc<dyn Fn(String) -> PatOwnerFuture + Send + Sync>;
 
 fn pairs(s: &str) -> Value {
     let mut m = Map::new();
@@ -482,12 +473,9 @@ async fn record(State((traffic, party)): State<(Traffic, Party)>, req: Request, 
         pat_owner: None,
     };
     // Resolved before the counterpart answers: what the token stood for when it was presented.
-    let bearer = rec.header("authorization").and_then(|h| {
-        let (scheme, token) = h.trim().split_once(' ')?;
-        let token = token.trim();
-        (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
-    });
-    rec.pat_owner = traffic.pat_owner(party, bearer).await;
+    rec.pat_owner = traffic
+        .pat_owner(party, bearer_token(rec.header("authorization")))
+        .await;
     let form = form_of(rec.header("content-type"), &rec.body);
     let qv = pairs(&query);
     let jv = serde_json::from_str::<Value>(&rec.body).unwrap_or(Value::Null);
