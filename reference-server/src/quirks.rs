@@ -100,6 +100,8 @@ quirks! {
         "before each permission request, first sends resource_scopes as a string, then again as an array";
     RsProbeUnregisteredScope => "rs-probe-unregistered-scope", Rs, "F-RS-13", [],
         "before each permission request, first asks for the route's scope plus an unregistered `admin`, then for the route's scope alone";
+    RsPermissionMixesOwners => "rs-permission-mixes-owners", Rs, "F-RS-14", [],
+        "protects photo:sunset for a second resource owner (its own PAT), and before each permission request first asks, with the route's owner's PAT, for the route's resource and one of the other owner's in one request (the AS refuses it; the RS carries on)";
 
     // --- authorization server quirks ---
     NoTicketRotation => "no-ticket-rotation", As, "G-AS-32", ["T-04", "T-03", "G-AS-30"],

@@ -250,6 +250,8 @@ variants! {
         "resources are registered with resource_scopes only (no name, description or type)";
     RsScopeUris => "rs-scope-uris", Rs, ["F-AS-21", "F-AS-10"], [],
         "scopes are registered and requested as URIs (`https://uma-conformance.dev/photoz/scopes/view`, ...) instead of short names";
+    RsTwoOwners => "rs-two-owners", Rs, ["F-RS-14", "F-RS-01"], [],
+        "protects photo:sunset for a second resource owner: registers it, asks for its tickets (a request per owner) and introspects for it with that owner's PAT; the album shows its own owner's photos; and gets a new PAT for an owner after each permission request";
 
     // --- client (client/) ---
     ClientNeverPolls => "client-never-polls", Client, ["G-C-23", "P-17"], ["-polling"],

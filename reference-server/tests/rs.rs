@@ -894,6 +894,6 @@ async fn every_rs_quirk_has_the_rs_role() {
         .filter(|q| q.role() == uma_reference_server::Role::Rs)
         .map(|q| q.name())
         .collect();
-    assert_eq!(rs.len(), 16);
+    assert_eq!(rs.len(), 17);
     assert!(rs.iter().all(|n| n.starts_with("rs-")));
 }

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use uma_reference_server::Quirk;
-use uma_reference_server::rs::{ResourceServer, RsConfig};
+use uma_reference_server::rs::{OwnerCredentials, ResourceServer, RsConfig};
 use uma_reference_server::types::ClientSecret;
 
 /// One call the RS made: which endpoint, its Authorization header, its JSON body.
@@ -55,8 +55,22 @@ async fn discovery(State(s): Rec) -> Json<Value> {
     }))
 }
 
-async fn token() -> Json<Value> {
-    Json(json!({"access_token": "pat-1", "token_type": "Bearer"}))
+/// `pat-1` for the RS's own client, `pat-b` for the second owner's (`demo-rs-b`).
+async fn token(headers: HeaderMap) -> Json<Value> {
+    use base64::Engine as _;
+    let client = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let pat = if client.starts_with("demo-rs-b:") {
+        "pat-b"
+    } else {
+        "pat-1"
+    };
+    Json(json!({"access_token": pat, "token_type": "Bearer"}))
 }
 
 async fn register(State(s): Rec, headers: HeaderMap, body: String) -> (StatusCode, Json<Value>) {
@@ -132,6 +146,10 @@ impl Env {
         });
         let mut c = RsConfig::new(state.base.clone(), "demo-rs", ClientSecret::new("demo-rs-secret"));
         c.as_timeout = Duration::from_secs(2);
+        c.second_owner = Some(OwnerCredentials {
+            client_id: "demo-rs-b".into(),
+            client_secret: ClientSecret::new("demo-rs-b-secret"),
+        });
         for q in quirks {
             c.quirks.insert(*q);
         }
@@ -273,4 +291,37 @@ async fn quirk_rs_probe_unregistered_scope_asks_for_admin_first() {
     assert_eq!(quirky[0].body[0]["resource_scopes"], json!(["view", "admin"]));
     assert_eq!(good.len(), 1);
     assert_eq!(good[0].body[0]["resource_scopes"], json!(["view"]));
+}
+
+#[tokio::test]
+async fn quirk_rs_permission_mixes_owners_asks_for_two_owners_resources_with_one_pat_first() {
+    let quirky = Env::new(&[Quirk::RsPermissionMixesOwners]).await;
+    // The second owner's photo is registered with that owner's PAT.
+    let sunset = quirky
+        .calls("registration")
+        .into_iter()
+        .find(|c| c.body["name"] == "photo:sunset")
+        .expect("sunset registered");
+    assert_eq!(sunset.authorization.as_deref(), Some("Bearer pat-b"));
+    let (status, _) = quirky.get("/photos/beach", None).await;
+    assert_eq!(status, 401);
+    let perms = quirky.calls("permission");
+    assert_eq!(perms.len(), 2, "the mixed request, then the right one: {perms:?}");
+    assert_eq!(perms[0].authorization.as_deref(), Some("Bearer pat-1"));
+    assert_eq!(
+        perms[0].body,
+        json!([
+            {"resource_id": "id-photo:beach", "resource_scopes": ["view"]},
+            {"resource_id": "id-photo:sunset", "resource_scopes": ["view"]}
+        ])
+    );
+    assert_eq!(
+        perms[1].body,
+        json!([{"resource_id": "id-photo:beach", "resource_scopes": ["view"]}])
+    );
+
+    // Without the quirk: one owner, one PAT, one request.
+    let good = permission_calls(&[]).await;
+    assert_eq!(good.len(), 1);
+    assert!(good.iter().all(|c| c.authorization.as_deref() == Some("Bearer pat-1")));
 }

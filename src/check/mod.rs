@@ -35,6 +35,7 @@ mod one_token_method;
 mod opaque;
 mod pat_bearer;
 mod permission_request_form;
+mod permission_request_one_owner;
 mod permission_request_registered;
 mod pkce_advertised;
 mod pkce_pair;
@@ -267,6 +268,7 @@ checks! {
     PatBearer(pat_bearer::PatBearer) => "pat-bearer", "F-RS-04";
     PermissionRequestForm(permission_request_form::PermissionRequestForm) => "permission-request-form", "F-RS-12";
     PermissionRequestRegistered(permission_request_registered::PermissionRequestRegistered) => "permission-request-registered", "F-RS-13";
+    PermissionRequestOneOwner(permission_request_one_owner::PermissionRequestOneOwner) => "permission-request-one-owner", "F-RS-14";
     PkceAdvertised(pkce_advertised::PkceAdvertised) => "pkce-advertised", "PKCE-07";
     NotReadableClaims(not_readable_claims::NotReadableClaims) => "not-readable-claims", "G-AS-23";
     LocationHasId(location_has_id::LocationHasId) => "location-has-id", "F-AS-10";

@@ -31,9 +31,19 @@ fn scopes_of(v: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// Resource id → registered scopes, replayed from the registration calls in order.
-fn registered(calls: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out = BTreeMap::new();
+/// What the RS's recorded registration calls left registered: the body it last sent for a
+/// resource, and the resource owner whose PAT created it (`pat_owner`, when recorded).
+pub(super) struct Registered<'a> {
+    /// The description last sent (create or update).
+    pub body: &'a Value,
+    /// The resource owner the creating call's PAT stood for, if the counterpart resolved it.
+    pub owner: Option<&'a str>,
+}
+
+/// Resource id → what is registered, replayed from the registration calls in order (a create's
+/// body and the `_id` answered, updates, deletions; calls that did not succeed change nothing).
+pub(super) fn replay(calls: &[Value]) -> BTreeMap<String, Registered<'_>> {
+    let mut out: BTreeMap<String, Registered<'_>> = BTreeMap::new();
     for c in calls {
         let status = c.get("status").and_then(Value::as_u64).unwrap_or(0);
         if !(200..300).contains(&status) {
@@ -42,14 +52,17 @@ fn registered(calls: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
         let path = c.get("path").and_then(Value::as_str).unwrap_or("");
         let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
         let body = c.get("json").unwrap_or(&Value::Null);
+        let owner = c.get("pat_owner").and_then(Value::as_str);
         match c.get("method").and_then(Value::as_str) {
             Some("POST") => {
                 if let Some(id) = c.pointer("/response/_id").and_then(Value::as_str) {
-                    out.insert(id.to_string(), scopes_of(body));
+                    out.insert(id.to_string(), Registered { body, owner });
                 }
             }
             Some("PUT") => {
-                out.insert(last, scopes_of(body));
+                // An update does not change whose resource it is.
+                let owner = out.get(&last).and_then(|r| r.owner).or(owner);
+                out.insert(last, Registered { body, owner });
             }
             Some("DELETE") => {
                 out.remove(&last);
@@ -58,6 +71,14 @@ fn registered(calls: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     out
+}
+
+/// Resource id → registered scopes.
+fn registered(calls: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
+    replay(calls)
+        .into_iter()
+        .map(|(id, r)| (id, scopes_of(r.body)))
+        .collect()
 }
 
 impl Evaluate for PermissionRequestRegistered {

@@ -20,6 +20,7 @@ pub mod drivers;
 pub mod forms;
 pub mod idp;
 pub mod manual;
+mod pat_owner;
 pub mod reference;
 pub mod start;
 pub mod traffic;
@@ -28,6 +29,7 @@ mod world;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use pat_owner::{PatOwnerFuture, PatOwnerResolver};
 pub use start::{Running, start_for_client, start_for_rs};
 pub use traffic::{Hook, HookAction, Party, Recorded, Traffic};
 pub use world::{Counterparts, REFERENCE_RS_REQUESTS};
@@ -187,6 +189,7 @@ impl CounterpartAs {
                 .map_err(|e| failed(&e))?,
         );
         let router = uma_reference_server::app(ctx.clone());
+        traffic.resolve_pat_owners(Party::As, pat_owner::reference(ctx.clone()));
         let served = Served::serve_secured(listener, router, traffic, Party::As, tls)?;
         Ok(Self { served, ctx })
     }

@@ -150,6 +150,9 @@ fn secure_rs(
     Ok(())
 }
 
+/// The client credentials of the embedded RS's second resource owner at the counterpart AS.
+const SECOND_OWNER: (&str, &str) = ("target-rs-b", "target-rs-b-secret");
+
 /// Starts the counterparts of an RS target: the counterpart AS, then the target (the embedded
 /// reference RS with `quirks` when `profile` is `None`). Returns them, how the harness acts at the
 /// counterpart AS, and what to stop at the end.
@@ -174,6 +177,17 @@ pub async fn start_for_rs(
         Some("owner-target-rs"),
         Vec::new(),
     ));
+    if profile.is_none() {
+        // The embedded RS's second resource owner (variant rs-two-owners, quirk
+        // rs-permission-mixes-owners): a client whose PATs stand for another owner.
+        config.clients.push(static_client(
+            SECOND_OWNER.0,
+            SECOND_OWNER.1,
+            "uma_protection",
+            Some("owner-target-rs-b"),
+            Vec::new(),
+        ));
+    }
     // A requested scope the RS never registered and nothing offers (`openid`, which some
     // libraries add to every token request, the PAT's too) is ignored (RFC 6749 §3.3), as for
     // client targets; it changes no answer to a request the reference RS sends.
@@ -201,6 +215,10 @@ pub async fn start_for_rs(
             );
             cfg.quirks = alterations.quirks(Role::Rs);
             cfg.variants = alterations.variants(Role::Rs);
+            cfg.second_owner = Some(uma_reference_server::rs::OwnerCredentials {
+                client_id: SECOND_OWNER.0.to_string(),
+                client_secret: ClientSecret::new(SECOND_OWNER.1),
+            });
             secure_rs(&mut cfg, tls)?;
             let rs =
                 uma_reference_server::rs::ResourceServer::start(cfg, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))

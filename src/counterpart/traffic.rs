@@ -11,6 +11,7 @@ use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
 use axum::middleware::Next;
 use serde_json::{Map, Value, json};
 
+use super::pat_owner::{PatOwnerResolver, bearer_token};
 use crate::uma::grant::{FORM_MEDIA_TYPE, media_type};
 
 /// Request and response bodies kept at most this large.
@@ -64,6 +65,10 @@ pub struct Recorded {
     pub response_body: String,
     /// The hook that answered or changed the response, if any.
     pub hooked: Option<String>,
+    /// The resource owner the request's bearer token stands for, as the counterpart that
+    /// received it resolved it when the request arrived (`None`: no bearer token, not a valid
+    /// PAT, or a counterpart that cannot tell). The token itself is not kept here.
+    pub pat_owner: Option<String>,
 }
 
 fn pairs(s: &str) -> Value {
@@ -110,7 +115,9 @@ impl Recorded {
 
     /// The request as JSON for scenario expectations: `method`, `path`, `query` (map), `form`
     /// (map, for form bodies), `json`, `authorization` (the scheme only), `bearer` (the token),
-    /// `headers` (lower-case names), `status`, `response` (JSON body or text), `at_ms`.
+    /// `headers` (lower-case names), `status`, `response` (JSON body or text), `at_ms`, and
+    /// `pat_owner` (the resource owner the bearer token stands for at the counterpart AS, when
+    /// it is a valid PAT there).
     pub fn to_value(&self) -> Value {
         let ct = self.header("content-type");
         let form = form_of(ct, &self.body);
@@ -150,6 +157,9 @@ impl Recorded {
         });
         if let (Some(h), Some(o)) = (&self.hooked, v.as_object_mut()) {
             o.insert("hooked".into(), Value::String(h.clone()));
+        }
+        if let (Some(owner), Some(o)) = (&self.pat_owner, v.as_object_mut()) {
+            o.insert("pat_owner".into(), Value::String(owner.clone()));
         }
         v
     }
@@ -225,7 +235,6 @@ pub struct Hook {
 
 pub use crate::net::HARNESS_HEADER;
 
-#[derive(Debug)]
 struct Inner {
     /// Requests whose User-Agent starts with one of these are not the target's (the harness's
     /// own counterpart RS calling the counterpart AS).
@@ -233,6 +242,23 @@ struct Inner {
     records: Vec<Recorded>,
     hooks: Vec<(Hook, u32)>,
     seq: u64,
+    /// Per party, how bearer tokens are resolved to the resource owner they stand for.
+    owners: Vec<(Party, PatOwnerResolver)>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("ignore_agents", &self.ignore_agents)
+            .field("records", &self.records.len())
+            .field("hooks", &self.hooks.len())
+            .field("seq", &self.seq)
+            .field(
+                "owner_resolvers",
+                &self.owners.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 /// The shared recorder and hook table of a run's counterparts.
@@ -285,6 +311,7 @@ impl Traffic {
                 records: Vec::new(),
                 hooks: Vec::new(),
                 seq: 0,
+                owners: Vec::new(),
             })),
             started: Instant::now(),
         }
@@ -307,6 +334,26 @@ impl Traffic {
     /// Leaves requests whose User-Agent starts with `prefix` out of the record.
     pub fn ignore_agent(&self, prefix: &str) {
         self.lock().ignore_agents.push(prefix.to_string());
+    }
+
+    /// Records, for the target's requests to `party` that carry a bearer token, the resource
+    /// owner `resolver` says that token stands for (`pat_owner`).
+    pub fn resolve_pat_owners(&self, party: Party, resolver: PatOwnerResolver) {
+        let mut inner = self.lock();
+        inner.owners.retain(|(p, _)| *p != party);
+        inner.owners.push((party, resolver));
+    }
+
+    /// The resource owner `token` stands for at `party`, if that party resolves tokens.
+    async fn pat_owner(&self, party: Party, token: Option<String>) -> Option<String> {
+        let token = token?;
+        let resolver = self
+            .lock()
+            .owners
+            .iter()
+            .find(|(p, _)| *p == party)
+            .map(|(_, r)| r.clone())?;
+        resolver(token).await
     }
 
     /// Adds a hook.
@@ -423,7 +470,12 @@ async fn record(State((traffic, party)): State<(Traffic, Party)>, req: Request, 
         response_headers: Vec::new(),
         response_body: String::new(),
         hooked: None,
+        pat_owner: None,
     };
+    // Resolved before the counterpart answers: what the token stood for when it was presented.
+    rec.pat_owner = traffic
+        .pat_owner(party, bearer_token(rec.header("authorization")))
+        .await;
     let form = form_of(rec.header("content-type"), &rec.body);
     let qv = pairs(&query);
     let jv = serde_json::from_str::<Value>(&rec.body).unwrap_or(Value::Null);

@@ -26,6 +26,7 @@
 //! ```
 
 mod decision;
+mod owners;
 mod several;
 mod upstream;
 
@@ -43,12 +44,14 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 pub use decision::{Decision, DenyReason, decide};
+pub use owners::OwnerCredentials;
 pub use upstream::{AsCall, RsError};
 
 use crate::StartError;
 use crate::quirks::{Quirk, Quirks};
 use crate::types::{AccessToken, ClientSecret, PermissionTicket, Rpt};
 use crate::variants::{Variant, Variants};
+use owners::Owner;
 use upstream::{Answer, Endpoints};
 
 /// The default realm of the challenges.
@@ -84,6 +87,9 @@ pub struct RsConfig {
     pub tls: Option<crate::tls::ServerTls>,
     /// A CA (PEM) its calls to the AS trust besides the system's roots.
     pub trust_ca_pem: Option<String>,
+    /// A second resource owner's client credentials: under the variant `rs-two-owners` (and the
+    /// quirk `rs-permission-mixes-owners`) the RS protects `photo:sunset` for that owner.
+    pub second_owner: Option<OwnerCredentials>,
 }
 
 impl RsConfig {
@@ -99,6 +105,7 @@ impl RsConfig {
             variants: Variants::none(),
             tls: None,
             trust_ca_pem: None,
+            second_owner: None,
         }
     }
 
@@ -234,8 +241,8 @@ struct Inner {
     http: reqwest::Client,
     /// Held while discovering, so concurrent requests discover once.
     endpoints: tokio::sync::Mutex<Option<Arc<Endpoints>>>,
-    /// Held while getting a PAT.
-    pat: tokio::sync::Mutex<Option<AccessToken>>,
+    /// The PAT of each owner ([`Owner::index`]), held while getting one.
+    pats: [tokio::sync::Mutex<Option<AccessToken>>; 2],
     /// Resource name → `_id`.
     ids: Mutex<BTreeMap<String, String>>,
     /// Held while registering, so resources are registered once.
@@ -265,6 +272,13 @@ fn form_encode(s: &str) -> String {
 impl RsState {
     /// Builds the state. Nothing is sent to the AS yet; AS problems surface per request.
     pub async fn new(config: RsConfig) -> Self {
+        if (config.variants.contains(Variant::RsTwoOwners) || config.quirks.has(Quirk::RsPermissionMixesOwners))
+            && config.second_owner.is_none()
+        {
+            tracing::warn!(
+                "rs-two-owners and rs-permission-mixes-owners need a second owner's client (RsConfig::second_owner); without one the RS protects one owner's resources"
+            );
+        }
         let builder = crate::http_client::trusting(config.trust_ca_pem.as_deref())
             .user_agent(USER_AGENT)
             .timeout(config.as_timeout)
@@ -282,7 +296,7 @@ impl RsState {
                 config,
                 http,
                 endpoints: tokio::sync::Mutex::new(None),
-                pat: tokio::sync::Mutex::new(None),
+                pats: [tokio::sync::Mutex::new(None), tokio::sync::Mutex::new(None)],
                 ids: Mutex::new(BTreeMap::new()),
                 registering: tokio::sync::Mutex::new(()),
                 draft_sent: std::sync::atomic::AtomicBool::new(false),
@@ -357,7 +371,7 @@ impl RsState {
             })
         };
         let answer = self
-            .protection_call(AsCall::Registration, |ep, pat| {
+            .protection_call_as(self.owner_of_key(def.key), AsCall::Registration, |ep, pat| {
                 self.inner
                     .http
                     .post(&ep.resource_registration)
@@ -421,50 +435,60 @@ impl RsState {
         Ok(ep)
     }
 
-    /// The current PAT, getting one with `client_credentials` if there is none.
-    async fn pat(&self, ep: &Endpoints) -> Result<AccessToken, RsError> {
-        let mut slot = self.inner.pat.lock().await;
+    /// The current PAT of `owner`, getting one with `client_credentials` if there is none.
+    async fn pat(&self, ep: &Endpoints, owner: Owner) -> Result<AccessToken, RsError> {
+        let mut slot = self.inner.pats[owner.index()].lock().await;
         if let Some(pat) = slot.as_ref() {
             return Ok(pat.clone());
         }
-        let c = &self.inner.config;
+        let (client_id, secret) = self.credentials(owner);
         let req = self
             .inner
             .http
             .post(&ep.token)
-            .timeout(c.as_timeout)
-            .basic_auth(form_encode(&c.client_id), Some(form_encode(c.client_secret.secret())))
+            .timeout(self.inner.config.as_timeout)
+            .basic_auth(form_encode(client_id), Some(form_encode(secret.secret())))
             .form(&[("grant_type", "client_credentials"), ("scope", "uma_protection")]);
         let pat = upstream::parse_pat(&upstream::send(AsCall::Pat, req).await?)?;
-        tracing::info!(client_id = %c.client_id, "obtained a PAT");
+        tracing::info!(client_id = %client_id, "obtained a PAT");
         *slot = Some(pat.clone());
         Ok(pat)
     }
 
-    /// Forgets `used` if it is still the current PAT.
-    async fn drop_pat(&self, used: &AccessToken) {
-        let mut slot = self.inner.pat.lock().await;
+    /// Forgets `used` if it is still `owner`'s current PAT.
+    async fn drop_pat(&self, used: &AccessToken, owner: Owner) {
+        let mut slot = self.inner.pats[owner.index()].lock().await;
         if slot.as_ref() == Some(used) {
             *slot = None;
         }
     }
 
-    /// A protection API call with the PAT; on 401, a new PAT and one retry.
+    /// A protection API call with the PAT of the RS's own client's owner.
     async fn protection_call(
         &self,
         call: AsCall,
         build: impl Fn(&Endpoints, &AccessToken) -> reqwest::RequestBuilder,
     ) -> Result<Answer, RsError> {
+        self.protection_call_as(Owner::First, call, build).await
+    }
+
+    /// A protection API call with `owner`'s PAT; on 401, a new PAT and one retry.
+    async fn protection_call_as(
+        &self,
+        owner: Owner,
+        call: AsCall,
+        build: impl Fn(&Endpoints, &AccessToken) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, RsError> {
         let ep = self.endpoints().await?;
         let timeout = self.inner.config.as_timeout;
-        let pat = self.pat(&ep).await?;
+        let pat = self.pat(&ep, owner).await?;
         let answer = upstream::send(call, build(&ep, &pat).timeout(timeout)).await?;
         if answer.status != StatusCode::UNAUTHORIZED {
             return Ok(answer);
         }
         tracing::info!(call = %call, "the PAT was refused; getting a new one and retrying once");
-        self.drop_pat(&pat).await;
-        let pat = self.pat(&ep).await?;
+        self.drop_pat(&pat, owner).await;
+        let pat = self.pat(&ep, owner).await?;
         upstream::send(call, build(&ep, &pat).timeout(timeout)).await
     }
 
@@ -478,8 +502,9 @@ impl RsState {
         } else {
             json!([permission])
         };
+        let owner = self.owner_of_id(resource_id);
         let answer = self
-            .protection_call(AsCall::Permission, |ep, pat| {
+            .protection_call_as(owner, AsCall::Permission, |ep, pat| {
                 self.inner
                     .http
                     .post(&ep.permission)
@@ -487,6 +512,7 @@ impl RsState {
                     .json(&body)
             })
             .await?;
+        self.renew_pat_after_request(owner).await;
         upstream::parse_ticket(&answer)
     }
 
@@ -494,6 +520,7 @@ impl RsState {
     /// before it sends the right one.
     async fn probe_permission(&self, resource_id: &str, scope: &str) {
         let scope = self.wire_scope(scope);
+        self.probe_mixed_owners(resource_id, &scope).await;
         if self.quirk(Quirk::RsProbeWithoutPat)
             && let Ok(ep) = self.endpoints().await
         {
@@ -510,9 +537,10 @@ impl RsState {
                 json!([{"resource_id": resource_id, "resource_scopes": [scope, "admin"]}]),
             ),
         ];
+        let owner = self.owner_of_id(resource_id);
         for (_, body) in bodies.iter().filter(|(q, _)| self.quirk(*q)) {
             let _ = self
-                .protection_call(AsCall::Permission, |ep, pat| {
+                .protection_call_as(owner, AsCall::Permission, |ep, pat| {
                     self.inner
                         .http
                         .post(&ep.permission)
@@ -523,8 +551,9 @@ impl RsState {
         }
     }
 
-    /// Introspects `rpt` (FedAuthz §5.1).
-    async fn introspect(&self, rpt: &Rpt) -> Result<Value, RsError> {
+    /// Introspects `rpt` (FedAuthz §5.1) with the PAT of the owner of the resource it is
+    /// presented for.
+    async fn introspect(&self, rpt: &Rpt, owner: Owner) -> Result<Value, RsError> {
         let hint = if self.quirk(Quirk::RsIntrospectionHint) {
             "requesting_party_token"
         } else {
@@ -536,7 +565,7 @@ impl RsState {
             form.push(("token_type_hint", hint));
         }
         let answer = self
-            .protection_call(AsCall::Introspection, |ep, pat| {
+            .protection_call_as(owner, AsCall::Introspection, |ep, pat| {
                 self.inner
                     .http
                     .post(&ep.introspection)
@@ -730,7 +759,7 @@ async fn protected(state: &RsState, kind: Kind, name: &str, scope: &str, req: In
     let Some(rpt) = token else {
         return challenge(state, &resource_id, scope, None).await;
     };
-    let introspection = match state.introspect(&rpt).await {
+    let introspection = match state.introspect(&rpt, state.owner_of_key(def.key)).await {
         Ok(v) => v,
         Err(e) => return unreachable(state, &e),
     };

@@ -26,7 +26,12 @@ pub(super) async fn album_photos(
     let Some(album_def) = find_resource(Kind::Album, &album) else {
         return super::error_response(axum::http::StatusCode::NOT_FOUND, "not_found", "no such resource");
     };
-    let photos: Vec<&ResourceDef> = RESOURCES.iter().filter(|d| d.kind == Kind::Photo).collect();
+    // The album's own owner's photos (another owner's resource cannot share its ticket, FedAuthz §4).
+    let album_owner = state.owner_of_key(album_def.key);
+    let photos: Vec<&ResourceDef> = RESOURCES
+        .iter()
+        .filter(|d| d.kind == Kind::Photo && state.owner_of_key(d.key) == album_owner)
+        .collect();
     let needs: Vec<&ResourceDef> = std::iter::once(album_def).chain(photos.iter().copied()).collect();
     let req = Incoming {
         headers: &headers,
@@ -47,7 +52,7 @@ pub(super) async fn album_photos(
     let Some(rpt) = token else {
         return challenge_all(&state, &ids, None).await;
     };
-    let introspection = match state.introspect(&rpt).await {
+    let introspection = match state.introspect(&rpt, album_owner).await {
         Ok(v) => v,
         Err(e) => return unreachable(&state, &e),
     };
@@ -101,8 +106,9 @@ async fn request_tickets(state: &RsState, ids: &[String]) -> Result<PermissionTi
             .map(|id| json!({"resource_id": id, "resource_scopes": [scope]}))
             .collect(),
     );
+    let owner = ids.first().map_or(super::Owner::First, |id| state.owner_of_id(id));
     let answer = state
-        .protection_call(AsCall::Permission, |ep, pat| {
+        .protection_call_as(owner, AsCall::Permission, |ep, pat| {
             state
                 .inner
                 .http
@@ -111,5 +117,6 @@ async fn request_tickets(state: &RsState, ids: &[String]) -> Result<PermissionTi
                 .json(&body)
         })
         .await?;
+    state.renew_pat_after_request(owner).await;
     super::upstream::parse_ticket(&answer)
 }

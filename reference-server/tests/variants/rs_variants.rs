@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use serde_json::{Value, json};
 use uma_reference_server::client::challenge::find_uma;
-use uma_reference_server::rs::{ResourceServer, RsConfig, SCOPE_URI_PREFIX, UNREACHABLE_WARNING};
+use uma_reference_server::rs::{OwnerCredentials, ResourceServer, RsConfig, SCOPE_URI_PREFIX, UNREACHABLE_WARNING};
 use uma_reference_server::types::ClientSecret;
 use uma_reference_server::{Config, Variant};
 
@@ -21,6 +21,8 @@ const UMA_GRANT: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
 struct Call {
     path: String,
     body: String,
+    authorization: Option<String>,
+    status: u16,
 }
 
 type Log = Arc<Mutex<Vec<Call>>>;
@@ -68,7 +70,15 @@ impl Env {
     async fn new(variants: &[Variant]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", listener.local_addr().unwrap());
-        let (router, _) = uma_reference_server::test_app(Config::demo(), &issuer).await.unwrap();
+        let mut as_config = Config::demo();
+        // A second resource owner's RS client (variant rs-two-owners).
+        let mut second = as_config.clients[0].clone();
+        assert_eq!(second.client_id, "demo-rs");
+        second.client_id = "demo-rs-b".into();
+        second.client_secret = Some(ClientSecret::new("demo-rs-b-secret"));
+        second.owner = Some("photoz-b".into());
+        as_config.clients.push(second);
+        let (router, _) = uma_reference_server::test_app(as_config, &issuer).await.unwrap();
         let log = Log::default();
         let recorder = log.clone();
         let router = router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
@@ -76,12 +86,22 @@ impl Env {
             async move {
                 let (parts, body) = req.into_parts();
                 let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-                log.lock().unwrap().push(Call {
+                let mut call = Call {
                     path: parts.uri.path().to_owned(),
                     body: String::from_utf8_lossy(&bytes).into_owned(),
-                });
-                next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-                    .await
+                    authorization: parts
+                        .headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
+                    status: 0,
+                };
+                let response = next
+                    .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                    .await;
+                call.status = response.status().as_u16();
+                log.lock().unwrap().push(call);
+                response
             }
         }));
         let server = tokio::spawn(async move {
@@ -90,6 +110,10 @@ impl Env {
         let mut config = RsConfig::new(&issuer, "demo-rs", ClientSecret::new("demo-rs-secret"));
         config.as_timeout = Duration::from_secs(2);
         config.variants = variants.iter().copied().collect();
+        config.second_owner = Some(OwnerCredentials {
+            client_id: "demo-rs-b".into(),
+            client_secret: ClientSecret::new("demo-rs-b-secret"),
+        });
         let rs = ResourceServer::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
@@ -143,6 +167,11 @@ impl Env {
 
     /// Opens every scope of the resource the RS registered as `name` (registering it first).
     async fn open(&self, name: &str, path: &str) {
+        self.open_as(name, path, "demo-rs", "demo-rs-secret").await;
+    }
+
+    /// [`Env::open`], with the PAT of the owner `client` stands for.
+    async fn open_as(&self, name: &str, path: &str, client: &str, secret: &str) {
         if !self.rs.state().resource_ids().contains_key(name) {
             self.get(path, None).await;
         }
@@ -150,7 +179,7 @@ impl Env {
         let pat: Value = self
             .http
             .post(format!("{}/token", self.issuer))
-            .basic_auth("demo-rs", Some("demo-rs-secret"))
+            .basic_auth(client, Some(secret))
             .form(&[("grant_type", "client_credentials"), ("scope", "uma_protection")])
             .send()
             .await
@@ -510,4 +539,58 @@ async fn rs_scope_uris_registers_and_requests_scope_uris_and_serves_them() {
         assert_eq!(asked, view);
         assert_eq!(env.get("/photos/beach", Some(&rpt)).await.status, StatusCode::OK);
     }
+}
+
+#[tokio::test]
+async fn rs_two_owners_asks_for_each_owners_resources_with_that_owners_pat_and_renews_its_pats() {
+    let [two, plain] = Env::with_and_without(Variant::RsTwoOwners).await;
+    let ids = two.rs.state().resource_ids();
+    let bearer_of = |env: &Env, id: &str| -> Vec<String> {
+        env.calls("/permission")
+            .iter()
+            .filter(|c| c.body.contains(id))
+            .filter_map(|c| c.authorization.clone())
+            .collect()
+    };
+    for path in ["/photos/beach", "/photos/beach", "/photos/sunset"] {
+        assert_eq!(two.get(path, None).await.status, StatusCode::UNAUTHORIZED);
+    }
+    // The AS accepted every request: each asked for resources of its PAT's owner only.
+    assert!(
+        two.calls("/permission").iter().all(|c| c.status == 201),
+        "{:?}",
+        two.calls("/permission")
+    );
+    let beach = bearer_of(&two, &ids["photo:beach"]);
+    let sunset = bearer_of(&two, &ids["photo:sunset"]);
+    assert_eq!((beach.len(), sunset.len()), (2, 1));
+    assert_ne!(beach[0], beach[1], "a new PAT after each permission request");
+    assert!(!beach.contains(&sunset[0]), "the second owner's PAT for its photo");
+    // The album shows its own owner's photos: one request, without the other owner's photo.
+    assert_eq!(
+        two.get("/albums/vacation/photos", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let album = two.calls("/permission").last().cloned().expect("the album's request");
+    assert!(
+        album.status == 201 && !album.body.contains(&ids["photo:sunset"]),
+        "{album:?}"
+    );
+    // An RPT for the second owner's photo is introspected with that owner's PAT and serves it.
+    two.open_as("photo:sunset", "/photos/sunset", "demo-rs-b", "demo-rs-b-secret")
+        .await;
+    let ticket = two.get("/photos/sunset", None).await.ticket();
+    let rpt = two.redeem(&ticket).await;
+    assert_eq!(two.get("/photos/sunset", Some(&rpt)).await.status, StatusCode::OK);
+
+    // Plain: one owner, one PAT for every permission request.
+    for path in ["/photos/beach", "/photos/sunset"] {
+        plain.get(path, None).await;
+    }
+    let pats: std::collections::BTreeSet<_> = plain
+        .calls("/permission")
+        .into_iter()
+        .filter_map(|c| c.authorization)
+        .collect();
+    assert_eq!(pats.len(), 1);
 }
