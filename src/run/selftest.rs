@@ -162,37 +162,54 @@ enum Trial {
     Variant(Variant),
 }
 
-/// How many runs go at once. Against the embedded reference nothing sleeps (its test clock, a
-/// world per RS and client scenario), so a run is CPU-bound: more at once would only interleave.
+/// How many AS and RS runs go at once. Against the embedded reference nothing sleeps (its test
+/// clock, a world per RS and client scenario), so such a run is CPU-bound: more at once would
+/// only interleave.
 const AT_ONCE: usize = 4;
 
-/// Runs every trial, at most [`AT_ONCE`] at a time, in one pool (so the variants do not wait
-/// for the slowest quirk); the results come back in the order given.
+/// How many client runs go at once, besides the AS and RS runs: a client run mostly waits (the
+/// client's polling interval, quiet windows), so client runs have a pool of their own whose
+/// waits overlap the others' work instead of holding their places.
+const CLIENTS_AT_ONCE: usize = 4;
+
+/// Runs every trial in two pools (AS and RS runs, [`AT_ONCE`]; client runs,
+/// [`CLIENTS_AT_ONCE`]); the results come back in the order given.
 async fn runs(req: &RunRequest, trials: Vec<Trial>) -> Result<Vec<(Trial, Report)>, RunError> {
+    use std::sync::Arc;
+    use tokio::sync::Semaphore;
+    use uma_reference_server::Role;
+    let cpu = Arc::new(Semaphore::new(AT_ONCE));
+    let clients = Arc::new(Semaphore::new(CLIENTS_AT_ONCE));
     let mut set = tokio::task::JoinSet::new();
-    let mut results = Vec::new();
     let failed = |e: tokio::task::JoinError| RunError::Embedded(format!("a selftest run failed: {e}"));
     for (i, trial) in trials.into_iter().enumerate() {
         let mut r = req.clone();
-        match trial {
-            Trial::Plain => {}
+        let role = match trial {
+            Trial::Plain => None,
             Trial::Quirk(q) => {
                 r.quirks = vec![q];
                 r.roles = vec![q.role()];
                 r.tls = q.needs_tls();
+                Some(q.role())
             }
             Trial::Variant(v) => {
                 r.variants = vec![v];
                 r.roles = vec![v.role()];
+                Some(v.role())
             }
-        }
-        set.spawn(async move { (i, trial, super::run(&r).await) });
-        if set.len() >= AT_ONCE
-            && let Some(j) = set.join_next().await
-        {
-            results.push(j.map_err(failed)?);
-        }
+        };
+        let pool = if role == Some(Role::Client) {
+            clients.clone()
+        } else {
+            cpu.clone()
+        };
+        // Each run has servers of its own, so the order they start in does not matter.
+        set.spawn(async move {
+            let _permit = pool.acquire_owned().await;
+            (i, trial, super::run(&r).await)
+        });
     }
+    let mut results = Vec::new();
     while let Some(j) = set.join_next().await {
         results.push(j.map_err(failed)?);
     }
