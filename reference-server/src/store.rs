@@ -22,6 +22,10 @@
 //!   never makes a redeemed ticket redeemable again nor a revoked token active again.
 //!   [`Store::close`] (graceful shutdown) writes everything out, so a restart loses nothing.
 //!   Ticket single use rests on removal from the in-memory map under a lock.
+//!
+//!   The pool has one connection (a second would find its page cache stale after every commit
+//!   of the other), a 64 MiB page cache, and the file has no secondary indexes: nothing but
+//!   start-up reads it, and every index is more b-tree pages written per commit.
 //! - **Shared** (PostgreSQL): several server instances may share the database, so every
 //!   operation goes to it directly and is acknowledged once committed, whatever the
 //!   [`Durability`]. Ticket single use rests on `DELETE … RETURNING`, which is atomic, so
@@ -43,6 +47,12 @@ use crate::core::model::{
 
 /// Embedded migrations, applied in order.
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+
+/// The secondary indexes exclusive (SQLite) mode has no use for: it drops them (see
+/// [`Store::migrate`]); shared mode queries by them.
+const SQLITE_UNUSED_INDEXES: &str = "DROP INDEX IF EXISTS resources_by_owner; \
+     DROP INDEX IF EXISTS tickets_by_expiry; DROP INDEX IF EXISTS tokens_by_grant; \
+     DROP INDEX IF EXISTS tokens_by_expiry; DROP INDEX IF EXISTS approvals_by_owner;";
 
 /// Rows per multi-row statement (well under SQLite's limit of bound variables).
 const BATCH_ROWS: usize = 400;
@@ -332,13 +342,10 @@ impl Store {
         } else {
             url.to_owned()
         };
-        let max = if memory {
-            1
-        } else if sqlite {
-            2
-        } else {
-            16
-        };
+        // SQLite: one connection. In exclusive mode only the writer (and start-up) uses it; a
+        // second one would take turns with it, and every turn would find its page cache stale
+        // (the other connection wrote) and read the pages again.
+        let max = if sqlite { 1 } else { 16 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .min_connections(if memory { 1 } else { 0 })
@@ -350,6 +357,10 @@ impl Store {
                 Box::pin(async move {
                     if sqlite {
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        // The writer touches pages all over the token and ticket indexes (keys are
+                        // random hashes); SQLite's default cache (2 MiB) would read most of
+                        // them again from the file for every commit.
+                        conn.execute("PRAGMA cache_size = -65536").await?;
                         if !memory {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute(match durability {
@@ -417,6 +428,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+        }
+        if !shared {
+            // Exclusive mode reads only from memory and writes rows by key: the secondary
+            // indexes (by owner, grant, expiry) serve shared mode's queries and would only add
+            // b-tree writes to every commit here.
+            sqlx::raw_sql(SQLITE_UNUSED_INDEXES).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
