@@ -41,7 +41,7 @@ capabilities! {
     Introspection => "introspection": "introspection_endpoint with the UMA permissions extension";
     Revocation => "revocation": "revocation_endpoint (RFC 7009)";
     ClaimsPushing => "claims-pushing": "an AS that trusts the harness's test identity provider for pushed ID tokens; a client that pushes claim tokens";
-    InteractiveClaims => "interactive-claims": "an AS's claims_interaction_endpoint, driven by the form driver; a client that redirects to claims gathering";
+    InteractiveClaims => "interactive-claims": "an AS's claims_interaction_endpoint, driven by the profile's claims driver (form, browser or manual); a client that redirects to claims gathering";
     Pct => "pct": "persisted claims tokens (an AS that issues them; a client that uses them)";
     RptUpgrade => "rpt-upgrade": "RPT upgrading (UMA Grant §3.3.5.1): an AS that offers it; a client that offers its RPT";
     Refresh => "refresh": "refresh tokens with RPTs";
