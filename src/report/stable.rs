@@ -350,6 +350,10 @@ pub fn stabilize(report: &mut Report) {
     }
     report.run.started_at = "[time]".into();
     report.run.duration_ms = 0;
+    // The day a baseline was judged on (its expiries still decide each entry's state).
+    if let Some(b) = &mut report.baseline {
+        b.today = "[today]".into();
+    }
     // Which scenarios were slowest depends on the machine.
     report.summary.slowest.clear();
     let target = stable_ports(&report.target.to_string());
@@ -440,6 +444,21 @@ mod tests {
         let mut ids = Vec::new();
         generated_ids("id=4zawAX7botian6OW8Hfbtw&authorization_endpoint", &mut ids);
         assert_eq!(ids, ["4zawAX7botian6OW8Hfbtw"]);
+    }
+
+    #[test]
+    fn the_day_a_baseline_was_judged_on_is_replaced() {
+        // Committed reports (reports/interop/) are compared with fresh ones on other days.
+        let mut report = Report {
+            baseline: Some(crate::outcome::BaselineResult {
+                file: "baseline.yaml".into(),
+                today: "2026-12-06".into(),
+                ..Default::default()
+            }),
+            ..Report::default()
+        };
+        stabilize(&mut report);
+        assert_eq!(report.baseline.map(|b| b.today).as_deref(), Some("[today]"));
     }
 
     #[test]
