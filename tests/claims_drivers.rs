@@ -12,29 +12,17 @@
 //! Without `chromium` and `chromedriver` the browser tests say so loudly and pass, unless `CI`
 //! is set (`.ci/run` installs both).
 
-use std::path::Path;
+#[path = "support/examples.rs"]
+mod examples;
+
+use examples::{example, free_port, with_reference_secrets};
+
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use uma_conformance::{Report, RunRequest, Verdict};
 use uma_reference_server::variants::Variant;
 use uma_reference_server::{Config, Server};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn example(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/targets")
-            .join(name),
-    )
-    .unwrap()
-}
 
 fn have_browser() -> bool {
     let found = |n: &str| uma_conformance::counterpart::browser::which(n).is_some();
@@ -74,15 +62,7 @@ impl Deployment {
         std::fs::write(&config_file, ports(example("servers/reference-server.yaml"))).unwrap();
         let config = Config::from_file_with(&config_file, variants).unwrap();
         let server = Server::builder(config).memory().port(as_port).start().await.unwrap();
-        let mut profile = ports(example("reference.yaml"));
-        for (var, secret) in [
-            ("UMA_RS_SECRET", "harness-rs-secret"),
-            ("UMA_RS2_SECRET", "harness-rs2-secret"),
-            ("UMA_CLIENT_SECRET", "harness-client-secret"),
-            ("UMA_CLIENT2_SECRET", "harness-client2-secret"),
-        ] {
-            profile = profile.replace(&format!("{{ env: {var} }}"), secret);
-        }
+        let profile = with_reference_secrets(ports(example("reference.yaml")));
         Self { server, dir, profile }
     }
 

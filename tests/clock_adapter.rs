@@ -11,8 +11,12 @@
 //! (`Clock::advance`). Without the harness's exclusive lock, the other scenarios' requests reach
 //! the AS while the adapter runs, and the first test fails (checked by turning the lock off).
 
+#[path = "support/examples.rs"]
+mod examples;
+
+use examples::{example, free_port, with_reference_secrets};
+
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -83,22 +87,6 @@ async fn record(State(seen): State<Arc<Mutex<Seen>>>, req: Request, next: Next) 
     next.run(req).await
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn example(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/targets")
-            .join(name),
-    )
-    .unwrap()
-}
-
 async fn serve(router: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -144,15 +132,7 @@ async fn run(refuse: Option<&'static str>) -> (Report, Seen, String) {
 
     let script = dir.path().join("clock-adapter.sh");
     std::fs::write(&script, ADAPTER).unwrap();
-    let mut profile = ports(example("reference.yaml"));
-    for (var, secret) in [
-        ("UMA_RS_SECRET", "harness-rs-secret"),
-        ("UMA_RS2_SECRET", "harness-rs2-secret"),
-        ("UMA_CLIENT_SECRET", "harness-client-secret"),
-        ("UMA_CLIENT2_SECRET", "harness-client2-secret"),
-    ] {
-        profile = profile.replace(&format!("{{ env: {var} }}"), secret);
-    }
+    let mut profile = with_reference_secrets(ports(example("reference.yaml")));
     profile.push_str(&format!(
         "clock: {{ kind: command, command: [bash, {}, \"{admin}\"], timeout_seconds: 10 }}\n",
         script.display()

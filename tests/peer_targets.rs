@@ -3,18 +3,16 @@
 //! address of the profile (`counterpart.as_port`), and the harness runs the RS and client suites
 //! against them through `--target`. Every scenario must pass, as against the embedded ones.
 
+#[path = "support/examples.rs"]
+mod examples;
+
+use examples::free_port;
+
 use std::net::SocketAddr;
 
 use uma_conformance::outcome::Severity;
 use uma_conformance::{Report, Role, RunRequest, Verdict, exit};
 use uma_reference_server::types::ClientSecret;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
 
 fn any() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))

@@ -3,34 +3,20 @@
 //! target's origins. Nothing here contacts a non-loopback address: the refusals happen when the
 //! profile loads, and the accepted profiles are only loaded and their guarded path asked.
 
-use std::path::Path;
+#[path = "support/examples.rs"]
+mod examples;
+
+use examples::{example, with_secrets};
 
 use uma_conformance::profile::{AsAccess, Profile};
 use uma_conformance::{RunRequest, exit};
 
-fn example(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/targets")
-            .join(name),
-    )
-    .unwrap()
-}
-
 /// The example AS profile moved to `https://as.example/realms/demo`, secrets inline.
 fn remote_as(extra: &str) -> String {
-    let mut text = example("reference-tls.yaml")
+    let text = example("reference-tls.yaml")
         .replace("https://127.0.0.1:8443/realms/demo", "https://as.example/realms/demo")
         .replace("  ca_file: tls-ca.pem", "  insecure_skip_verify: false");
-    for var in [
-        "UMA_RS_SECRET",
-        "UMA_RS2_SECRET",
-        "UMA_CLIENT_SECRET",
-        "UMA_CLIENT2_SECRET",
-    ] {
-        text = text.replace(&format!("{{ env: {var} }}"), "test-secret");
-    }
-    format!("{text}{extra}")
+    format!("{}{extra}", with_secrets(text, |_| "test-secret".into()))
 }
 
 fn as_access(text: &str) -> AsAccess {

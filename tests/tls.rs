@@ -5,6 +5,11 @@
 //! with a client certificate; an untrusted certificate is a configuration error; and turning
 //! verification off is announced in every report format.
 
+#[path = "support/examples.rs"]
+mod examples;
+
+use examples::{example, free_port, with_reference_secrets};
+
 use std::path::{Path, PathBuf};
 
 use uma_conformance::outcome::Severity;
@@ -12,22 +17,6 @@ use uma_conformance::report::{self, Context};
 use uma_conformance::{Catalogue, Redactor, Report, RunRequest, Verdict, exit};
 use uma_reference_server::tls::{LOOPBACK_NAMES, ServerTls, TestCa};
 use uma_reference_server::{Config, Server};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn example(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/targets")
-            .join(name),
-    )
-    .unwrap()
-}
 
 /// The reference AS of the TLS example, started on free ports, and its example profile.
 struct Deployment {
@@ -60,16 +49,10 @@ impl Deployment {
             .start()
             .await
             .unwrap();
-        let mut profile = ports(example("reference-tls.yaml"))
-            .replace("ca_file: tls-ca.pem", &format!("ca_file: {}", ca_file.display()));
-        for (var, secret) in [
-            ("UMA_RS_SECRET", "harness-rs-secret"),
-            ("UMA_RS2_SECRET", "harness-rs2-secret"),
-            ("UMA_CLIENT_SECRET", "harness-client-secret"),
-            ("UMA_CLIENT2_SECRET", "harness-client2-secret"),
-        ] {
-            profile = profile.replace(&format!("{{ env: {var} }}"), secret);
-        }
+        let profile = with_reference_secrets(
+            ports(example("reference-tls.yaml"))
+                .replace("ca_file: tls-ca.pem", &format!("ca_file: {}", ca_file.display())),
+        );
         Self {
             server,
             dir,
