@@ -10,27 +10,19 @@ use std::sync::Arc;
 /// What a counterpart's resolver returns: the resource owner a PAT stands for, if it is one.
 pub type PatOwnerFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
 
-/// Resolves a bearer token to the resource owner it stands for, as the counterpart that issued
-/// it knows it (FedAuthz §4: "the PAT ... enables the authorization server to map the ...
-/// request to the appropriate resource owner"). `None` for a token that is not a valid PAT.
+/// Resolves a request's `Authorization` header value to the resource owner its bearer token
+/// stands for, as the counterpart that issued it knows it (FedAuthz §4: "the PAT ... enables
+/// the authorization server to map the ... request to the appropriate resource owner"). `None`
+/// for anything but a valid PAT in the Bearer scheme.
 pub type PatOwnerResolver = Arc<dyn Fn(String) -> PatOwnerFuture + Send + Sync>;
-
-/// The token of an `Authorization: Bearer` header value (RFC 6750 §2.1; the scheme is
-/// case-insensitive), if it has one.
-pub(super) fn bearer_token(authorization: Option<&str>) -> Option<String> {
-    let (scheme, token) = authorization?.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
-}
 
 /// The reference counterpart AS's own answer to "which resource owner does this PAT stand for" (the
 /// check it makes at its protection API), for the recorder's `pat_owner`.
 pub(super) fn reference(ctx: uma_reference_server::SharedCtx) -> PatOwnerResolver {
-    Arc::new(move |token: String| {
+    Arc::new(move |authorization: String| {
         let ctx = ctx.clone();
         Box::pin(async move {
-            let header = format!("Bearer {token}");
-            uma_reference_server::core::protection::authorize_pat(&ctx, Some(&header))
+            uma_reference_server::core::protection::authorize_pat(&ctx, Some(&authorization))
                 .await
                 .ok()
                 .map(|pat| pat.owner)
@@ -52,8 +44,8 @@ mod tests {
         let traffic = Traffic::new();
         traffic.resolve_pat_owners(
             Party::As,
-            Arc::new(|token: String| -> PatOwnerFuture {
-                Box::pin(async move { (token == "pat-a").then(|| "alice".to_string()) })
+            Arc::new(|authorization: String| -> PatOwnerFuture {
+                Box::pin(async move { (authorization == "Bearer pat-a").then(|| "alice".to_string()) })
             }),
         );
         let router = traffic.layer(

@@ -11,7 +11,7 @@ use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
 use axum::middleware::Next;
 use serde_json::{Map, Value, json};
 
-use super::pat_owner::{PatOwnerResolver, bearer_token};
+use super::pat_owner::PatOwnerResolver;
 use crate::uma::grant::{FORM_MEDIA_TYPE, media_type};
 
 /// Request and response bodies kept at most this large.
@@ -344,16 +344,17 @@ impl Traffic {
         inner.owners.push((party, resolver));
     }
 
-    /// The resource owner `token` stands for at `party`, if that party resolves tokens.
-    async fn pat_owner(&self, party: Party, token: Option<String>) -> Option<String> {
-        let token = token?;
+    /// The resource owner the bearer token of `authorization` (a request's header value) stands
+    /// for at `party`, if that party resolves tokens.
+    async fn pat_owner(&self, party: Party, authorization: Option<&str>) -> Option<String> {
+        let authorization = authorization?.to_string();
         let resolver = self
             .lock()
             .owners
             .iter()
             .find(|(p, _)| *p == party)
             .map(|(_, r)| r.clone())?;
-        resolver(token).await
+        resolver(authorization).await
     }
 
     /// Adds a hook.
@@ -473,9 +474,7 @@ async fn record(State((traffic, party)): State<(Traffic, Party)>, req: Request, 
         pat_owner: None,
     };
     // Resolved before the counterpart answers: what the token stood for when it was presented.
-    rec.pat_owner = traffic
-        .pat_owner(party, bearer_token(rec.header("authorization")))
-        .await;
+    rec.pat_owner = traffic.pat_owner(party, rec.header("authorization")).await;
     let form = form_of(rec.header("content-type"), &rec.body);
     let qv = pairs(&query);
     let jv = serde_json::from_str::<Value>(&rec.body).unwrap_or(Value::Null);
