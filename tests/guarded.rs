@@ -3,6 +3,9 @@
 //! that drips after its headers, a port nobody listens on; and the identity providers of two
 //! runs at once.
 
+#[path = "support/examples.rs"]
+mod examples;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -145,11 +148,7 @@ async fn a_discovery_body_that_drips_after_its_headers_is_cut_off_by_the_request
 #[tokio::test]
 async fn a_refused_connection_says_connection_refused() {
     // Arrange: a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = examples::free_port();
 
     // Act
     let found = preflight_of(&profile_text(&format!("http://127.0.0.1:{port}"), "")).await;

@@ -6,6 +6,8 @@
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/examples.rs"]
+mod examples;
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,8 @@
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/examples.rs"]
+mod examples;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

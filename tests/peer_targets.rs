@@ -245,11 +245,17 @@ async fn a_failing_client_command_is_recorded_with_its_exit_status_and_stderr() 
         ..RunRequest::default()
     };
     let report = uma_conformance::run(&req).await.unwrap();
-    let e = report.scenarios[0]
+    let scenario = &report.scenarios[0];
+    let e = scenario
         .exchanges
         .iter()
         .find(|e| e.method == "EXEC")
-        .expect("the command run is recorded");
+        .unwrap_or_else(|| {
+            panic!(
+                "the command run is recorded; the scenario ended {:?}: {:?}",
+                scenario.verdict, scenario.reason
+            )
+        });
     let run = e.command.as_ref().expect("with how it ended");
     assert_eq!(run.exit_status, Some(7));
     assert!(run.stderr.contains("no route to http://127.0.0.1:"), "{run:?}");

@@ -8,7 +8,6 @@
 
 #![allow(dead_code, reason = "each test binary uses a part of it")]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -58,7 +57,7 @@ pub(crate) async fn start(dir: &Path) -> Option<Browser> {
         return None;
     };
     std::fs::create_dir_all(dir).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::examples::free_port();
     let log_path = dir.join("chromedriver.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let driver = Driver(

@@ -5,12 +5,27 @@
 
 use std::path::Path;
 
-/// A loopback port free at the time of asking.
+/// A loopback port free at the time of asking, for a server the test starts later.
+///
+/// It is taken below the kernel's ephemeral range (Linux: 32768–60999), never from it: a port
+/// asked of the kernel with `bind(…:0)` and released can be handed again to any server the
+/// tests of the same binary start on port 0 before this test binds it (a clean-clone CI run saw
+/// a counterpart fail to bind that way). The ports handed out are distinct within the process,
+/// spread by process id between processes, and checked free when handed out.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % u32::from(SPAN)) as u16;
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = FIRST + (start + step) % SPAN;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN)
 }
 
 /// The text of `fixtures/targets/<name>`.

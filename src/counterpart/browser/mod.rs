@@ -163,6 +163,48 @@ pub fn shown(url: &str) -> String {
     }
 }
 
+/// How many times chromedriver is started when it exits at start.
+const LAUNCHES: u32 = 3;
+
+/// Starts chromedriver on a free loopback port and waits until it is ready: `None` when it
+/// exited first (its port was taken meanwhile).
+async fn launch(driver_path: &Path, http: &reqwest::Client) -> Result<Option<(tokio::process::Child, String)>, String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free loopback port for chromedriver: {e}"))?
+        .port();
+    let mut child = tokio::process::Command::new(driver_path)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", driver_path.display()))?;
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{url}/status")).send().await
+            && let Ok(v) = r.json::<Value>().await
+            && v["value"]["ready"] == true
+        {
+            return Ok(Some((child, url)));
+        }
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return Ok(None);
+        }
+        if started.elapsed() > STARTUP {
+            return Err(format!(
+                "chromedriver ({}) did not answer within {} s",
+                driver_path.display(),
+                STARTUP.as_secs()
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 impl Browser {
     /// Starts chromedriver. `accept_private_ca`: the target's certificates come from a CA the
     /// profile names (or the run's own test CA), which the harness has verified on the same
@@ -182,41 +224,26 @@ impl Browser {
         };
         let driver_path = which(driver_name).ok_or_else(|| missing(driver_name))?;
         let chromium = which(chromium_name).ok_or_else(|| missing(chromium_name))?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free loopback port for chromedriver: {e}"))?
-            .port();
-        let child = tokio::process::Command::new(&driver_path)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", driver_path.display()))?;
-        let url = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = http.get(format!("{url}/status")).send().await
-                && let Ok(v) = r.json::<Value>().await
-                && v["value"]["ready"] == true
-            {
+        // A port asked of the kernel and released may be taken before chromedriver binds it
+        // (by a counterpart of the same run starting on port 0): chromedriver then exits, and
+        // it is started again on another port.
+        let mut up = None;
+        for _ in 0..LAUNCHES {
+            up = launch(&driver_path, &http).await?;
+            if up.is_some() {
                 break;
             }
-            if started.elapsed() > STARTUP {
-                return Err(format!(
-                    "chromedriver ({}) did not answer within {} s",
-                    driver_path.display(),
-                    STARTUP.as_secs()
-                ));
-            }
-            tokio::time::sleep(POLL).await;
         }
+        let Some((child, url)) = up else {
+            return Err(format!(
+                "chromedriver ({}) exited at start {LAUNCHES} times (is its port taken?)",
+                driver_path.display()
+            ));
+        };
         Ok(Self {
             chromedriver: child,
             url,
@@ -565,6 +592,33 @@ mod tests {
         );
         assert_eq!(shown("https://as.example/claims"), "https://as.example/claims");
         assert_eq!(shown("::"), "(not a URL)");
+    }
+
+    #[tokio::test]
+    async fn a_chromedriver_that_exits_at_start_is_started_again_then_named() {
+        // Arrange: a "chromedriver" that notes each start and exits at once, as one whose port
+        // was taken does.
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let starts = dir.path().join("starts");
+        let driver = dir.path().join("chromedriver");
+        std::fs::write(
+            &driver,
+            format!("#!/bin/sh\necho \"$1\" >> {}\nexit 1\n", starts.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&driver, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        // Act
+        let e = Browser::start(driver.to_str(), Some("/bin/sh"), false)
+            .await
+            .unwrap_err();
+
+        // Assert
+        assert!(e.contains("exited at start 3 times"), "{e}");
+        let ports = std::fs::read_to_string(&starts).unwrap();
+        assert_eq!(ports.lines().count(), 3, "{ports}");
+        assert!(ports.lines().all(|l| l.starts_with("--port=")), "{ports}");
     }
 
     #[test]
