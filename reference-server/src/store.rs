@@ -7,21 +7,26 @@
 //!
 //! - **Exclusive** (SQLite): one server process owns the database file. All state is loaded into
 //!   memory at start and served from there; every change marks its row dirty, and a background
-//!   writer commits dirty rows in batches (one transaction, multi-row statements), starting as
-//!   soon as it is idle: changes arriving during a commit go into the next one (group commit).
+//!   writer writes dirty rows out in batches, starting as soon as it is idle: changes arriving
+//!   during a write-out go into the next one (group commit).
 //!   When a write is acknowledged depends on the [`Durability`]:
 //!   - [`Durability::Batched`] (the default): at once, unless the oldest change not yet
-//!     committed is older than [`FLUSH_DEADLINE`] (10 ms); then the write waits for its own
-//!     commit. So a crash (`kill -9`) can only lose writes acknowledged in the last
-//!     [`FLUSH_DEADLINE`] before it plus the commit then under way.
-//!   - [`Durability::Sync`]: after the commit that holds it, which SQLite also syncs to disk
+//!     written out is older than [`FLUSH_DEADLINE`] (10 ms); then the write waits for its own
+//!     write-out. So a crash (`kill -9`) can only lose writes acknowledged in the last
+//!     [`FLUSH_DEADLINE`] before it plus the write-out then under way. A write-out appends one
+//!     line to a change log beside the file ([`journal`]: one `write` to the operating system,
+//!     no b-tree pages); a checkpoint puts the log into SQLite every [`CHECKPOINT_BYTES`] of
+//!     log, on [`Store::flush`] and on [`Store::close`], so most rows are written once in large
+//!     batches, and a ticket issued and redeemed between two checkpoints never reaches the
+//!     file. At start-up a log left by a crash is replayed into SQLite before the tables load.
+//!   - [`Durability::Sync`]: after the SQLite commit that holds it, synced to disk
 //!     (`synchronous = FULL`), so an acknowledged write survives a crash and a power loss.
 //!
 //!   In both, consuming a single-use credential (a permission ticket, an authorization code, an
-//!   interaction session) and revoking tokens are acknowledged only once committed, so a crash
-//!   never makes a redeemed ticket redeemable again nor a revoked token active again.
-//!   [`Store::close`] (graceful shutdown) writes everything out, so a restart loses nothing.
-//!   Ticket single use rests on removal from the in-memory map under a lock.
+//!   interaction session) and revoking tokens are acknowledged only once written out, so a
+//!   crash never makes a redeemed ticket redeemable again nor a revoked token active again.
+//!   [`Store::close`] (graceful shutdown) writes everything into the file, so a restart loses
+//!   nothing. Ticket single use rests on removal from the in-memory map under a lock.
 //!
 //!   The pool has one connection (a second would find its page cache stale after every commit
 //!   of the other), a 64 MiB page cache, and the file has no secondary indexes: nothing but
@@ -31,7 +36,7 @@
 //!   [`Durability`]. Ticket single use rests on `DELETE … RETURNING`, which is atomic, so
 //!   parallel redemptions of one ticket see it at most once across instances.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -40,6 +45,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor as _, QueryBuilder, Row as _};
+
+mod journal;
+
+use journal::Journal;
 
 use crate::core::model::{
     ApprovalRecord, ApprovalStatus, ClientRecord, PolicyRecord, ResourceRecord, TicketData, TokenKind, TokenRecord,
@@ -56,6 +65,25 @@ const SQLITE_UNUSED_INDEXES: &str = "DROP INDEX IF EXISTS resources_by_owner; \
 
 /// Rows per multi-row statement (well under SQLite's limit of bound variables).
 const BATCH_ROWS: usize = 400;
+
+/// The tables written row by row: name, columns (key first), key column.
+const TABLES: [(&str, &str, &str); 7] = [
+    ("clients", "client_id, data, created_at", "client_id"),
+    ("resources", "id, owner, rs_client, description, created_at", "id"),
+    ("policies", "resource_id, policy", "resource_id"),
+    ("tickets", "hash, data, expires_at", "hash"),
+    (
+        "tokens",
+        "hash, kind, client_id, grant_id, data, expires_at, revoked",
+        "hash",
+    ),
+    ("approvals", "id, owner, status, data, created_at", "id"),
+    ("interactions", "id, data, expires_at", "id"),
+];
+
+/// The size of the change log's current segment beyond which the writer checkpoints it into
+/// the SQLite file (see [`journal`]).
+const CHECKPOINT_BYTES: u64 = 64 << 20;
 
 /// In [`Durability::Batched`] mode, the age of the oldest uncommitted change beyond which writes
 /// are no longer acknowledged before their commit.
@@ -115,6 +143,9 @@ pub enum StoreError {
     /// it was not acknowledged.
     #[error("failed to commit the change")]
     NotCommitted,
+    /// The change log (exclusive mode) could not be written or read.
+    #[error("change log error")]
+    Journal(#[source] std::io::Error),
 }
 
 /// Result of a storage operation.
@@ -163,6 +194,11 @@ struct Mem {
     flushing: tokio::sync::Mutex<()>,
     progress: tokio::sync::watch::Sender<Progress>,
     durability: Durability,
+    /// The change log of a database file in [`Durability::Batched`] (none in sync mode and for
+    /// an in-memory database, whose write-outs go to SQLite directly).
+    journal: Option<Mutex<Journal>>,
+    /// Keys written to the change log since the last checkpoint.
+    unsaved: Mutex<Dirty>,
 }
 
 /// The changes not yet committed.
@@ -245,6 +281,8 @@ impl Mem {
             flushing: tokio::sync::Mutex::new(()),
             progress: tokio::sync::watch::Sender::new(Progress::default()),
             durability,
+            journal: None,
+            unsaved: Mutex::default(),
         }
     }
 
@@ -295,6 +333,8 @@ struct Batch {
 }
 
 /// A bound value of a batched statement.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
 enum Val {
     Text(String),
     Int(i64),
@@ -383,7 +423,18 @@ impl Store {
         };
         store.migrate(!sqlite).await?;
         if sqlite {
-            let mem = Arc::new(store.load(durability).await?);
+            let file = sqlite_file(&url).filter(|_| !memory);
+            if let Some(db) = &file {
+                replay(&store.pool, db).await?;
+            }
+            let mut mem = store.load(durability).await?;
+            // Sync mode commits every change to SQLite (`synchronous = FULL`) before its
+            // acknowledgement, so that it survives a power loss too; the log serves batched mode.
+            if let Some(db) = file.as_ref().filter(|_| durability == Durability::Batched) {
+                let journal = Journal::open(db).map_err(StoreError::Journal)?;
+                mem.journal = Some(Mutex::new(journal));
+            }
+            let mem = Arc::new(mem);
             store.mem = Some(mem.clone());
             let (pool, stop) = (store.pool.clone(), store.stop.clone());
             *lock(&store.writer) = Some(tokio::spawn(write_loop(mem, pool, stop)));
@@ -506,18 +557,32 @@ impl Store {
             let _ = w.await;
         }
         if let Some(mem) = &self.mem {
-            // Whatever the writer left (e.g. after an error), one last attempt.
-            if let Err(e) = flush(mem, &self.pool).await {
+            // Whatever the writer left (e.g. after an error), one last attempt, then the change
+            // log into the file; a log that is left is replayed at the next start.
+            if let Err(e) = self.flush().await {
                 tracing::error!(error = %e, "final write-out failed");
+            } else if let Some(j) = &mem.journal {
+                // The checkpoint left an empty segment; nothing can be appended any more.
+                let j = lock(j);
+                if j.bytes() == 0
+                    && let Err(e) = j.remove_upto(u64::MAX)
+                {
+                    tracing::error!(error = %e, "could not remove the change log");
+                }
             }
         }
         self.pool.close().await;
     }
 
-    /// Writes out pending changes now (exclusive mode; a no-op in shared mode).
+    /// Writes out pending changes now and puts the change log into the SQLite file (exclusive
+    /// mode; a no-op in shared mode).
     pub async fn flush(&self) -> StoreResult<()> {
         match &self.mem {
-            Some(mem) => flush(mem, &self.pool).await,
+            Some(mem) => {
+                flush(mem, &self.pool).await?;
+                let _one_at_a_time = mem.flushing.lock().await;
+                checkpoint(mem, &self.pool).await
+            }
             None => Ok(()),
         }
     }
@@ -1189,10 +1254,16 @@ async fn flush(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
     } else {
         write_out(mem, pool, &dirty).await
     };
+    let checkpoint_due = result.is_ok() && mem.journal.as_ref().is_some_and(|j| lock(j).bytes() > CHECKPOINT_BYTES);
     {
         let mut p = lock(&mem.pending);
         let since = p.committing_since.take();
-        if result.is_err() {
+        if result.is_ok() {
+            if mem.journal.is_some() {
+                // Written to the change log: due at the next checkpoint.
+                lock(&mem.unsaved).absorb(dirty);
+            }
+        } else {
             p.dirty.absorb(dirty);
             p.dirty_since = match (since, p.dirty_since) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -1207,15 +1278,87 @@ async fn flush(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
             p.failed = p.failed.max(upto);
         }
     });
+    if checkpoint_due && let Err(e) = checkpoint(mem, pool).await {
+        // What the log holds stays safe in it: the checkpoint is tried again later.
+        tracing::error!(error = %e, source = ?std::error::Error::source(&e), "checkpoint failed");
+    }
     result
+}
+
+/// Writes `dirty` out: appended to the change log in batched mode, committed to SQLite directly
+/// in sync mode and for an in-memory database.
+async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<()> {
+    let batches = collect(mem, dirty)?;
+    let Some(journal) = &mem.journal else {
+        return commit(pool, [batches]).await;
+    };
+    let Some(line) = journal::encode(&batches)? else {
+        return Ok(());
+    };
+    lock(journal).write(&line)
+}
+
+/// Puts what the change log holds into the SQLite file and deletes the segments it is in. The
+/// caller holds `mem.flushing`, so nothing is appended meanwhile; the rows are read from memory
+/// after a new segment is started, so they are at least as new as every line of the old ones.
+async fn checkpoint(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
+    let Some(journal) = &mem.journal else {
+        return Ok(());
+    };
+    let keys = std::mem::take(&mut *lock(&mem.unsaved));
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let old = match lock(journal).rotate() {
+        Ok(old) => old,
+        Err(e) => {
+            lock(&mem.unsaved).absorb(keys);
+            return Err(e);
+        }
+    };
+    let result = match collect(mem, &keys) {
+        Ok(batches) => commit(pool, [batches]).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => lock(journal).remove_upto(old),
+        Err(e) => {
+            lock(&mem.unsaved).absorb(keys);
+            Err(e)
+        }
+    }
+}
+
+/// Replays the change log left beside the database file `db` (a crash, or a failed
+/// checkpoint) into SQLite, then deletes it.
+async fn replay(pool: &AnyPool, db: &Path) -> StoreResult<()> {
+    let (lines, segments) = journal::read_all(db)?;
+    if segments.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        changes = lines.len(),
+        segments = segments.len(),
+        "replaying the change log"
+    );
+    commit(pool, lines).await?;
+    for path in segments {
+        std::fs::remove_file(path).map_err(StoreError::Journal)?;
+    }
+    Ok(())
+}
+
+/// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`), `None` for an in-memory one.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(":memory:") && !url.contains("mode=memory")).then(|| path.into())
 }
 
 /// Collects one table's dirty keys into rows to upsert (`row` returns the row of a key still
 /// present) and keys to delete (absent ones).
 fn batch(
-    table: &'static str,
-    cols: &'static str,
-    key: &'static str,
+    (table, cols, key): (&'static str, &'static str, &'static str),
     keys: &HashSet<String>,
     mut row: impl FnMut(&str) -> StoreResult<Option<Vec<Val>>>,
 ) -> StoreResult<Batch> {
@@ -1235,106 +1378,93 @@ fn batch(
     })
 }
 
-async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<()> {
+/// The rows of `dirty`'s keys as they are in memory now (a key no longer there is deleted).
+fn collect(mem: &Mem, dirty: &Dirty) -> StoreResult<[Batch; 7]> {
     let text = |s: &str| Val::Text(s.to_owned());
     // Each lookup takes its table's lock only for that key, so request handlers are not held up.
-    let batches = {
-        [
-            batch(
-                "clients",
-                "client_id, data, created_at",
-                "client_id",
-                &dirty.clients,
-                |k| {
-                    read(&mem.clients)
-                        .get(k)
-                        .map(|(c, created)| Ok(vec![text(k), Val::Text(to_json(c)?), Val::Int(*created)]))
-                        .transpose()
-                },
-            )?,
-            batch(
-                "resources",
-                "id, owner, rs_client, description, created_at",
-                "id",
-                &dirty.resources,
-                |k| {
-                    read(&mem.resources)
-                        .get(k)
-                        .map(|(r, created)| {
-                            Ok(vec![
-                                text(k),
-                                text(&r.owner),
-                                text(&r.rs_client),
-                                Val::Text(to_json(&r.description)?),
-                                Val::Int(*created),
-                            ])
-                        })
-                        .transpose()
-                },
-            )?,
-            batch("policies", "resource_id, policy", "resource_id", &dirty.policies, |k| {
-                read(&mem.policies)
-                    .get(k)
-                    .map(|p| Ok(vec![text(k), Val::Text(to_json(p)?)]))
-                    .transpose()
-            })?,
-            batch("tickets", "hash, data, expires_at", "hash", &dirty.tickets, |k| {
-                lock(&mem.tickets)
-                    .get(k)
-                    .map(|(t, exp)| Ok(vec![text(k), Val::Text(to_json(t)?), Val::Int(*exp)]))
-                    .transpose()
-            })?,
-            batch(
-                "tokens",
-                "hash, kind, client_id, grant_id, data, expires_at, revoked",
-                "hash",
-                &dirty.tokens,
-                |k| {
-                    read(&mem.tokens)
-                        .get(k)
-                        .map(|t| {
-                            Ok(vec![
-                                text(k),
-                                text(t.kind.as_str()),
-                                text(&t.client_id),
-                                text(&t.grant_id),
-                                Val::Text(to_json(t)?),
-                                Val::Int(t.expires_at),
-                                Val::Int(i64::from(t.revoked)),
-                            ])
-                        })
-                        .transpose()
-                },
-            )?,
-            batch(
-                "approvals",
-                "id, owner, status, data, created_at",
-                "id",
-                &dirty.approvals,
-                |k| {
-                    read(&mem.approvals)
-                        .get(k)
-                        .map(|a| {
-                            Ok(vec![
-                                text(k),
-                                text(&a.owner),
-                                text(a.status.as_str()),
-                                Val::Text(to_json(a)?),
-                                Val::Int(a.created_at),
-                            ])
-                        })
-                        .transpose()
-                },
-            )?,
-            batch("interactions", "id, data, expires_at", "id", &dirty.interactions, |k| {
-                Ok(lock(&mem.interactions)
-                    .get(k)
-                    .map(|(data, exp)| vec![text(k), text(data), Val::Int(*exp)]))
-            })?,
-        ]
-    };
+    Ok([
+        batch(TABLES[0], &dirty.clients, |k| {
+            read(&mem.clients)
+                .get(k)
+                .map(|(c, created)| Ok(vec![text(k), Val::Text(to_json(c)?), Val::Int(*created)]))
+                .transpose()
+        })?,
+        batch(TABLES[1], &dirty.resources, |k| {
+            read(&mem.resources)
+                .get(k)
+                .map(|(r, created)| {
+                    Ok(vec![
+                        text(k),
+                        text(&r.owner),
+                        text(&r.rs_client),
+                        Val::Text(to_json(&r.description)?),
+                        Val::Int(*created),
+                    ])
+                })
+                .transpose()
+        })?,
+        batch(TABLES[2], &dirty.policies, |k| {
+            read(&mem.policies)
+                .get(k)
+                .map(|p| Ok(vec![text(k), Val::Text(to_json(p)?)]))
+                .transpose()
+        })?,
+        batch(TABLES[3], &dirty.tickets, |k| {
+            lock(&mem.tickets)
+                .get(k)
+                .map(|(t, exp)| Ok(vec![text(k), Val::Text(to_json(t)?), Val::Int(*exp)]))
+                .transpose()
+        })?,
+        batch(TABLES[4], &dirty.tokens, |k| {
+            read(&mem.tokens)
+                .get(k)
+                .map(|t| {
+                    Ok(vec![
+                        text(k),
+                        text(t.kind.as_str()),
+                        text(&t.client_id),
+                        text(&t.grant_id),
+                        Val::Text(to_json(t)?),
+                        Val::Int(t.expires_at),
+                        Val::Int(i64::from(t.revoked)),
+                    ])
+                })
+                .transpose()
+        })?,
+        batch(TABLES[5], &dirty.approvals, |k| {
+            read(&mem.approvals)
+                .get(k)
+                .map(|a| {
+                    Ok(vec![
+                        text(k),
+                        text(&a.owner),
+                        text(a.status.as_str()),
+                        Val::Text(to_json(a)?),
+                        Val::Int(a.created_at),
+                    ])
+                })
+                .transpose()
+        })?,
+        batch(TABLES[6], &dirty.interactions, |k| {
+            Ok(lock(&mem.interactions)
+                .get(k)
+                .map(|(data, exp)| vec![text(k), text(data), Val::Int(*exp)]))
+        })?,
+    ])
+}
 
+/// Commits `lines` of batches (each line's upserts and deletions in order) in one transaction.
+async fn commit(pool: &AnyPool, lines: impl IntoIterator<Item = impl IntoIterator<Item = Batch>>) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
+    for line in lines {
+        apply(&mut tx, line).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Runs one line of batches' statements in `tx`.
+async fn apply(tx: &mut sqlx::Transaction<'_, Any>, batches: impl IntoIterator<Item = Batch>) -> StoreResult<()> {
     for Batch {
         table,
         cols,
@@ -1361,7 +1491,7 @@ async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<()> 
                 }
             });
             qb.push(format!(" ON CONFLICT ({key}) DO UPDATE SET {}", updates.join(", ")));
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
         for chunk in gone.chunks(BATCH_ROWS) {
             let mut qb: QueryBuilder<Any> = QueryBuilder::new(format!("DELETE FROM {table} WHERE {key} IN ("));
@@ -1370,10 +1500,9 @@ async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<()> 
                 sep.push_bind(k.clone());
             }
             qb.push(")");
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
     }
-    tx.commit().await?;
     Ok(())
 }
 

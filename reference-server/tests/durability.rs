@@ -325,7 +325,7 @@ async fn a_kill_9_in_the_default_mode_loses_only_writes_within_the_documented_wi
 /// A SQLite file in a temporary directory, and a second connection to read it behind the
 /// store's back.
 struct DbFile {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     url: String,
 }
 
@@ -333,7 +333,26 @@ impl DbFile {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("uma.db").display());
-        Self { _dir: dir, url }
+        Self { dir, url }
+    }
+
+    /// The store a restart would open if the process died now: every file of the data
+    /// directory as it is on disk (the SQLite file, its write-ahead log, the change log; not
+    /// SQLite's shared-memory index, which a new process rebuilds) copied to another directory,
+    /// and opened there.
+    async fn after_crash(&self) -> (tempfile::TempDir, Store) {
+        let copy = tempfile::tempdir().expect("temp dir");
+        for e in std::fs::read_dir(self.dir.path()).expect("the data directory") {
+            let e = e.expect("an entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.ends_with("-shm") {
+                std::fs::copy(e.path(), copy.path().join(&name)).expect("copied");
+            }
+        }
+        let store = Store::open_dir_with(copy.path(), Durability::Batched)
+            .await
+            .expect("the copy opens");
+        (copy, store)
     }
 
     async fn store(&self, durability: Durability) -> Store {
@@ -400,7 +419,7 @@ async fn in_sync_mode_an_acknowledged_write_is_already_in_the_database_file() {
 }
 
 #[tokio::test]
-async fn in_the_default_mode_a_taken_ticket_is_gone_from_the_database_file_when_take_returns() {
+async fn in_the_default_mode_a_taken_ticket_is_gone_from_what_a_crash_leaves_when_take_returns() {
     // Arrange: a ticket that is in the file.
     let db = DbFile::new();
     let store = db.store(Durability::Batched).await;
@@ -411,13 +430,19 @@ async fn in_the_default_mode_a_taken_ticket_is_gone_from_the_database_file_when_
     // Act
     let taken = store.take_ticket("h1").await.expect("taken");
 
-    // Assert
+    // Assert: still in the SQLite file (the change log holds its removal), never after a crash.
     assert!(taken.is_some());
-    assert_eq!(db.rows("tickets", "hash", "h1").await, 0);
+    let (_copy, restarted) = db.after_crash().await;
+    assert!(restarted.ticket("h1").await.expect("read").is_none());
+    assert_eq!(
+        db.rows("tickets", "hash", "h1").await,
+        1,
+        "the removal waits in the change log"
+    );
 }
 
 #[tokio::test]
-async fn in_the_default_mode_a_revocation_is_in_the_database_file_when_it_returns() {
+async fn in_the_default_mode_a_revocation_survives_a_crash_when_it_returns() {
     // Arrange
     let db = DbFile::new();
     let store = db.store(Durability::Batched).await;
@@ -433,24 +458,28 @@ async fn in_the_default_mode_a_revocation_is_in_the_database_file_when_it_return
     store.revoke_grant("g1").await.expect("revoked");
 
     // Assert
-    let mut conn = db.other_connection().await;
-    let revoked: i64 = sqlx::query_scalar("SELECT revoked FROM tokens WHERE hash = 't1'")
-        .fetch_one(&mut conn)
-        .await
-        .expect("the token row");
-    assert_eq!(revoked, 1);
+    let (_copy, restarted) = db.after_crash().await;
+    let token = restarted.token("t1").await.expect("read").expect("the token");
+    assert!(token.revoked);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_the_default_mode_a_write_waits_for_its_commit_once_the_writer_is_behind_the_flush_deadline() {
-    // Arrange: another connection holds SQLite's write lock, so the writer cannot commit; one
-    // write is acknowledged at once, then becomes older than the flush deadline.
+    // Arrange: another connection holds SQLite's write lock, and a checkpoint of the change
+    // log into the file waits for it, so the writer is stuck; one write is acknowledged at
+    // once, then becomes older than the flush deadline.
     let db = DbFile::new();
     let store = db.store(Durability::Batched).await;
+    store.put_resource(&resource("r0"), 1).await.expect("stored");
     let mut blocker = db.other_connection().await;
     sqlx::Executor::execute(&mut blocker, "BEGIN IMMEDIATE")
         .await
         .expect("write lock");
+    let checkpoint = tokio::spawn({
+        let store = store.clone();
+        async move { store.flush().await }
+    });
+    tokio::time::sleep(FLUSH_DEADLINE * 5).await;
     store
         .put_resource(&resource("r1"), 1)
         .await
@@ -469,11 +498,14 @@ async fn in_the_default_mode_a_write_waits_for_its_commit_once_the_writer_is_beh
         .expect("lock released");
     let second = second.await.expect("the write task");
 
-    // Assert: not acknowledged before it could be committed, and committed when acknowledged.
+    // Assert: not acknowledged before it could be written out, and kept when acknowledged.
     assert!(!acknowledged_while_blocked, "acknowledged while the writer was blocked");
-    second.expect("acknowledged after its commit");
-    assert_eq!(db.rows("resources", "id", "r2").await, 1);
-    assert_eq!(db.rows("resources", "id", "r1").await, 1);
+    second.expect("acknowledged after its write-out");
+    checkpoint.await.expect("the checkpoint task").expect("the checkpoint");
+    let (_copy, restarted) = db.after_crash().await;
+    for id in ["r0", "r1", "r2"] {
+        assert!(restarted.resource(id).await.expect("read").is_some(), "{id}");
+    }
 }
 
 #[tokio::test]

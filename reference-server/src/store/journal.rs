@@ -1,0 +1,270 @@
+//! The change log of exclusive mode: what the writer has acknowledged but not yet put into the
+//! SQLite file.
+//!
+//! Each write-out appends one line to the current segment (`<db>.changes.<n>`): a JSON array
+//! of the rows changed since the last one, per table, each row whole (as the SQLite row would
+//! hold it), and the keys deleted. Appending is one `write` of the whole line to the operating
+//! system, which keeps it whatever becomes of the process (the log serves
+//! [`Durability::Batched`](super::Durability::Batched), which promises nothing across a power
+//! loss); a process that dies in the middle of it leaves an incomplete last line, which was
+//! never acknowledged and is dropped at replay.
+//!
+//! A checkpoint ([`super::checkpoint`]) starts a new segment, writes the rows the older
+//! segments name into SQLite in one transaction, then deletes those segments. At start-up every
+//! segment left (a crash, or a checkpoint that failed) is replayed into SQLite in order, in one
+//! transaction, before the tables are loaded: each line holds whole rows and deletions, so
+//! applying a line twice, or applying it over a newer checkpoint, ends in the same state.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Batch, StoreError, StoreResult, TABLES, Val};
+
+/// The segment files of `db`, oldest first.
+pub(super) fn segments(db: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let Some(dir) = db.parent() else {
+        return Ok(Vec::new());
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = segment_prefix(db);
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        found.push((n, e.path()));
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn segment_prefix(db: &Path) -> String {
+    let name = db
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{name}.changes.")
+}
+
+fn segment_path(db: &Path, n: u64) -> PathBuf {
+    db.with_file_name(format!("{}{n:06}", segment_prefix(db)))
+}
+
+/// One table's changes in a line.
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    t: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    rows: &'a [Vec<Val>],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    gone: &'a [String],
+}
+
+#[derive(Deserialize)]
+struct EntryIn {
+    t: String,
+    #[serde(default)]
+    rows: Vec<Vec<Val>>,
+    #[serde(default)]
+    gone: Vec<String>,
+}
+
+/// The open change log.
+#[derive(Debug)]
+pub(super) struct Journal {
+    db: PathBuf,
+    segment: u64,
+    file: File,
+    bytes: u64,
+}
+
+impl Journal {
+    /// Starts a new segment numbered after every existing one.
+    pub(super) fn open(db: &Path) -> std::io::Result<Self> {
+        let next = segments(db)?.last().map_or(1, |(n, _)| n + 1);
+        Ok(Self {
+            db: db.to_path_buf(),
+            segment: next,
+            file: Self::create(db, next)?,
+            bytes: 0,
+        })
+    }
+
+    fn create(db: &Path, n: u64) -> std::io::Result<File> {
+        OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(segment_path(db, n))
+    }
+
+    /// Bytes in the current segment.
+    pub(super) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Appends one line (from [`encode`]).
+    pub(super) fn write(&mut self, line: &[u8]) -> StoreResult<()> {
+        self.file.write_all(line).map_err(StoreError::Journal)?;
+        self.bytes += line.len() as u64;
+        Ok(())
+    }
+
+    /// Starts a new segment; returns the number of the last one written, which a checkpoint
+    /// may remove (with every older one) once SQLite holds what it named.
+    pub(super) fn rotate(&mut self) -> StoreResult<u64> {
+        let next = self.segment + 1;
+        self.file = Self::create(&self.db, next).map_err(StoreError::Journal)?;
+        self.bytes = 0;
+        Ok(std::mem::replace(&mut self.segment, next))
+    }
+
+    /// Deletes every segment numbered up to `upto`.
+    pub(super) fn remove_upto(&self, upto: u64) -> StoreResult<()> {
+        for (n, path) in segments(&self.db).map_err(StoreError::Journal)? {
+            if n <= upto {
+                std::fs::remove_file(path).map_err(StoreError::Journal)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The line holding `batches`, `None` when they change nothing.
+pub(super) fn encode(batches: &[Batch]) -> StoreResult<Option<Vec<u8>>> {
+    let entries: Vec<EntryOut<'_>> = batches
+        .iter()
+        .filter(|b| !b.rows.is_empty() || !b.gone.is_empty())
+        .map(|b| EntryOut {
+            t: b.table,
+            rows: &b.rows,
+            gone: &b.gone,
+        })
+        .collect();
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let mut line = serde_json::to_vec(&entries)?;
+    line.push(b'\n');
+    Ok(Some(line))
+}
+
+/// Reads every segment of `db`, oldest first, into the batches of its lines, in order. An
+/// incomplete last line of the newest segment (its write was cut by a crash, so it was never
+/// acknowledged) is dropped; any other line that cannot be read is an error.
+pub(super) fn read_all(db: &Path) -> StoreResult<(Vec<Vec<Batch>>, Vec<PathBuf>)> {
+    let segs = segments(db).map_err(StoreError::Journal)?;
+    let mut lines = Vec::new();
+    let last = segs.len().saturating_sub(1);
+    for (i, (_, path)) in segs.iter().enumerate() {
+        let bytes = std::fs::read(path).map_err(StoreError::Journal)?;
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+                if i == last {
+                    tracing::warn!(segment = %path.display(), "dropping the incomplete last change of the log");
+                    break;
+                }
+                return Err(StoreError::Journal(std::io::Error::other(format!(
+                    "{}: an incomplete line in a segment that is not the newest",
+                    path.display()
+                ))));
+            };
+            let entries: Vec<EntryIn> = serde_json::from_slice(&rest[..end])?;
+            let mut batches = Vec::with_capacity(entries.len());
+            for e in entries {
+                let Some(&(table, cols, key)) = TABLES.iter().find(|(t, _, _)| *t == e.t) else {
+                    return Err(StoreError::Journal(std::io::Error::other(format!(
+                        "{}: unknown table `{}`",
+                        path.display(),
+                        e.t
+                    ))));
+                };
+                batches.push(Batch {
+                    table,
+                    cols,
+                    key,
+                    rows: e.rows,
+                    gone: e.gone,
+                });
+            }
+            lines.push(batches);
+            rest = &rest[end + 1..];
+        }
+    }
+    Ok((lines, segs.into_iter().map(|(_, p)| p).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(key: &str, value: &str) -> Batch {
+        Batch {
+            table: "tickets",
+            cols: TABLES[3].1,
+            key: "hash",
+            rows: vec![vec![Val::Text(key.into()), Val::Text(value.into()), Val::Int(7)]],
+            gone: vec!["old".into()],
+        }
+    }
+
+    #[test]
+    fn lines_come_back_in_order_across_segments() {
+        // Arrange
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("uma.db");
+        let mut j = Journal::open(&db).unwrap();
+        j.write(&encode(&[batch("a", "1")]).unwrap().unwrap()).unwrap();
+        let old = j.rotate().unwrap();
+        j.write(&encode(&[batch("b", "2")]).unwrap().unwrap()).unwrap();
+
+        // Act
+        let (lines, paths) = read_all(&db).unwrap();
+
+        // Assert
+        assert_eq!(old, 1);
+        assert_eq!(paths.len(), 2);
+        let keys: Vec<&Val> = lines.iter().map(|l| &l[0].rows[0][0]).collect();
+        assert!(matches!(keys[..], [Val::Text(a), Val::Text(b)] if a == "a" && b == "b"));
+        assert_eq!(lines[1][0].gone, ["old"]);
+        assert_eq!(lines[1][0].table, "tickets");
+        j.remove_upto(old).unwrap();
+        assert_eq!(read_all(&db).unwrap().1.len(), 1);
+    }
+
+    #[test]
+    fn an_incomplete_last_line_is_dropped_and_one_elsewhere_is_refused() {
+        // Arrange: a write cut short by a crash.
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("uma.db");
+        let mut j = Journal::open(&db).unwrap();
+        j.write(&encode(&[batch("a", "1")]).unwrap().unwrap()).unwrap();
+        j.file.write_all(br#"[{"t":"tickets","rows":[["b""#).unwrap();
+
+        // Act
+        let (lines, _) = read_all(&db).unwrap();
+
+        // Assert
+        assert_eq!(lines.len(), 1);
+
+        // Arrange: the cut segment is no longer the newest.
+        j.rotate().unwrap();
+        j.write(&encode(&[batch("c", "3")]).unwrap().unwrap()).unwrap();
+
+        // Act / Assert
+        assert!(read_all(&db).is_err());
+    }
+}
