@@ -401,6 +401,10 @@ impl Store {
                         // random hashes); SQLite's default cache (2 MiB) would read most of
                         // them again from the file for every commit.
                         conn.execute("PRAGMA cache_size = -65536").await?;
+                        // The statement journal of each multi-row upsert (SQLite writes one to
+                        // undo a statement that fails half-way) in memory, not in a temporary
+                        // file: a checkpoint's statements write thousands of pages.
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
                         if !memory {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute(match durability {

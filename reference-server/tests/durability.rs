@@ -442,6 +442,29 @@ async fn in_the_default_mode_a_taken_ticket_is_gone_from_what_a_crash_leaves_whe
 }
 
 #[tokio::test]
+async fn in_the_default_mode_a_graceful_close_leaves_everything_in_the_database_file_and_no_change_log() {
+    // Arrange: changes that only the change log holds.
+    let db = DbFile::new();
+    let store = db.store(Durability::Batched).await;
+    store.put_resource(&resource("r1"), 1).await.expect("stored");
+    store.put_ticket("h1", &ticket(), i64::MAX).await.expect("stored");
+    let _ = store.take_ticket("h1").await.expect("taken");
+
+    // Act
+    store.close().await;
+
+    // Assert
+    assert_eq!(db.rows("resources", "id", "r1").await, 1);
+    assert_eq!(db.rows("tickets", "hash", "h1").await, 0);
+    let logs: Vec<String> = std::fs::read_dir(db.dir.path())
+        .expect("the data directory")
+        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".changes."))
+        .collect();
+    assert!(logs.is_empty(), "{logs:?}");
+}
+
+#[tokio::test]
 async fn in_the_default_mode_a_revocation_survives_a_crash_when_it_returns() {
     // Arrange
     let db = DbFile::new();
