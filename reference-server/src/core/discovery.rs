@@ -96,7 +96,11 @@ pub fn metadata(ctx: &Ctx, form: Form) -> Value {
 /// Whether the endpoint at `path` (relative to the issuer) is not served because a variant
 /// withdrew it (the AS stops advertising it too, see [`metadata`]).
 pub fn withdrawn(ctx: &Ctx, path: &str) -> bool {
-    let v = |x| ctx.variant(x);
+    withdrawn_by(&ctx.config.variants, path)
+}
+
+fn withdrawn_by(variants: &crate::variants::Variants, path: &str) -> bool {
+    let v = |x| variants.contains(x);
     match path {
         paths::REGISTER => v(Variant::NoDcr),
         paths::REVOKE => v(Variant::NoRevocation),
@@ -108,6 +112,24 @@ pub fn withdrawn(ctx: &Ctx, path: &str) -> bool {
         _ => path.strip_suffix('/') == Some(paths::RESOURCE_SET) && v(Variant::ResourceSetNoTrailingSlash),
     }
 }
+
+/// Whether [`withdrawn`] can be true for any path, and the RFC 8414 document is withdrawn
+/// from outside the issuer's path (the variants that do either).
+pub fn withdraws_any(ctx: &Ctx) -> bool {
+    WITHDRAWING.iter().any(|v| ctx.variant(*v))
+}
+
+/// The variants that withdraw an endpoint (see [`withdrawn`]).
+const WITHDRAWING: [Variant; 8] = [
+    Variant::NoDcr,
+    Variant::NoRevocation,
+    Variant::NoIntrospection,
+    Variant::NoInteractiveClaims,
+    Variant::NoPatCodeFlow,
+    Variant::NoRfc8414Document,
+    Variant::IssuerWithPath,
+    Variant::ResourceSetNoTrailingSlash,
+];
 
 /// The path under which the AS serves its endpoints: the issuer's own path under the variant
 /// `issuer-with-path` (e.g. `/uma`), else none (an issuer path, if any, is a reverse proxy's).
@@ -264,4 +286,38 @@ pub fn plain_http(url: &str) -> String {
         return url.to_owned();
     }
     u.to_string().trim_end_matches('/').to_owned() + if url.ends_with('/') { "/" } else { "" }
+}
+
+#[cfg(test)]
+mod withdrawal_tests {
+    use super::*;
+    use crate::variants::Variants;
+
+    #[test]
+    fn every_variant_that_withdraws_an_endpoint_is_listed() {
+        let mut every_path: Vec<String> = [
+            paths::UMA_CONFIG,
+            paths::OAUTH_CONFIG,
+            paths::JWKS,
+            paths::REGISTER,
+            paths::TOKEN,
+            paths::REVOKE,
+            paths::INTROSPECT,
+            paths::RESOURCE_SET,
+            paths::PERMISSION,
+            paths::CLAIMS,
+            paths::AUTHORIZE,
+            paths::APPROVALS,
+        ]
+        .iter()
+        .map(|p| (*p).to_owned())
+        .collect();
+        every_path.push(format!("{}/", paths::RESOURCE_SET));
+        for v in Variant::ALL {
+            let mut variants = Variants::none();
+            variants.insert(*v);
+            let withdraws = every_path.iter().any(|p| withdrawn_by(&variants, p));
+            assert_eq!(withdraws, WITHDRAWING.contains(v), "{v:?}");
+        }
+    }
 }

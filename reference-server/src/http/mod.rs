@@ -104,11 +104,10 @@ fn routes(ctx: SharedCtx) -> Router {
             post(demo_id_token),
         )
         .layer(DefaultBodyLimit::max(limit))
-        // Before any handler reads a body: unsupported codings (415), declared lengths over the
-        // limit (413); and a slow or stalled client cannot hold a request open forever (408).
+        // Before any handler reads a body: request targets and header sections over the limits
+        // (414, 431), unsupported codings (415), declared lengths over the limit (413); and a
+        // slow or stalled client cannot hold a request open forever (408).
         .layer(axum::middleware::from_fn_with_state(limit, limits::body_guard))
-        // Request targets and header sections over the limits (414, 431).
-        .layer(axum::middleware::from_fn(limits::guard))
         // Spans name the method and path only: query strings can carry tickets and states.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
             tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())

@@ -24,6 +24,11 @@ pub(super) fn mount(ctx: SharedCtx, routes: Router) -> Router {
             .nest(&prefix, routes)
             .route(&rfc8414, get(super::oauth_metadata).with_state(ctx.clone()))
     };
+    // Without a variant that withdraws an endpoint or moves the routes, the layer would only
+    // cost every request a boxed future.
+    if prefix.is_empty() && !discovery::withdraws_any(&ctx) {
+        return router;
+    }
     router.layer(middleware::from_fn_with_state(ctx, withdraw))
 }
 
