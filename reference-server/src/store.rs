@@ -14,9 +14,10 @@
 //!     written out is older than [`FLUSH_DEADLINE`] (10 ms); then the write waits for its own
 //!     write-out. So a crash (`kill -9`) can only lose writes acknowledged in the last
 //!     [`FLUSH_DEADLINE`] before it plus the write-out then under way. A write-out appends one
-//!     line to a change log beside the file ([`journal`]: one `write` to the operating system,
-//!     no b-tree pages); a checkpoint puts the log into SQLite every [`CHECKPOINT_BYTES`] of
-//!     log, on [`Store::flush`] and on [`Store::close`], so most rows are written once in large
+//!     line to a change log beside the file (module `journal`: one `write` to the operating
+//!     system, no b-tree pages); a checkpoint puts the log into SQLite every 64 MiB of log
+//!     (beside the writer, which goes on into a new segment), on [`Store::flush`] and on
+//!     [`Store::close`], so most rows are written once in large
 //!     batches, and a ticket issued and redeemed between two checkpoints never reaches the
 //!     file. At start-up a log left by a crash is replayed into SQLite before the tables load.
 //!   - [`Durability::Sync`]: after the SQLite commit that holds it, synced to disk
@@ -199,6 +200,8 @@ struct Mem {
     journal: Option<Mutex<Journal>>,
     /// Keys written to the change log since the last checkpoint.
     unsaved: Mutex<Dirty>,
+    /// Held by the one checkpoint at a time, taken before `flushing` when both are.
+    checkpointing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The changes not yet committed.
@@ -233,7 +236,7 @@ enum Need {
 }
 
 /// Keys changed since the last write-out, per table.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Dirty {
     clients: HashSet<String>,
     resources: HashSet<String>,
@@ -283,6 +286,7 @@ impl Mem {
             durability,
             journal: None,
             unsaved: Mutex::default(),
+            checkpointing: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -583,9 +587,14 @@ impl Store {
     pub async fn flush(&self) -> StoreResult<()> {
         match &self.mem {
             Some(mem) => {
+                // After any checkpoint under way, and holding the writer for this one.
+                let _one_checkpoint = mem.checkpointing.lock().await;
                 flush(mem, &self.pool).await?;
                 let _one_at_a_time = mem.flushing.lock().await;
-                checkpoint(mem, &self.pool).await
+                match begin_checkpoint(mem)? {
+                    Some((keys, old)) => finish_checkpoint(mem, &self.pool, keys, old).await,
+                    None => Ok(()),
+                }
             }
             None => Ok(()),
         }
@@ -1244,7 +1253,7 @@ async fn write_loop(mem: Arc<Mem>, pool: AnyPool, stop: Arc<tokio::sync::Notify>
 
 /// Writes every dirty row of `mem` in one transaction, then tells the changes waiting for it.
 /// On failure the rows stay dirty (and their waiters learn that their commit failed).
-async fn flush(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
+async fn flush(mem: &Arc<Mem>, pool: &AnyPool) -> StoreResult<()> {
     let _one_at_a_time = mem.flushing.lock().await;
     let (dirty, upto) = {
         let mut p = lock(&mem.pending);
@@ -1282,11 +1291,37 @@ async fn flush(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
             p.failed = p.failed.max(upto);
         }
     });
-    if checkpoint_due && let Err(e) = checkpoint(mem, pool).await {
-        // What the log holds stays safe in it: the checkpoint is tried again later.
-        tracing::error!(error = %e, source = ?std::error::Error::source(&e), "checkpoint failed");
+    if checkpoint_due {
+        checkpoint_in_background(mem, pool);
     }
     result
+}
+
+/// Starts a checkpoint beside the writer, unless one is under way: the caller holds
+/// `mem.flushing`, so the keys due and the segment they end in are taken before any later
+/// line is appended; write-outs go on into the new segment while SQLite is written.
+fn checkpoint_in_background(mem: &Arc<Mem>, pool: &AnyPool) {
+    let Ok(one_checkpoint) = Arc::clone(&mem.checkpointing).try_lock_owned() else {
+        return;
+    };
+    let begun = match begin_checkpoint(mem) {
+        Ok(Some(begun)) => begun,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "checkpoint failed");
+            return;
+        }
+    };
+    let (mem, pool) = (Arc::clone(mem), pool.clone());
+    tokio::spawn(async move {
+        let _one_checkpoint = one_checkpoint;
+        let (keys, old) = begun;
+        if let Err(e) = finish_checkpoint(&mem, &pool, keys, old).await {
+            // What the log holds stays safe in it: the next checkpoint takes these keys too
+            // and removes the segments this one left.
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "checkpoint failed");
+        }
+    });
 }
 
 /// Writes `dirty` out: appended to the change log in batched mode, committed to SQLite directly
@@ -1302,28 +1337,50 @@ async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<()> 
     lock(journal).write(&line)
 }
 
-/// Puts what the change log holds into the SQLite file and deletes the segments it is in. The
-/// caller holds `mem.flushing`, so nothing is appended meanwhile; the rows are read from memory
-/// after a new segment is started, so they are at least as new as every line of the old ones.
-async fn checkpoint(mem: &Mem, pool: &AnyPool) -> StoreResult<()> {
+/// The first half of a checkpoint, which puts what the change log holds into the SQLite file:
+/// takes the keys written to the log since the last one and starts a new segment, returning the
+/// keys and the number of the last segment that names them (`None` when no key is due). The
+/// caller holds `mem.checkpointing` and `mem.flushing`, so no line is appended meanwhile.
+fn begin_checkpoint(mem: &Mem) -> StoreResult<Option<(Dirty, u64)>> {
     let Some(journal) = &mem.journal else {
-        return Ok(());
+        return Ok(None);
     };
     let keys = std::mem::take(&mut *lock(&mem.unsaved));
     if keys.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    let old = match lock(journal).rotate() {
-        Ok(old) => old,
+    match lock(journal).rotate() {
+        Ok(old) => Ok(Some((keys, old))),
         Err(e) => {
             lock(&mem.unsaved).absorb(keys);
-            return Err(e);
+            Err(e)
         }
+    }
+}
+
+/// The second half: writes the rows of `keys` as they are in memory now (read after the new
+/// segment started, so at least as new as every line of the old ones) into SQLite, then deletes
+/// the segments up to `old`. On failure the keys are due again and the segments stay. The
+/// caller holds `mem.checkpointing` (so at most one checkpoint runs, and a failed one's keys
+/// are due again before the next one begins), and may let the writer go on meanwhile.
+async fn finish_checkpoint(mem: &Arc<Mem>, pool: &AnyPool, keys: Dirty, old: u64) -> StoreResult<()> {
+    let Some(journal) = &mem.journal else {
+        return Ok(());
     };
-    let result = match collect(mem, &keys) {
-        Ok(batches) => commit(pool, [batches]).await,
-        Err(e) => Err(e),
+    // Reading and encoding a checkpoint's rows takes long: off the runtime's threads, so the
+    // requests they serve meanwhile are not held up behind it.
+    let keys = Arc::new(keys);
+    let reading = {
+        let (mem, keys) = (Arc::clone(mem), Arc::clone(&keys));
+        tokio::task::spawn_blocking(move || collect(&mem, &keys))
     };
+    let result = match reading.await {
+        Ok(Ok(batches)) => commit(pool, [batches]).await,
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(StoreError::Journal(std::io::Error::other(e))),
+    };
+    // The reading task is over (it ran to its end or was dropped), so this is the only handle.
+    let keys = Arc::unwrap_or_clone(keys);
     match result {
         Ok(()) => lock(journal).remove_upto(old),
         Err(e) => {

@@ -9,8 +9,9 @@
 //! loss); a process that dies in the middle of it leaves an incomplete last line, which was
 //! never acknowledged and is dropped at replay.
 //!
-//! A checkpoint ([`super::checkpoint`]) starts a new segment, writes the rows the older
-//! segments name into SQLite in one transaction, then deletes those segments. At start-up every
+//! A checkpoint ([`super::begin_checkpoint`], then beside the writer
+//! [`super::finish_checkpoint`]) starts a new segment, writes the rows the older segments name
+//! into SQLite in one transaction, then deletes those segments. At start-up every
 //! segment left (a crash, or a checkpoint that failed) is replayed into SQLite in order, in one
 //! transaction, before the tables are loaded: each line holds whole rows and deletions, so
 //! applying a line twice, or applying it over a newer checkpoint, ends in the same state.
