@@ -431,7 +431,7 @@ impl Store {
         };
         store.migrate(!sqlite).await?;
         if sqlite {
-            let file = sqlite_file(&url).filter(|_| !memory);
+            let file = if memory { None } else { sqlite_file(&url) };
             if let Some(db) = &file {
                 replay(&store.pool, db).await?;
             }
@@ -1409,11 +1409,12 @@ async fn replay(pool: &AnyPool, db: &Path) -> StoreResult<()> {
     Ok(())
 }
 
-/// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`), `None` for an in-memory one.
+/// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`), `None` for `:memory:` (the
+/// caller rules out `mode=memory`).
 fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && !path.starts_with(":memory:") && !url.contains("mode=memory")).then(|| path.into())
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
 }
 
 /// Collects one table's dirty keys into rows to upsert (`row` returns the row of a key still
