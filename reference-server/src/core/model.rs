@@ -153,7 +153,8 @@ impl TokenKind {
     }
 }
 
-/// A token the AS issued. Which fields are set depends on the kind.
+/// A token the AS issued. Which fields are set depends on the kind; the stored JSON leaves out
+/// the empty ones (they read back as their defaults).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenRecord {
     /// Kind.
@@ -163,32 +164,32 @@ pub struct TokenRecord {
     /// The grant it belongs to: revoking a refresh token revokes the grant's access tokens.
     pub grant_id: String,
     /// The resource owner (PAT, RPT, refresh, code).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// OAuth scopes (PAT and its refresh token).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// Granted permissions (RPT and its refresh token).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<Permission>,
     /// Claims held by reference (PCT).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<Claim>,
     /// For a refresh token: what it refreshes (`pat` or `rpt`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refreshes: Option<TokenKind>,
     /// For a code: the redirect URI and PKCE challenge of the authorization request.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
     /// For a code: the S256 challenge.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_challenge: Option<String>,
     /// Issued at (seconds since the epoch).
     pub issued_at: i64,
     /// Expires at (seconds since the epoch).
     pub expires_at: i64,
     /// Whether it was revoked.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub revoked: bool,
 }
 
