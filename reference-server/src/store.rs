@@ -17,7 +17,8 @@
 //!     line to a change log beside the file (module `journal`: one `write` to the operating
 //!     system, no b-tree pages); a checkpoint puts the log into SQLite every 64 MiB of log
 //!     (beside the writer, which goes on into a new segment), on [`Store::flush`] and on
-//!     [`Store::close`], so most rows are written once in large
+//!     [`Store::close`], committing the newest row of each key the log holds (kept in memory
+//!     beside it, so nothing is read or encoded twice); so most rows are written once in large
 //!     batches, and a ticket issued and redeemed between two checkpoints never reaches the
 //!     file. At start-up a log left by a crash is replayed into SQLite before the tables load.
 //!   - [`Durability::Sync`]: after the SQLite commit that holds it, synced to disk
@@ -48,8 +49,12 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor as _, QueryBuilder, Row as _};
 
 mod journal;
+#[cfg(test)]
+mod tests;
+mod unsaved;
 
 use journal::Journal;
+use unsaved::Unsaved;
 
 use crate::core::model::{
     ApprovalRecord, ApprovalStatus, ClientRecord, PolicyRecord, ResourceRecord, TicketData, TokenKind, TokenRecord,
@@ -198,10 +203,13 @@ struct Mem {
     /// The change log of a database file in [`Durability::Batched`] (none in sync mode and for
     /// an in-memory database, whose write-outs go to SQLite directly).
     journal: Option<Mutex<Journal>>,
-    /// Keys written to the change log since the last checkpoint.
-    unsaved: Mutex<Dirty>,
+    /// The rows written to the change log since the last checkpoint (the newest of each key).
+    unsaved: Mutex<Unsaved>,
     /// Held by the one checkpoint at a time, taken before `flushing` when both are.
     checkpointing: Arc<tokio::sync::Mutex<()>>,
+    /// The size of the change log's current segment beyond which a write-out starts a
+    /// checkpoint: [`CHECKPOINT_BYTES`] (tests set less).
+    checkpoint_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// The changes not yet committed.
@@ -287,6 +295,7 @@ impl Mem {
             journal: None,
             unsaved: Mutex::default(),
             checkpointing: Arc::new(tokio::sync::Mutex::new(())),
+            checkpoint_bytes: CHECKPOINT_BYTES.into(),
         }
     }
 
@@ -337,11 +346,13 @@ struct Batch {
 }
 
 /// A bound value of a batched statement.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Val {
     Text(String),
     Int(i64),
+    /// A JSON document, bound as text like [`Val::Text`]; the change log holds it as JSON, not
+    /// as a string of it (no escaping on the way in, no unescaping on the way out).
+    Json(String),
 }
 
 /// The database behind the AS.
@@ -592,7 +603,7 @@ impl Store {
                 flush(mem, &self.pool).await?;
                 let _one_at_a_time = mem.flushing.lock().await;
                 match begin_checkpoint(mem)? {
-                    Some((keys, old)) => finish_checkpoint(mem, &self.pool, keys, old).await,
+                    Some((rows, old)) => finish_checkpoint(mem, &self.pool, rows, old).await,
                     None => Ok(()),
                 }
             }
@@ -1262,19 +1273,20 @@ async fn flush(mem: &Arc<Mem>, pool: &AnyPool) -> StoreResult<()> {
     };
     // An empty batch still settles the changes numbered so far: each either named no row or was
     // in an earlier batch that committed (a failed one would have put its rows back).
-    let result = if dirty.is_empty() {
-        Ok(())
+    let mut result = if dirty.is_empty() {
+        Ok(None)
     } else {
         write_out(mem, pool, &dirty).await
     };
-    let checkpoint_due = result.is_ok() && mem.journal.as_ref().is_some_and(|j| lock(j).bytes() > CHECKPOINT_BYTES);
+    let threshold = mem.checkpoint_bytes.load(std::sync::atomic::Ordering::Relaxed);
+    let checkpoint_due = result.is_ok() && mem.journal.as_ref().is_some_and(|j| lock(j).bytes() > threshold);
     {
         let mut p = lock(&mem.pending);
         let since = p.committing_since.take();
-        if result.is_ok() {
-            if mem.journal.is_some() {
+        if let Ok(logged) = &mut result {
+            if let Some(rows) = logged.take() {
                 // Written to the change log: due at the next checkpoint.
-                lock(&mem.unsaved).absorb(dirty);
+                lock(&mem.unsaved).add(rows);
             }
         } else {
             p.dirty.absorb(dirty);
@@ -1284,6 +1296,7 @@ async fn flush(mem: &Arc<Mem>, pool: &AnyPool) -> StoreResult<()> {
             };
         }
     }
+    let result = result.map(drop);
     mem.progress.send_modify(|p| {
         if result.is_ok() {
             p.committed = p.committed.max(upto);
@@ -1315,76 +1328,77 @@ fn checkpoint_in_background(mem: &Arc<Mem>, pool: &AnyPool) {
     let (mem, pool) = (Arc::clone(mem), pool.clone());
     tokio::spawn(async move {
         let _one_checkpoint = one_checkpoint;
-        let (keys, old) = begun;
-        if let Err(e) = finish_checkpoint(&mem, &pool, keys, old).await {
-            // What the log holds stays safe in it: the next checkpoint takes these keys too
+        let (rows, old) = begun;
+        if let Err(e) = finish_checkpoint(&mem, &pool, rows, old).await {
+            // What the log holds stays safe in it: the next checkpoint takes these rows too
             // and removes the segments this one left.
             tracing::error!(error = %e, source = ?std::error::Error::source(&e), "checkpoint failed");
         }
     });
 }
 
-/// Writes `dirty` out: appended to the change log in batched mode, committed to SQLite directly
-/// in sync mode and for an in-memory database.
-async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<()> {
+/// Writes `dirty` out: appended to the change log in batched mode (returning the rows written,
+/// which the next checkpoint puts into SQLite), committed to SQLite directly in sync mode and
+/// for an in-memory database.
+async fn write_out(mem: &Mem, pool: &AnyPool, dirty: &Dirty) -> StoreResult<Option<[Batch; 7]>> {
     let batches = collect(mem, dirty)?;
     let Some(journal) = &mem.journal else {
-        return commit(pool, [batches]).await;
+        return commit(pool, [batches]).await.map(|()| None);
     };
     let Some(line) = journal::encode(&batches)? else {
-        return Ok(());
+        return Ok(None);
     };
-    lock(journal).write(&line)
+    lock(journal).write(&line)?;
+    Ok(Some(batches))
 }
 
 /// The first half of a checkpoint, which puts what the change log holds into the SQLite file:
-/// takes the keys written to the log since the last one and starts a new segment, returning the
-/// keys and the number of the last segment that names them (`None` when no key is due). The
+/// takes the rows written to the log since the last one and starts a new segment, returning the
+/// rows and the number of the last segment that holds them (`None` when no row is due). The
 /// caller holds `mem.checkpointing` and `mem.flushing`, so no line is appended meanwhile.
-fn begin_checkpoint(mem: &Mem) -> StoreResult<Option<(Dirty, u64)>> {
+fn begin_checkpoint(mem: &Mem) -> StoreResult<Option<(Unsaved, u64)>> {
     let Some(journal) = &mem.journal else {
         return Ok(None);
     };
-    let keys = std::mem::take(&mut *lock(&mem.unsaved));
-    if keys.is_empty() {
+    let rows = std::mem::take(&mut *lock(&mem.unsaved));
+    if rows.is_empty() {
         return Ok(None);
     }
     match lock(journal).rotate() {
-        Ok(old) => Ok(Some((keys, old))),
+        Ok(old) => Ok(Some((rows, old))),
         Err(e) => {
-            lock(&mem.unsaved).absorb(keys);
+            lock(&mem.unsaved).put_back(rows);
             Err(e)
         }
     }
 }
 
-/// The second half: writes the rows of `keys` as they are in memory now (read after the new
-/// segment started, so at least as new as every line of the old ones) into SQLite, then deletes
-/// the segments up to `old`. On failure the keys are due again and the segments stay. The
-/// caller holds `mem.checkpointing` (so at most one checkpoint runs, and a failed one's keys
-/// are due again before the next one begins), and may let the writer go on meanwhile.
-async fn finish_checkpoint(mem: &Arc<Mem>, pool: &AnyPool, keys: Dirty, old: u64) -> StoreResult<()> {
+/// The second half: writes `rows` (the newest row of each key in the segments up to `old`)
+/// into SQLite, then deletes those segments. On failure the rows are due again (behind any
+/// newer ones) and the segments stay. The caller holds `mem.checkpointing` (so at most one
+/// checkpoint runs, and a failed one's rows are due again before the next one begins), and may
+/// let the writer go on meanwhile.
+async fn finish_checkpoint(mem: &Arc<Mem>, pool: &AnyPool, rows: Unsaved, old: u64) -> StoreResult<()> {
     let Some(journal) = &mem.journal else {
         return Ok(());
     };
-    // Reading and encoding a checkpoint's rows takes long: off the runtime's threads, so the
-    // requests they serve meanwhile are not held up behind it.
-    let keys = Arc::new(keys);
+    // Copying a checkpoint's rows into statements takes a while: off the runtime's threads, so
+    // the requests they serve meanwhile are not held up behind it.
+    let rows = Arc::new(rows);
     let reading = {
-        let (mem, keys) = (Arc::clone(mem), Arc::clone(&keys));
-        tokio::task::spawn_blocking(move || collect(&mem, &keys))
+        let rows = Arc::clone(&rows);
+        tokio::task::spawn_blocking(move || rows.batches())
     };
     let result = match reading.await {
-        Ok(Ok(batches)) => commit(pool, [batches]).await,
-        Ok(Err(e)) => Err(e),
+        Ok(batches) => commit(pool, [batches]).await,
         Err(e) => Err(StoreError::Journal(std::io::Error::other(e))),
     };
-    // The reading task is over (it ran to its end or was dropped), so this is the only handle.
-    let keys = Arc::unwrap_or_clone(keys);
     match result {
         Ok(()) => lock(journal).remove_upto(old),
         Err(e) => {
-            lock(&mem.unsaved).absorb(keys);
+            // The copying task is over (it ran to its end or was dropped), so this is the only
+            // handle, and no row is copied again.
+            lock(&mem.unsaved).put_back(Arc::unwrap_or_clone(rows));
             Err(e)
         }
     }
@@ -1448,7 +1462,7 @@ fn collect(mem: &Mem, dirty: &Dirty) -> StoreResult<[Batch; 7]> {
         batch(TABLES[0], &dirty.clients, |k| {
             read(&mem.clients)
                 .get(k)
-                .map(|(c, created)| Ok(vec![text(k), Val::Text(to_json(c)?), Val::Int(*created)]))
+                .map(|(c, created)| Ok(vec![text(k), Val::Json(to_json(c)?), Val::Int(*created)]))
                 .transpose()
         })?,
         batch(TABLES[1], &dirty.resources, |k| {
@@ -1459,7 +1473,7 @@ fn collect(mem: &Mem, dirty: &Dirty) -> StoreResult<[Batch; 7]> {
                         text(k),
                         text(&r.owner),
                         text(&r.rs_client),
-                        Val::Text(to_json(&r.description)?),
+                        Val::Json(to_json(&r.description)?),
                         Val::Int(*created),
                     ])
                 })
@@ -1468,13 +1482,13 @@ fn collect(mem: &Mem, dirty: &Dirty) -> StoreResult<[Batch; 7]> {
         batch(TABLES[2], &dirty.policies, |k| {
             read(&mem.policies)
                 .get(k)
-                .map(|p| Ok(vec![text(k), Val::Text(to_json(p)?)]))
+                .map(|p| Ok(vec![text(k), Val::Json(to_json(p)?)]))
                 .transpose()
         })?,
         batch(TABLES[3], &dirty.tickets, |k| {
             lock(&mem.tickets)
                 .get(k)
-                .map(|(t, exp)| Ok(vec![text(k), Val::Text(to_json(t)?), Val::Int(*exp)]))
+                .map(|(t, exp)| Ok(vec![text(k), Val::Json(to_json(t)?), Val::Int(*exp)]))
                 .transpose()
         })?,
         batch(TABLES[4], &dirty.tokens, |k| {
@@ -1486,7 +1500,7 @@ fn collect(mem: &Mem, dirty: &Dirty) -> StoreResult<[Batch; 7]> {
                         text(t.kind.as_str()),
                         text(&t.client_id),
                         text(&t.grant_id),
-                        Val::Text(to_json(t)?),
+                        Val::Json(to_json(t)?),
                         Val::Int(t.expires_at),
                         Val::Int(i64::from(t.revoked)),
                     ])
@@ -1501,7 +1515,7 @@ fn collect(mem: &Mem, dirty: &Dirty) -> StoreResult<[Batch; 7]> {
                         text(k),
                         text(&a.owner),
                         text(a.status.as_str()),
-                        Val::Text(to_json(a)?),
+                        Val::Json(to_json(a)?),
                         Val::Int(a.created_at),
                     ])
                 })
@@ -1510,7 +1524,7 @@ fn collect(mem: &Mem, dirty: &Dirty) -> StoreResult<[Batch; 7]> {
         batch(TABLES[6], &dirty.interactions, |k| {
             Ok(lock(&mem.interactions)
                 .get(k)
-                .map(|(data, exp)| vec![text(k), text(data), Val::Int(*exp)]))
+                .map(|(data, exp)| vec![text(k), Val::Json(data.clone()), Val::Int(*exp)]))
         })?,
     ])
 }
@@ -1547,7 +1561,7 @@ async fn apply(tx: &mut sqlx::Transaction<'_, Any>, batches: impl IntoIterator<I
             qb.push_values(chunk, |mut b, row| {
                 for v in row {
                     match v {
-                        Val::Text(s) => b.push_bind(s),
+                        Val::Text(s) | Val::Json(s) => b.push_bind(s),
                         Val::Int(i) => b.push_bind(i),
                     };
                 }

@@ -20,7 +20,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::{Batch, StoreError, StoreResult, TABLES, Val};
 
@@ -64,21 +65,12 @@ fn segment_path(db: &Path, n: u64) -> PathBuf {
     db.with_file_name(format!("{}{n:06}", segment_prefix(db)))
 }
 
-/// One table's changes in a line.
-#[derive(Serialize)]
-struct EntryOut<'a> {
-    t: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    rows: &'a [Vec<Val>],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    gone: &'a [String],
-}
-
+/// One table's changes in a line, as read back.
 #[derive(Deserialize)]
 struct EntryIn {
     t: String,
     #[serde(default)]
-    rows: Vec<Vec<Val>>,
+    rows: Vec<Vec<Box<RawValue>>>,
     #[serde(default)]
     gone: Vec<String>,
 }
@@ -143,23 +135,58 @@ impl Journal {
     }
 }
 
-/// The line holding `batches`, `None` when they change nothing.
+/// The line holding `batches`, `None` when they change nothing: a JSON array of one object per
+/// table changed, `{"t": table, "rows": [[column values]], "gone": [keys]}` (an empty `rows` or
+/// `gone` left out), where a [`Val::Json`] column is its JSON document itself.
 pub(super) fn encode(batches: &[Batch]) -> StoreResult<Option<Vec<u8>>> {
-    let entries: Vec<EntryOut<'_>> = batches
-        .iter()
-        .filter(|b| !b.rows.is_empty() || !b.gone.is_empty())
-        .map(|b| EntryOut {
-            t: b.table,
-            rows: &b.rows,
-            gone: &b.gone,
-        })
-        .collect();
-    if entries.is_empty() {
+    let mut line = Vec::with_capacity(256);
+    line.push(b'[');
+    for b in batches.iter().filter(|b| !b.rows.is_empty() || !b.gone.is_empty()) {
+        if line.len() > 1 {
+            line.push(b',');
+        }
+        line.extend_from_slice(br#"{"t":"#);
+        serde_json::to_writer(&mut line, b.table)?;
+        if !b.rows.is_empty() {
+            line.extend_from_slice(br#","rows":["#);
+            for (i, row) in b.rows.iter().enumerate() {
+                line.extend_from_slice(if i == 0 { b"[" } else { b",[" });
+                for (j, v) in row.iter().enumerate() {
+                    if j > 0 {
+                        line.push(b',');
+                    }
+                    match v {
+                        Val::Text(s) => serde_json::to_writer(&mut line, s)?,
+                        Val::Int(n) => line.extend_from_slice(n.to_string().as_bytes()),
+                        // Compact JSON from `serde_json`: one line, no newline inside.
+                        Val::Json(doc) => line.extend_from_slice(doc.as_bytes()),
+                    }
+                }
+                line.push(b']');
+            }
+            line.push(b']');
+        }
+        if !b.gone.is_empty() {
+            line.extend_from_slice(br#","gone":"#);
+            serde_json::to_writer(&mut line, &b.gone)?;
+        }
+        line.push(b'}');
+    }
+    if line.len() == 1 {
         return Ok(None);
     }
-    let mut line = serde_json::to_vec(&entries)?;
-    line.push(b'\n');
+    line.extend_from_slice(b"]\n");
     Ok(Some(line))
+}
+
+/// A column value of a line: a string, an integer, or a JSON document (an object or array).
+fn value(raw: &RawValue) -> StoreResult<Val> {
+    let text = raw.get();
+    Ok(match text.as_bytes().first() {
+        Some(b'"') => Val::Text(serde_json::from_str(text)?),
+        Some(b'{' | b'[') => Val::Json(text.to_owned()),
+        _ => Val::Int(serde_json::from_str(text)?),
+    })
 }
 
 /// Reads every segment of `db`, oldest first, into the batches of its lines, in order. An
@@ -193,11 +220,16 @@ pub(super) fn read_all(db: &Path) -> StoreResult<(Vec<Vec<Batch>>, Vec<PathBuf>)
                         e.t
                     ))));
                 };
+                let rows = e
+                    .rows
+                    .iter()
+                    .map(|row| row.iter().map(|v| value(v)).collect::<StoreResult<Vec<Val>>>())
+                    .collect::<StoreResult<_>>()?;
                 batches.push(Batch {
                     table,
                     cols,
                     key,
-                    rows: e.rows,
+                    rows,
                     gone: e.gone,
                 });
             }
@@ -217,7 +249,7 @@ mod tests {
             table: "tickets",
             cols: TABLES[3].1,
             key: "hash",
-            rows: vec![vec![Val::Text(key.into()), Val::Text(value.into()), Val::Int(7)]],
+            rows: vec![vec![Val::Text(key.into()), Val::Json(value.into()), Val::Int(7)]],
             gone: vec!["old".into()],
         }
     }
@@ -228,9 +260,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("uma.db");
         let mut j = Journal::open(&db).unwrap();
-        j.write(&encode(&[batch("a", "1")]).unwrap().unwrap()).unwrap();
+        j.write(&encode(&[batch("a", "{}")]).unwrap().unwrap()).unwrap();
         let old = j.rotate().unwrap();
-        j.write(&encode(&[batch("b", "2")]).unwrap().unwrap()).unwrap();
+        j.write(&encode(&[batch("b", "[2]")]).unwrap().unwrap()).unwrap();
 
         // Act
         let (lines, paths) = read_all(&db).unwrap();
@@ -247,12 +279,46 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_value_comes_back_as_it_went_in() {
+        // Arrange: a JSON document with characters a string of it would escape, and a line
+        // of the earlier format (the document as a string of it).
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("uma.db");
+        let doc = r#"{"a":"line\nbreak \"quoted\" é","n":[1,-2.5e3,18446744073709551615]}"#;
+        let row = vec![Val::Text("k \"1\"\n".into()), Val::Json(doc.into()), Val::Int(-7)];
+        let mut j = Journal::open(&db).unwrap();
+        let line = encode(&[Batch {
+            rows: vec![row],
+            ..batch("unused", "{}")
+        }])
+        .unwrap()
+        .unwrap();
+        j.write(&line).unwrap();
+        j.write(br#"[{"t":"tickets","rows":[["old","{\"x\":1}",3]]}]"#).unwrap();
+        j.write(b"\n").unwrap();
+
+        // Act
+        let (lines, _) = read_all(&db).unwrap();
+
+        // Assert
+        assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1, "one line");
+        assert_eq!(
+            lines[0][0].rows[0],
+            [Val::Text("k \"1\"\n".into()), Val::Json(doc.into()), Val::Int(-7)]
+        );
+        assert_eq!(
+            lines[1][0].rows[0],
+            [Val::Text("old".into()), Val::Text(r#"{"x":1}"#.into()), Val::Int(3)]
+        );
+    }
+
+    #[test]
     fn an_incomplete_last_line_is_dropped_and_one_elsewhere_is_refused() {
         // Arrange: a write cut short by a crash.
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("uma.db");
         let mut j = Journal::open(&db).unwrap();
-        j.write(&encode(&[batch("a", "1")]).unwrap().unwrap()).unwrap();
+        j.write(&encode(&[batch("a", "{}")]).unwrap().unwrap()).unwrap();
         j.file.write_all(br#"[{"t":"tickets","rows":[["b""#).unwrap();
 
         // Act
@@ -263,7 +329,7 @@ mod tests {
 
         // Arrange: the cut segment is no longer the newest.
         j.rotate().unwrap();
-        j.write(&encode(&[batch("c", "3")]).unwrap().unwrap()).unwrap();
+        j.write(&encode(&[batch("c", "[3]")]).unwrap().unwrap()).unwrap();
 
         // Act / Assert
         assert!(read_all(&db).is_err());

@@ -1,0 +1,133 @@
+//! The checkpoint that runs beside the writer. Its end-to-end promises (what a crash leaves,
+//! a graceful close) are tested in `tests/durability.rs`, where a checkpoint comes only from
+//! `Store::flush` or `Store::close`: the 64 MiB threshold is out of a test's reach. Here the
+//! threshold is one byte, so every write-out starts a checkpoint while others go on.
+
+use std::sync::atomic::Ordering;
+
+use sqlx::Connection as _;
+
+use super::*;
+
+fn ticket() -> TicketData {
+    TicketData {
+        process_id: "p1".into(),
+        owner: "alice".into(),
+        rs_client: "demo-rs".into(),
+        permissions: Vec::new(),
+        client_id: None,
+        claims: Vec::new(),
+        code_challenge: None,
+        approval_id: None,
+        persist_claims: false,
+    }
+}
+
+fn key(task: usize, i: usize) -> String {
+    format!("t{task}-{i}")
+}
+
+/// Copies every file of `from` (the database, its write-ahead log, the change log) into a new
+/// directory: what a crash at this moment would leave.
+fn copy_dir(from: &Path) -> tempfile::TempDir {
+    let to = tempfile::tempdir().expect("temporary directory");
+    for e in std::fs::read_dir(from).expect("read the data directory") {
+        let e = e.expect("directory entry");
+        std::fs::copy(e.path(), to.path().join(e.file_name())).expect("copy");
+    }
+    to
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_beside_the_writer_lose_nothing_and_remove_the_segments_they_put_into_the_file() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Store::open_dir_with(dir.path(), Durability::Batched)
+        .await
+        .expect("the store opens");
+    let mem = store.mem.clone().expect("exclusive mode");
+    mem.checkpoint_bytes.store(1, Ordering::Relaxed);
+
+    // Act: 8 tasks issue 25 tickets each at once (expiring at 9), redeem every other one, and
+    // change the others (now expiring at 10).
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..8 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            for i in 0..25 {
+                store.put_ticket(&key(t, i), &ticket(), 9).await.expect("put");
+            }
+            for i in (0..25).step_by(2) {
+                assert!(store.take_ticket(&key(t, i)).await.expect("take").is_some());
+            }
+            for i in (1..25).step_by(2) {
+                store.put_ticket(&key(t, i), &ticket(), 10).await.expect("put again");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a task panicked");
+    }
+    // No checkpoint or write-out under way while the files are copied.
+    let crashed = {
+        let _one_checkpoint = mem.checkpointing.lock().await;
+        let _one_at_a_time = mem.flushing.lock().await;
+        copy_dir(dir.path())
+    };
+
+    // Assert: the file with the segments left holds exactly what was acknowledged.
+    let reopened = Store::open_dir_with(crashed.path(), Durability::Batched)
+        .await
+        .expect("the copy opens");
+    assert_eq!(reopened.count(StoreTable::Tickets).await.expect("count"), 8 * 12);
+    for t in 0..8 {
+        for i in 0..25 {
+            let kept = reopened.ticket(&key(t, i)).await.expect("read").map(|(_, exp)| exp);
+            let expected = (i % 2 == 1).then_some(10);
+            assert_eq!(kept, expected, "ticket {} after the crash", key(t, i));
+        }
+    }
+    reopened.close().await;
+
+    // Act: one more write-out, with no checkpoint under way, starts one that takes every line
+    // before it.
+    store.put_ticket("last", &ticket(), 9).await.expect("put");
+    let db = dir.path().join("uma.db");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("a second connection opens");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let in_file = loop {
+        let _one_checkpoint = mem.checkpointing.lock().await;
+        let keys: Vec<(String, i64)> = sqlx::query_as("SELECT hash, expires_at FROM tickets")
+            .fetch_all(&mut conn)
+            .await
+            .expect("read the file");
+        if keys.iter().any(|(k, _)| k == "last") {
+            break keys;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint put the last ticket into the file"
+        );
+        drop(_one_checkpoint);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+
+    // Assert: the file alone holds every ticket left, as last written, and none redeemed; the
+    // segments it covers are gone.
+    let mut expected: Vec<(String, i64)> = (0..8)
+        .flat_map(|t| (1..25).step_by(2).map(move |i| (key(t, i), 10)))
+        .chain([("last".to_owned(), 9)])
+        .collect();
+    let mut in_file = in_file;
+    expected.sort();
+    in_file.sort();
+    assert_eq!(in_file, expected);
+    let segments = journal::segments(&db).expect("segments");
+    assert!(
+        segments.first().is_some_and(|(n, _)| *n > 1),
+        "the first segment was not removed: {segments:?}"
+    );
+    store.close().await;
+}
