@@ -1249,6 +1249,11 @@ async fn write_loop(mem: Arc<Mem>, pool: AnyPool, stop: Arc<tokio::sync::Notify>
             _ = mem.wake.notified() => false,
             _ = stop.notified() => true,
         };
+        // Let the request tasks already woken run first: their changes join this write-out
+        // instead of each starting one (token requests under wrk with 32 connections: two
+        // lines of the change log per request became one per nine requests, so fewer `write`s
+        // and fewer waiters woken one by one).
+        tokio::task::yield_now().await;
         if let Err(e) = flush(&mem, &pool).await {
             tracing::error!(error = %e, source = ?std::error::Error::source(&e), "write-out failed; retrying");
             if !stopping {
