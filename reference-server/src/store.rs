@@ -1379,34 +1379,39 @@ fn begin_checkpoint(mem: &Mem) -> StoreResult<Option<(Unsaved, u64)>> {
 }
 
 /// The second half: writes `rows` (the newest row of each key in the segments up to `old`)
-/// into SQLite, then deletes those segments. On failure the rows are due again (behind any
-/// newer ones) and the segments stay. The caller holds `mem.checkpointing` (so at most one
-/// checkpoint runs, and a failed one's rows are due again before the next one begins), and may
-/// let the writer go on meanwhile.
+/// into SQLite, then deletes those segments. On failure the rows are read back from those
+/// segments and are due again (behind any newer ones), and the segments stay. The caller holds
+/// `mem.checkpointing` (so at most one checkpoint runs, and a failed one's rows are due again
+/// before the next one begins), and may let the writer go on meanwhile.
 async fn finish_checkpoint(mem: &Arc<Mem>, pool: &AnyPool, rows: Unsaved, old: u64) -> StoreResult<()> {
     let Some(journal) = &mem.journal else {
         return Ok(());
     };
-    // Copying a checkpoint's rows into statements takes a while: off the runtime's threads, so
-    // the requests they serve meanwhile are not held up behind it.
-    let rows = Arc::new(rows);
-    let reading = {
-        let rows = Arc::clone(&rows);
-        tokio::task::spawn_blocking(move || rows.batches())
-    };
-    let result = match reading.await {
+    // Sorting a checkpoint's rows takes a while: off the runtime's threads, so the requests
+    // they serve meanwhile are not held up behind it.
+    let result = match tokio::task::spawn_blocking(move || rows.into_batches()).await {
         Ok(batches) => commit(pool, [batches]).await,
         Err(e) => Err(StoreError::Journal(std::io::Error::other(e))),
     };
-    match result {
-        Ok(()) => lock(journal).remove_upto(old),
-        Err(e) => {
-            // The copying task is over (it ran to its end or was dropped), so this is the only
-            // handle, and no row is copied again.
-            lock(&mem.unsaved).put_back(Arc::unwrap_or_clone(rows));
-            Err(e)
+    let Err(e) = result else {
+        return lock(journal).remove_upto(old);
+    };
+    // The rows went into the statements that failed; the segments still hold them.
+    let db = lock(journal).db().to_path_buf();
+    match journal::read_upto(&db, old) {
+        Ok((lines, _)) => {
+            let mut back = Unsaved::default();
+            for line in lines {
+                back.add(line);
+            }
+            lock(&mem.unsaved).put_back(back);
+        }
+        Err(read) => {
+            tracing::error!(error = %read, "could not read back a failed checkpoint's rows; keeping the change log");
+            lock(journal).pin();
         }
     }
+    Err(e)
 }
 
 /// Replays the change log left beside the database file `db` (a crash, or a failed

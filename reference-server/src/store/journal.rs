@@ -82,6 +82,9 @@ pub(super) struct Journal {
     segment: u64,
     file: File,
     bytes: u64,
+    /// Set when the rows of a failed checkpoint could not be read back from its segments: no
+    /// segment is removed any more, so the next start replays them all, in order.
+    pinned: bool,
 }
 
 impl Journal {
@@ -93,6 +96,7 @@ impl Journal {
             segment: next,
             file: Self::create(db, next)?,
             bytes: 0,
+            pinned: false,
         })
     }
 
@@ -124,8 +128,22 @@ impl Journal {
         Ok(std::mem::replace(&mut self.segment, next))
     }
 
-    /// Deletes every segment numbered up to `upto`.
+    /// The database file the log is beside.
+    pub(super) fn db(&self) -> &Path {
+        &self.db
+    }
+
+    /// Keeps every segment from now on (see `pinned`).
+    pub(super) fn pin(&mut self) {
+        self.pinned = true;
+    }
+
+    /// Deletes every segment numbered up to `upto` (none once pinned).
     pub(super) fn remove_upto(&self, upto: u64) -> StoreResult<()> {
+        if self.pinned {
+            tracing::warn!("keeping the change log for the next start to replay");
+            return Ok(());
+        }
         for (n, path) in segments(&self.db).map_err(StoreError::Journal)? {
             if n <= upto {
                 std::fs::remove_file(path).map_err(StoreError::Journal)?;
@@ -193,7 +211,13 @@ fn value(raw: &RawValue) -> StoreResult<Val> {
 /// incomplete last line of the newest segment (its write was cut by a crash, so it was never
 /// acknowledged) is dropped; any other line that cannot be read is an error.
 pub(super) fn read_all(db: &Path) -> StoreResult<(Vec<Vec<Batch>>, Vec<PathBuf>)> {
-    let segs = segments(db).map_err(StoreError::Journal)?;
+    read_upto(db, u64::MAX)
+}
+
+/// [`read_all`] of the segments numbered up to `upto`.
+pub(super) fn read_upto(db: &Path, upto: u64) -> StoreResult<(Vec<Vec<Batch>>, Vec<PathBuf>)> {
+    let mut segs = segments(db).map_err(StoreError::Journal)?;
+    segs.retain(|(n, _)| *n <= upto);
     let mut lines = Vec::new();
     let last = segs.len().saturating_sub(1);
     for (i, (_, path)) in segs.iter().enumerate() {

@@ -131,3 +131,61 @@ async fn checkpoints_beside_the_writer_lose_nothing_and_remove_the_segments_they
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_failed_checkpoint_reads_its_rows_back_from_the_log_and_the_next_one_writes_them() {
+    // Arrange: 20 tickets written out to the change log (the redemption waits for its write-out,
+    // which comes after theirs).
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Store::open_dir_with(dir.path(), Durability::Batched)
+        .await
+        .expect("the store opens");
+    for i in 0..20 {
+        store.put_ticket(&key(0, i), &ticket(), 9).await.expect("put");
+    }
+    assert!(store.take_ticket(&key(0, 0)).await.expect("take").is_some());
+    // Another connection holds SQLite's write lock, and the store gives up on it after 50 ms.
+    let url = format!("sqlite://{}", dir.path().join("uma.db").display());
+    let mut other = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("a second connection opens");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .expect("write lock");
+    sqlx::query("PRAGMA busy_timeout = 50")
+        .execute(&store.pool)
+        .await
+        .expect("pragma");
+
+    // Act
+    let failed = store.flush().await;
+
+    // Assert: the checkpoint failed, and its rows are due again.
+    assert!(
+        failed.is_err(),
+        "the checkpoint got past another connection's write lock"
+    );
+    let mem = store.mem.clone().expect("exclusive mode");
+    assert!(
+        !lock(&mem.unsaved).is_empty(),
+        "the failed checkpoint's rows are not due again"
+    );
+
+    // Act: the lock is gone; the next checkpoint.
+    sqlx::query("ROLLBACK").execute(&mut other).await.expect("unlock");
+    store.flush().await.expect("the next checkpoint");
+
+    // Assert: the file holds every ticket left, and no segment but the current one.
+    let mut in_file: Vec<String> = sqlx::query_scalar("SELECT hash FROM tickets")
+        .fetch_all(&mut other)
+        .await
+        .expect("read the file");
+    in_file.sort();
+    let mut expected: Vec<String> = (1..20).map(|i| key(0, i)).collect();
+    expected.sort();
+    assert_eq!(in_file, expected);
+    let db = dir.path().join("uma.db");
+    assert_eq!(journal::segments(&db).expect("segments").len(), 1);
+    store.close().await;
+}
