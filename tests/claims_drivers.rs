@@ -12,8 +12,7 @@
 //! Without `chromium` and `chromedriver` the browser tests say so loudly and pass, unless `CI`
 //! is set (`.ci/run` installs both).
 
-#[path = "support/examples.rs"]
-mod examples;
+use crate::examples;
 
 use examples::{example, free_port, with_reference_secrets};
 

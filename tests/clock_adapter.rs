@@ -11,8 +11,7 @@
 //! (`Clock::advance`). Without the harness's exclusive lock, the other scenarios' requests reach
 //! the AS while the adapter runs, and the first test fails (checked by turning the lock off).
 
-#[path = "support/examples.rs"]
-mod examples;
+use crate::examples;
 
 use examples::{example, free_port, with_reference_secrets};
 

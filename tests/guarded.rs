@@ -3,8 +3,7 @@
 //! that drips after its headers, a port nobody listens on; and the identity providers of two
 //! runs at once.
 
-#[path = "support/examples.rs"]
-mod examples;
+use crate::examples;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,10 +4,7 @@
 //! anchor opens the coverage table at its row, no SEVERE entry reaches the browser console, and
 //! a screenshot is kept under the target directory (a CI artefact, never committed).
 
-#[path = "support/browser.rs"]
-mod browser;
-#[path = "support/examples.rs"]
-mod examples;
+use crate::browser;
 
 use std::path::{Path, PathBuf};
 

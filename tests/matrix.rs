@@ -5,10 +5,7 @@
 //! `matrix.json` and check its cells against what the quirks break, the links against the
 //! anchors of each report.html, the schema, the refusals, and the page in headless Chromium.
 
-#[path = "support/browser.rs"]
-mod browser;
-#[path = "support/examples.rs"]
-mod examples;
+use crate::browser;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,7 @@
 //! address of the profile (`counterpart.as_port`), and the harness runs the RS and client suites
 //! against them through `--target`. Every scenario must pass, as against the embedded ones.
 
-#[path = "support/examples.rs"]
-mod examples;
+use crate::examples;
 
 use examples::free_port;
 

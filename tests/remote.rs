@@ -3,8 +3,7 @@
 //! target's origins. Nothing here contacts a non-loopback address: the refusals happen when the
 //! profile loads, and the accepted profiles are only loaded and their guarded path asked.
 
-#[path = "support/examples.rs"]
-mod examples;
+use crate::examples;
 
 use examples::{example, with_secrets};
 

@@ -5,8 +5,7 @@
 //! with a client certificate; an untrusted certificate is a configuration error; and turning
 //! verification off is announced in every report format.
 
-#[path = "support/examples.rs"]
-mod examples;
+use crate::examples;
 
 use examples::{example, free_port, with_reference_secrets};
 

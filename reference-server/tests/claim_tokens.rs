@@ -2,7 +2,7 @@
 //! HTTP (here, another reference AS plays the identity provider on loopback) and refuses, with
 //! `need_info` and without hanging, when the key set cannot be fetched.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::*;

@@ -1,7 +1,7 @@
 //! Router tests of the quirks that break discovery and RFC 7591 registration: each changes exactly
 //! the behaviour it names, and nothing with the quirk off.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::*;

@@ -3,7 +3,7 @@
 //! claim tokens, request_submitted with owner approval, RPT upgrade, refresh, PCTs, the ticket
 //! lifecycle (digest §5), concurrency, every grant quirk, and JWT RPTs.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Request hygiene of the AS router: size limits, content codings and media types, each refusal
 //! an OAuth JSON error; and the sweeping of expired state.
 
-mod common;
+use crate::common;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

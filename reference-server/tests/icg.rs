@@ -2,7 +2,7 @@
 //! harness profiles on top of it: ICG+PKCE (digest §10.1) and `iss` (digest §10.2). Ends with one
 //! test per ICG quirk, each showing that the quirk changes what a conformant AS does.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! ignored, and the shipped `interop` profile. Each behaviour is opt-in: the demo and default
 //! configurations behave as before.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{CLIENT, TestAs, UMA_GRANT, basic};

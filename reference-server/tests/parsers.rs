@@ -1,7 +1,7 @@
 //! No input makes the request parsers panic, and the router answers anything with a status
 //! below 500 and, for a 4xx, a JSON body with an `error` member.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

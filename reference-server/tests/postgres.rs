@@ -5,7 +5,7 @@
 //!
 //! (To run every router test against PostgreSQL instead, set `UMA_TEST_DATABASE_URL`.)
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::*;

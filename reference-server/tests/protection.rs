@@ -3,7 +3,7 @@
 //! API (resource registration, permission endpoint, introspection), revocation, the policy and
 //! approval APIs, and the quirks that break them on purpose.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

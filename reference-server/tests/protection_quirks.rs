@@ -2,7 +2,7 @@
 //! that break the protection API, resource registration, the permission endpoint and
 //! introspection on purpose: each quirk changes exactly the behaviour it names.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::*;

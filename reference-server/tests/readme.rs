@@ -2,7 +2,7 @@
 //! differs): PAT → register → policy → permission → token → need_info → claim token → RPT →
 //! introspect.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! the next process over the same data directory (SQLite) or, if `UMA_TEST_POSTGRES_URL` is
 //! set, the same PostgreSQL database.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::time::Duration;

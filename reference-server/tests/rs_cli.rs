@@ -1,7 +1,7 @@
 //! `uma-reference-server rs`: the reference resource server run standalone against a running
 //! reference AS process.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! A whole grant through the router: PAT, resource, policy, permission, need_info, pushed claim
 //! token, RPT, introspection.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::*;

@@ -2,7 +2,7 @@
 //! the router: each test runs the same exchange against a conformant AS and one with the quirk
 //! on, and shows the difference.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! the TLS quirks change exactly what they name; and registration refuses http redirect URIs
 //! outside the loopback interface (RFC 9700 §2.6) unless its quirk is on.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use uma_reference_server::tls::{LOOPBACK_NAMES, ServerTls, TestCa};

@@ -1,7 +1,7 @@
 //! The token endpoint's request-parsing, client-authentication and response quirks: each test
 //! sends the same request to a conformant AS and to one with the quirk on.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

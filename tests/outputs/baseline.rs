@@ -6,7 +6,7 @@ use uma_conformance::baseline::{self, Baseline};
 use uma_conformance::outcome::EntryState;
 use uma_conformance::{Verdict, exit};
 
-use crate::synthetic::{cli, text, two, write_json};
+use super::synthetic::{cli, text, two, write_json};
 
 const TODAY: Date = date(2026, 12, 6);
 

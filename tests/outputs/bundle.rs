@@ -5,7 +5,7 @@ use std::io::Read;
 use uma_conformance::report::bundle::{self, Manifest};
 use uma_conformance::{Verdict, exit};
 
-use crate::synthetic::{cli, text, two, write_json};
+use super::synthetic::{cli, text, two, write_json};
 
 fn bundled(dir: &std::path::Path) -> std::path::PathBuf {
     write_json(dir, "report.json", &two(Verdict::Fail));

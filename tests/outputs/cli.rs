@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use uma_conformance::run::shard::{self, Shard};
 use uma_conformance::{Report, Role, RunRequest, Verdict, exit};
 
-use crate::synthetic::{check, cli, report, scenario, text, two, write_json};
+use super::synthetic::{check, cli, report, scenario, text, two, write_json};
 
 #[test]
 fn one_run_writes_every_format_into_its_out_folder_and_an_evidence_bundle() {

@@ -5,7 +5,7 @@ use uma_conformance::outcome::{Problem, Severity};
 use uma_conformance::report::{Context, html, junit, markdown};
 use uma_conformance::{Catalogue, RunRequest, Verdict};
 
-use crate::synthetic::{check, exchange, report, scenario, two};
+use super::synthetic::{check, exchange, report, scenario, two};
 
 fn catalogue() -> Catalogue {
     Catalogue::load(&RunRequest::default().catalogue).unwrap()

@@ -1,9 +1,7 @@
 //! The variants (conformant alternatives, `src/variants.rs`): one with/without test each, showing
 //! that the variant changes what the reference does in the intended way and that the plain
-//! reference does not. One binary, one module per role.
-
-#[path = "../common/mod.rs"]
-mod common;
+//! reference does not. A module of the `reference` test binary (tests/reference.rs), one
+//! submodule per role.
 
 mod as_variants;
 mod cli;
