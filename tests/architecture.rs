@@ -176,3 +176,60 @@ fn lib_rs_is_a_guide_with_curated_re_exports() {
         "src/lib.rs defines functions; put them in their module"
     );
 }
+
+/// The test files `Cargo.toml` of `crate_dir` builds: `[[test]]` paths, and the files the
+/// gathering binary `gather` takes in as `#[path = "..."]` modules.
+fn built_test_files(crate_dir: &Path, gather: &str) -> BTreeSet<String> {
+    let mut built = BTreeSet::new();
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).expect("Cargo.toml");
+    for line in manifest.lines() {
+        if let Some(path) = line.trim().strip_prefix("path = \"tests/") {
+            built.insert(path.trim_end_matches('"').to_owned());
+        }
+    }
+    let gathering = std::fs::read_to_string(crate_dir.join("tests").join(gather)).expect("gathering binary");
+    for line in gathering.lines() {
+        if let Some(path) = line.trim().strip_prefix("#[path = \"") {
+            built.insert(path.trim_end_matches("\"]").to_owned());
+        }
+    }
+    built
+}
+
+#[test]
+fn every_test_file_is_built_although_cargo_no_longer_finds_them() {
+    // `autotests = false` (one test binary per crate, issue 13): a file of tests/ that no
+    // [[test]] target and no gathering binary names would never run, silently.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (crate_dir, gather) in [
+        (root.to_path_buf(), "integration.rs"),
+        (root.join("reference-server"), "reference.rs"),
+    ] {
+        let built = built_test_files(&crate_dir, gather);
+        let mut missing = Vec::new();
+        for e in std::fs::read_dir(crate_dir.join("tests")).expect("tests/") {
+            let path = e.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let file = if path.is_dir() {
+                // A directory of tests is built through its main.rs (support/, common/,
+                // alone/ and the like hold helpers or command targets, named elsewhere).
+                if !path.join("main.rs").exists() {
+                    continue;
+                }
+                format!("{name}/main.rs")
+            } else if name.ends_with(".rs") {
+                name
+            } else {
+                continue;
+            };
+            if !built.contains(&file) {
+                missing.push(file);
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{}: test files no target builds (add a `#[path]` module to tests/{gather}): {missing:?}",
+            crate_dir.display()
+        );
+    }
+}
