@@ -244,7 +244,7 @@ enum Need {
 }
 
 /// Keys changed since the last write-out, per table.
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Dirty {
     clients: HashSet<String>,
     resources: HashSet<String>,
@@ -350,8 +350,8 @@ struct Batch {
 enum Val {
     Text(String),
     Int(i64),
-    /// A JSON document, bound as text like [`Val::Text`]; the change log holds it as JSON, not
-    /// as a string of it (no escaping on the way in, no unescaping on the way out).
+    /// A JSON document, bound as text like [`Val::Text`]; the change log holds an object or array
+    /// as JSON, not as a string of it (no escaping on the way in, no unescaping on the way out).
     Json(String),
 }
 
@@ -1316,7 +1316,7 @@ async fn flush(mem: &Arc<Mem>, pool: &AnyPool) -> StoreResult<()> {
 }
 
 /// Starts a checkpoint beside the writer, unless one is under way: the caller holds
-/// `mem.flushing`, so the keys due and the segment they end in are taken before any later
+/// `mem.flushing`, so the rows due and the segment they end in are taken before any later
 /// line is appended; write-outs go on into the new segment while SQLite is written.
 fn checkpoint_in_background(mem: &Arc<Mem>, pool: &AnyPool) {
     let Ok(one_checkpoint) = Arc::clone(&mem.checkpointing).try_lock_owned() else {

@@ -174,10 +174,13 @@ pub(super) fn encode(batches: &[Batch]) -> StoreResult<Option<Vec<u8>>> {
                         line.push(b',');
                     }
                     match v {
-                        Val::Text(s) => serde_json::to_writer(&mut line, s)?,
                         Val::Int(n) => line.extend_from_slice(n.to_string().as_bytes()),
-                        // Compact JSON from `serde_json`: one line, no newline inside.
-                        Val::Json(doc) => line.extend_from_slice(doc.as_bytes()),
+                        // An object or array on one line goes in as it is; it reads back as
+                        // JSON. Anything else (a bare string or number would read back as a
+                        // value, not as its JSON text; a line break would cut the line) goes in
+                        // as a string, which reads back as the same text.
+                        Val::Json(doc) if inline(doc) => line.extend_from_slice(doc.as_bytes()),
+                        Val::Text(s) | Val::Json(s) => serde_json::to_writer(&mut line, s)?,
                     }
                 }
                 line.push(b']');
@@ -195,6 +198,12 @@ pub(super) fn encode(batches: &[Batch]) -> StoreResult<Option<Vec<u8>>> {
     }
     line.extend_from_slice(b"]\n");
     Ok(Some(line))
+}
+
+/// Whether a [`Val::Json`] document goes into a line as it is: an object or an array, with no
+/// line break (compact `serde_json` output never has one).
+fn inline(doc: &str) -> bool {
+    doc.starts_with(['{', '[']) && !doc.contains('\n')
 }
 
 /// A column value of a line: a string, an integer, or a JSON document (an object or array).
@@ -304,12 +313,20 @@ mod tests {
 
     #[test]
     fn every_kind_of_value_comes_back_as_it_went_in() {
-        // Arrange: a JSON document with characters a string of it would escape, and a line
+        // Arrange: a JSON document with characters a string of it would escape, documents that
+        // cannot go in as they are (a bare string, a line break between members), and a line
         // of the earlier format (the document as a string of it).
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("uma.db");
         let doc = r#"{"a":"line\nbreak \"quoted\" é","n":[1,-2.5e3,18446744073709551615]}"#;
-        let row = vec![Val::Text("k \"1\"\n".into()), Val::Json(doc.into()), Val::Int(-7)];
+        let (bare, broken) = (r#""a string""#, "{\"a\":1,\n\"b\":2}");
+        let row = vec![
+            Val::Text("k \"1\"\n".into()),
+            Val::Json(doc.into()),
+            Val::Int(-7),
+            Val::Json(bare.into()),
+            Val::Json(broken.into()),
+        ];
         let mut j = Journal::open(&db).unwrap();
         let line = encode(&[Batch {
             rows: vec![row],
@@ -328,7 +345,14 @@ mod tests {
         assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1, "one line");
         assert_eq!(
             lines[0][0].rows[0],
-            [Val::Text("k \"1\"\n".into()), Val::Json(doc.into()), Val::Int(-7)]
+            [
+                Val::Text("k \"1\"\n".into()),
+                Val::Json(doc.into()),
+                Val::Int(-7),
+                // The same text, bound the same way.
+                Val::Text(bare.into()),
+                Val::Text(broken.into()),
+            ]
         );
         assert_eq!(
             lines[1][0].rows[0],
