@@ -341,3 +341,96 @@ async fn the_manual_driver_without_a_person_is_an_error_at_its_bound_never_a_fai
         error.actual
     );
 }
+
+/// Pages on one loopback origin: `/set` leaves state behind (a cookie set by the server and
+/// one set by script, local and session storage) and goes back; `/probe` goes back with what
+/// it finds (the cookie the server saw, and the script's view).
+async fn state_pages() -> (String, tokio::task::JoinHandle<()>) {
+    use axum::http::header;
+    use axum::response::Html;
+    async fn set() -> impl axum::response::IntoResponse {
+        (
+            [(header::SET_COOKIE, "server=1; Path=/")],
+            Html(
+                "<script>document.cookie = 'script=1; path=/'; localStorage.setItem('l', '1'); \
+                 sessionStorage.setItem('s', '1'); location.replace('/back?set');</script>",
+            ),
+        )
+    }
+    async fn probe(headers: axum::http::HeaderMap) -> Html<String> {
+        let server = if headers.contains_key(header::COOKIE) {
+            "cookie"
+        } else {
+            "none"
+        };
+        Html(format!(
+            "<script>location.replace('/back?' + new URLSearchParams({{server: '{server}', \
+             cookie: document.cookie, local: localStorage.length, session: sessionStorage.length, \
+             history: history.length}}));</script>"
+        ))
+    }
+    let app = axum::Router::new()
+        .route("/set", axum::routing::get(set))
+        .route("/probe", axum::routing::get(probe))
+        .route("/back", axum::routing::get(|| async { "back" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (origin, task)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_session_reused_for_the_next_pass_keeps_nothing_of_the_last_one() {
+    use uma_conformance::counterpart::browser::{Arrival, Browser, Pass, SESSIONS};
+    if !have_browser() {
+        return;
+    }
+    // Arrange: the pages, and a browser of our own.
+    let (origin, _pages) = state_pages().await;
+    let shots = tempfile::tempdir().unwrap();
+    let browser = std::sync::Arc::new(Browser::start(None, None, false).await.unwrap());
+    let pass = |page: &str| Pass {
+        start: format!("{origin}/{page}"),
+        back: format!("{origin}/back"),
+        steps: Vec::new(),
+        set_fields: Vec::new(),
+        drop_cookies: false,
+        timeout: std::time::Duration::from_secs(40),
+        screenshot: shots.path().join("shot.png"),
+        secrets: Vec::new(),
+    };
+    let back = |arrival: Arrival| match arrival {
+        Arrival::Back(url) => url,
+        Arrival::Stayed(url) => panic!("the pass stayed at {url}"),
+    };
+
+    // Act: a probe in a new session (nothing is ready yet), then passes that leave state
+    // behind, each followed by a probe.
+    let fresh = browser.run(&pass("probe")).await.unwrap();
+    let mut dirtied = Vec::new();
+    let mut probes = Vec::new();
+    for _ in 0..3 {
+        let set = browser.run(&pass("set")).await.unwrap();
+        assert!(back(set.arrival).ends_with("/back?set"));
+        dirtied.push(set.session);
+        probes.push(browser.run(&pass("probe")).await.unwrap());
+    }
+
+    // Assert: every probe found what a new session finds (no cookie, no storage), at least
+    // one ran in a session that had run `/set`, and no pass needed a session of its own.
+    let expected = back(fresh.arrival.clone());
+    assert!(expected.contains("server=none&cookie=&local=0&session=0"), "{expected}");
+    let mut sessions = std::collections::BTreeSet::from([fresh.session.clone()]);
+    for probe in &probes {
+        assert_eq!(back(probe.arrival.clone()), expected);
+        sessions.insert(probe.session.clone());
+    }
+    sessions.extend(dirtied.iter().cloned());
+    assert!(
+        probes.iter().any(|p| dirtied.contains(&p.session)),
+        "no probe ran in a session that had run /set: {sessions:?}"
+    );
+    assert!(sessions.len() <= SESSIONS, "{} sessions for 7 passes", sessions.len());
+}

@@ -3,8 +3,9 @@
 //! pages, scripted by the profile's `steps:`.
 //!
 //! chromedriver is started on a free loopback port the first time a scenario needs it and is
-//! stopped (by its own handle) when the run ends; each claims pass gets a fresh browser session
-//! (its own cookies), at most [`SESSIONS`] at once. A pass is bounded by the profile's timeout;
+//! stopped (by its own handle) when the run ends; each claims pass gets a browser session as
+//! fresh as a new one (a new session, or one emptied after an earlier pass: module `reuse`),
+//! at most [`SESSIONS`] at once. A pass is bounded by the profile's timeout;
 //! after the last step the driver waits for the browser to arrive back at the claims
 //! redirection URI, or to settle on another page of the AS (an error page): both are answers
 //! the scenario judges. Anything else (a selector that never matches, a page that never
@@ -26,6 +27,7 @@ use crate::profile::BrowserStep;
 
 mod launch;
 mod network;
+mod reuse;
 
 use launch::{LAUNCHES, launch};
 pub use network::Hop;
@@ -96,6 +98,9 @@ pub struct Done {
     /// The page loads and redirects the browser went through, in order (from Chromium's
     /// performance log).
     pub hops: Vec<Hop>,
+    /// The WebDriver session the pass ran in: a session emptied and reused (module `reuse`)
+    /// shows the same id again.
+    pub session: String,
 }
 
 /// The browser of a run: chromedriver, started on first use.
@@ -107,8 +112,10 @@ pub struct Browser {
     accept_private_ca: bool,
     slots: tokio::sync::Semaphore,
     /// Sessions opened ahead of need (a pass must not wait seconds for Chromium while its
-    /// ticket ages), with their ids.
+    /// ticket ages) or emptied after a pass, with their ids.
     ready: std::sync::Mutex<Vec<(Client, String)>>,
+    /// Sessions open or being opened, ready or in use.
+    live: std::sync::atomic::AtomicUsize,
 }
 
 impl Drop for Browser {
@@ -210,30 +217,49 @@ impl Browser {
             accept_private_ca,
             slots: tokio::sync::Semaphore::new(SESSIONS),
             ready: std::sync::Mutex::new(Vec::new()),
+            live: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
-    /// Opens sessions in the background until [`SESSIONS`] wait ready.
+    /// Opens sessions in the background until [`SESSIONS`] are open (ready or in use).
     pub fn warm(self: &Arc<Self>) {
-        let missing = SESSIONS.saturating_sub(self.ready.lock().map(|r| r.len()).unwrap_or(SESSIONS));
+        use std::sync::atomic::Ordering::SeqCst;
+        let missing = self
+            .live
+            .fetch_update(SeqCst, SeqCst, |n| Some(n.max(SESSIONS)))
+            .map_or(0, |n| SESSIONS.saturating_sub(n));
         for _ in 0..missing {
             let me = Arc::clone(self);
             tokio::spawn(async move {
-                if let Ok(client) = me.session().await {
-                    let id = client.session_id().await.ok().flatten().unwrap_or_default();
-                    let extra = match me.ready.lock() {
-                        Ok(mut r) if r.len() < SESSIONS => {
-                            r.push((client, id));
-                            None
-                        }
-                        _ => Some(client),
-                    };
-                    if let Some(client) = extra {
-                        let _ = client.close().await;
+                match me.session().await {
+                    Ok(client) => me.keep(client).await,
+                    Err(_) => {
+                        me.live.fetch_sub(1, SeqCst);
                     }
                 }
             });
         }
+    }
+
+    /// Puts an open session among the ready ones, or closes it when [`SESSIONS`] are ready.
+    async fn keep(&self, client: Client) {
+        let id = client.session_id().await.ok().flatten().unwrap_or_default();
+        let extra = match self.ready.lock() {
+            Ok(mut r) if r.len() < SESSIONS => {
+                r.push((client, id));
+                None
+            }
+            _ => Some(client),
+        };
+        if let Some(client) = extra {
+            self.close(client).await;
+        }
+    }
+
+    /// Ends a session.
+    async fn close(&self, client: Client) {
+        let _ = client.close().await;
+        self.live.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     async fn session(&self) -> Result<Client, String> {
@@ -277,18 +303,32 @@ impl Browser {
         let waiting = self.ready.lock().ok().and_then(|mut r| r.pop());
         let client = match waiting {
             Some((c, _)) => c,
-            None => self.session().await.map_err(|m| fail(m, Vec::new(), None))?,
+            None => {
+                self.live.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                match self.session().await {
+                    Ok(c) => c,
+                    Err(m) => {
+                        self.live.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        return Err(fail(m, Vec::new(), None));
+                    }
+                }
+            }
         };
         self.warm();
+        let session = client.session_id().await.ok().flatten().unwrap_or_default();
         let mut net = Network::default();
         let result = tokio::time::timeout(pass.timeout, drive(&client, pass, deadline, &mut log, &mut net)).await;
+        let mut origins = None;
         let outcome = match result {
             Ok(Ok(arrival)) => {
                 net.read(&client).await;
+                let urls = net.hops.iter().map(|h| h.url.as_str());
+                origins = Some(reuse::origins(urls.chain([pass.start.as_str(), pass.back.as_str()])));
                 Ok(Done {
                     arrival,
                     log,
                     hops: net.hops,
+                    session,
                 })
             }
             Ok(Err(message)) => {
@@ -316,7 +356,17 @@ impl Browser {
                 })
             }
         };
-        let _ = client.close().await;
+        // A session that ended a pass as expected is emptied for the next one; after an error
+        // (a page that never settled, a lost window) it is closed.
+        let emptied = match &origins {
+            Some(origins) => reuse::empty(&client, origins).await.is_ok(),
+            None => false,
+        };
+        if emptied {
+            self.keep(client).await;
+        } else {
+            self.close(client).await;
+        }
         outcome
     }
 
