@@ -16,8 +16,8 @@ use uma_reference_server::serving::HEADER_READ_TIMEOUT;
 use uma_reference_server::types::ClientSecret;
 use uma_reference_server::{Config, Server};
 
-/// The header-read timeout the AS under test is configured with.
-const AS_TIMEOUT: Duration = Duration::from_secs(1);
+/// The header-read timeout the servers under test are configured with.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a test waits for a connection to be closed: well above the timeout in force, so a
 /// loaded machine cannot fail it, and still far below "never".
 fn bound(timeout: Duration) -> Duration {
@@ -30,7 +30,7 @@ fn loopback() -> SocketAddr {
 
 async fn the_as() -> Server {
     let mut config = Config::demo();
-    config.header_read_timeout_secs = AS_TIMEOUT.as_secs();
+    config.header_read_timeout_secs = HEAD_TIMEOUT.as_secs();
     Server::builder(config).memory().start().await.expect("the AS starts")
 }
 
@@ -74,10 +74,10 @@ async fn the_as_closes_a_connection_whose_request_headers_never_end() {
     let server = the_as().await;
 
     // Act
-    let took = stalled_head(server.local_addr(), bound(AS_TIMEOUT)).await;
+    let took = stalled_head(server.local_addr(), bound(HEAD_TIMEOUT)).await;
 
     // Assert: closed (the wait above panics otherwise).
-    println!("the AS closed a stalled request head after {took:?} (timeout {AS_TIMEOUT:?})");
+    println!("the AS closed a stalled request head after {took:?} (timeout {HEAD_TIMEOUT:?})");
     server.shutdown().await;
 }
 
@@ -95,13 +95,13 @@ async fn the_as_closes_a_connection_that_trickles_its_headers_byte_by_byte() {
 
     // Act: one more byte of an endless header every 100 ms, until the server hangs up.
     let trickle = tokio::spawn(async move {
-        while write.write_all(b"x").await.is_ok() && started.elapsed() < bound(AS_TIMEOUT) {
+        while write.write_all(b"x").await.is_ok() && started.elapsed() < bound(HEAD_TIMEOUT) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
     let mut buf = [0u8; 256];
     let closed = loop {
-        let left = bound(AS_TIMEOUT).saturating_sub(started.elapsed());
+        let left = bound(HEAD_TIMEOUT).saturating_sub(started.elapsed());
         match tokio::time::timeout(left, read.read(&mut buf)).await {
             Ok(Ok(0) | Err(_)) => break Some(started.elapsed()),
             Ok(Ok(_)) => {}
@@ -111,7 +111,7 @@ async fn the_as_closes_a_connection_that_trickles_its_headers_byte_by_byte() {
     trickle.abort();
 
     // Assert: bytes arriving do not extend the deadline.
-    let took = closed.unwrap_or_else(|| panic!("still open after {:?}", bound(AS_TIMEOUT)));
+    let took = closed.unwrap_or_else(|| panic!("still open after {:?}", bound(HEAD_TIMEOUT)));
     println!("the AS closed a trickling request head after {took:?}");
     server.shutdown().await;
 }
@@ -119,7 +119,8 @@ async fn the_as_closes_a_connection_that_trickles_its_headers_byte_by_byte() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rs_closes_a_connection_whose_request_headers_never_end() {
     // Arrange: the RS needs no AS for this.
-    let config = RsConfig::new(&dead_issuer().await, "demo-rs", ClientSecret::new("demo-rs-secret"));
+    let mut config = RsConfig::new(&dead_issuer().await, "demo-rs", ClientSecret::new("demo-rs-secret"));
+    config.header_read_timeout = HEAD_TIMEOUT;
     let rs = ResourceServer::start(config, loopback()).await.expect("the RS starts");
     let addr: SocketAddr = rs
         .base_url()
@@ -128,17 +129,20 @@ async fn the_rs_closes_a_connection_whose_request_headers_never_end() {
         .expect("a socket address");
 
     // Act
-    let took = stalled_head(addr, bound(HEADER_READ_TIMEOUT)).await;
+    let took = stalled_head(addr, bound(HEAD_TIMEOUT)).await;
 
-    // Assert: closed (the wait above panics otherwise).
+    // Assert: closed (the wait above panics otherwise), by the configured timeout, not the
+    // default one.
     println!("the RS closed a stalled request head after {took:?}");
+    assert!(took < HEADER_READ_TIMEOUT, "{took:?}");
     rs.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_closes_a_connection_whose_request_headers_never_end() {
     // Arrange
-    let config = ClientConfig::new("demo-client", ClientSecret::new("demo-client-secret"));
+    let mut config = ClientConfig::new("demo-client", ClientSecret::new("demo-client-secret"));
+    config.header_read_timeout = HEAD_TIMEOUT;
     let client = ReferenceClient::start(config, loopback())
         .await
         .expect("the client starts");
@@ -149,10 +153,12 @@ async fn the_client_closes_a_connection_whose_request_headers_never_end() {
         .expect("a socket address");
 
     // Act
-    let took = stalled_head(addr, bound(HEADER_READ_TIMEOUT)).await;
+    let took = stalled_head(addr, bound(HEAD_TIMEOUT)).await;
 
-    // Assert: closed (the wait above panics otherwise).
+    // Assert: closed (the wait above panics otherwise), by the configured timeout, not the
+    // default one.
     println!("the client closed a stalled request head after {took:?}");
+    assert!(took < HEADER_READ_TIMEOUT, "{took:?}");
     client.shutdown().await;
 }
 
@@ -170,7 +176,7 @@ async fn complete_requests_are_served_one_after_another_on_one_connection() {
         .expect("sends");
     let mut seen = String::new();
     let mut buf = [0u8; 4096];
-    let within = bound(AS_TIMEOUT);
+    let within = bound(HEAD_TIMEOUT);
     let started = Instant::now();
     while seen.matches("HTTP/1.1 200 OK").count() < 2 {
         let left = within.saturating_sub(started.elapsed());

@@ -112,6 +112,9 @@ pub struct ClientConfig {
     pub tls: Option<crate::tls::ServerTls>,
     /// A CA (PEM) its calls to the AS and the RS trust besides the system's roots.
     pub trust_ca_pem: Option<String>,
+    /// How long a connection may take to send a request head (also an idle keep-alive
+    /// connection's limit) before it is closed.
+    pub header_read_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -128,6 +131,7 @@ impl ClientConfig {
             variants: Variants::none(),
             tls: None,
             trust_ca_pem: None,
+            header_read_timeout: crate::serving::HEADER_READ_TIMEOUT,
         }
     }
 
@@ -325,12 +329,13 @@ impl ReferenceClient {
         let (listener, local) = crate::serving::bind(addr).await?;
         let scheme = if config.tls.is_some() { "https" } else { "http" };
         let tls = config.tls.as_ref().map(crate::serving::Tls::new);
+        let header_read_timeout = config.header_read_timeout;
         let state = ClientState::new(config, format!("{scheme}://{local}"));
         let serving = crate::serving::Serving::spawn_secured(
             listener,
             app(state.clone()),
             "reference client",
-            crate::serving::HEADER_READ_TIMEOUT,
+            header_read_timeout,
             tls,
         );
         Ok(ReferenceClient { state, local, serving })

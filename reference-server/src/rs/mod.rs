@@ -90,10 +90,14 @@ pub struct RsConfig {
     /// A second resource owner's client credentials: under the variant `rs-two-owners` (and the
     /// quirk `rs-permission-mixes-owners`) the RS protects `photo:sunset` for that owner.
     pub second_owner: Option<OwnerCredentials>,
+    /// How long a connection may take to send a request head (also an idle keep-alive
+    /// connection's limit) before it is closed.
+    pub header_read_timeout: Duration,
 }
 
 impl RsConfig {
-    /// A configuration with realm `photoz`, a 5 s timeout per AS call and no quirks.
+    /// A configuration with realm `photoz`, a 5 s timeout per AS call, the
+    /// [`HEADER_READ_TIMEOUT`](crate::serving::HEADER_READ_TIMEOUT) and no quirks.
     pub fn new(as_issuer: impl Into<String>, client_id: impl Into<String>, client_secret: ClientSecret) -> Self {
         Self {
             as_issuer: as_issuer.into(),
@@ -106,6 +110,7 @@ impl RsConfig {
             tls: None,
             trust_ca_pem: None,
             second_owner: None,
+            header_read_timeout: crate::serving::HEADER_READ_TIMEOUT,
         }
     }
 
@@ -1123,7 +1128,7 @@ impl ResourceServer {
             listener,
             app(state.clone()),
             "resource server",
-            crate::serving::HEADER_READ_TIMEOUT,
+            state.config().header_read_timeout,
             tls,
         );
         Ok(ResourceServer { state, local, serving })
