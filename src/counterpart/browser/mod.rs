@@ -321,12 +321,9 @@ impl Browser {
         let session = client.session_id().await.ok().flatten().unwrap_or_default();
         let mut net = Network::default();
         let result = tokio::time::timeout(pass.timeout, drive(&client, pass, deadline, &mut log, &mut net)).await;
-        let mut origins = None;
         let outcome = match result {
             Ok(Ok(arrival)) => {
                 net.read(&client).await;
-                let urls = net.hops.iter().map(|h| h.url.as_str());
-                origins = Some(reuse::origins(urls.chain([pass.start.as_str(), pass.back.as_str()])));
                 Ok(Done {
                     arrival,
                     log,
@@ -361,9 +358,13 @@ impl Browser {
         };
         // A session that ended a pass as expected is emptied for the next one; after an error
         // (a page that never settled, a lost window) it is closed.
-        let emptied = match &origins {
-            Some(origins) => reuse::empty(&client, origins).await.is_ok(),
-            None => false,
+        let emptied = match &outcome {
+            Ok(done) => {
+                let urls = done.hops.iter().map(|h| h.url.as_str());
+                let origins = reuse::origins(urls.chain([pass.start.as_str(), pass.back.as_str()]));
+                reuse::empty(&client, &origins).await.is_ok()
+            }
+            Err(_) => false,
         };
         if emptied {
             self.keep(client).await;
