@@ -38,6 +38,19 @@ fn copy_dir(from: &Path) -> tempfile::TempDir {
     to
 }
 
+/// Waits until the writer has written out every change made so far (batched mode acknowledges
+/// a write before its write-out), and has finished that write-out: any checkpoint it starts
+/// has begun, and holds `checkpointing`.
+async fn written_out(mem: &Mem) {
+    let made = lock(&mem.pending).seq;
+    mem.progress
+        .subscribe()
+        .wait_for(|p| p.committed >= made)
+        .await
+        .expect("the writer's progress");
+    drop(mem.flushing.lock().await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_beside_the_writer_lose_nothing_and_remove_the_segments_they_put_into_the_file() {
     // Arrange
@@ -68,6 +81,7 @@ async fn checkpoints_beside_the_writer_lose_nothing_and_remove_the_segments_they
     while let Some(done) = tasks.join_next().await {
         done.expect("a task panicked");
     }
+    written_out(&mem).await;
     // No checkpoint or write-out under way while the files are copied.
     let crashed = {
         let _one_checkpoint = mem.checkpointing.lock().await;
@@ -92,6 +106,7 @@ async fn checkpoints_beside_the_writer_lose_nothing_and_remove_the_segments_they
     // Act: one more write-out, with no checkpoint under way, starts one that takes every line
     // before it.
     store.put_ticket("last", &ticket(), 9).await.expect("put");
+    written_out(&mem).await;
     let db = dir.path().join("uma.db");
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
