@@ -17,7 +17,9 @@ use serde_json::Value;
 use crate::outcome::{Report, ScenarioResult};
 
 mod find;
+mod labels;
 use find::{body_secrets, header_secrets, structural_text};
+use labels::{Labels, first_indices};
 
 /// Members and parameters whose values are secrets wherever they appear.
 pub const SECRET_NAMES: &[&str] = &[
@@ -112,7 +114,7 @@ impl Redactor {
             .into_iter()
             .map(|v| (v, REDACTED.to_string()))
             .collect();
-        replace_all(&mut out, &labelled);
+        Labels::new(&labelled).apply(&mut out);
         crate::diagnostic::printable(&out)
     }
 
@@ -179,46 +181,47 @@ impl Redactor {
             all.push_str(&c.expected);
             all.push_str(&c.actual);
         }
-        let mut ordered: Vec<(usize, String)> = values
+        let values: Vec<String> = values.into_iter().collect();
+        let mut ordered: Vec<(usize, String)> = first_indices(&all, &values)
             .into_iter()
-            .map(|v| (first_index(&all, &v).unwrap_or(usize::MAX), v))
+            .map(|at| at.unwrap_or(usize::MAX))
+            .zip(values)
             .collect();
         ordered.sort();
         let existing = max_label(&all);
-        let mut labelled: Vec<(String, String)> = ordered
+        let labelled: Vec<(String, String)> = ordered
             .into_iter()
             .enumerate()
             .map(|(i, (_, v))| (v, format!("[secret-{}]", existing + i + 1)))
             .collect();
-        // Longer secrets first, so one that contains another is replaced whole.
-        labelled.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+        let labels = Labels::new(&labelled);
         for e in &mut s.exchanges {
-            replace_all(&mut e.url, &labelled);
+            labels.apply(&mut e.url);
             for (k, v) in e.request_headers.iter_mut().chain(e.response_headers.iter_mut()) {
-                replace_all(v, &labelled);
+                labels.apply(v);
                 if k.eq_ignore_ascii_case("authorization") {
                     redact_authorization(v);
                 }
             }
             for b in [&mut e.request_body, &mut e.response_body].into_iter().flatten() {
-                replace_all(b, &labelled);
+                labels.apply(b);
             }
             if let Some(t) = &mut e.transport_error {
-                replace_all(t, &labelled);
+                labels.apply(t);
             }
             if let Some(c) = &mut e.command {
-                replace_all(&mut c.stderr, &labelled);
+                labels.apply(&mut c.stderr);
             }
         }
         for c in &mut s.checks {
-            replace_all(&mut c.expected, &labelled);
-            replace_all(&mut c.actual, &labelled);
+            labels.apply(&mut c.expected);
+            labels.apply(&mut c.actual);
         }
         for v in s.choices.values_mut() {
-            replace_all(v, &labelled);
+            labels.apply(v);
         }
         if let Some(r) = &mut s.reason {
-            replace_all(r, &labelled);
+            labels.apply(r);
         }
         s
     }
@@ -236,14 +239,6 @@ impl Redactor {
     }
 }
 
-fn first_index(haystack: &str, v: &str) -> Option<usize> {
-    let enc: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
-    [haystack.find(v), haystack.find(enc.as_str())]
-        .into_iter()
-        .flatten()
-        .min()
-}
-
 /// The highest `[secret-N]` already in a text (a report redacted before keeps its labels).
 fn max_label(text: &str) -> usize {
     let mut max = 0;
@@ -257,42 +252,6 @@ fn max_label(text: &str) -> usize {
         rest = after;
     }
     max
-}
-
-/// Replaces every secret (and its URL-encoded form) by its label in one pass, so a label already
-/// written is never rewritten by a shorter secret that happens to occur inside it.
-fn replace_all(text: &mut String, secrets: &[(String, String)]) {
-    let mut forms: Vec<(String, &str)> = Vec::new();
-    for (s, label) in secrets {
-        if text.contains(s.as_str()) {
-            forms.push((s.clone(), label));
-        }
-        let enc: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
-        if enc != *s && text.contains(enc.as_str()) {
-            forms.push((enc, label));
-        }
-    }
-    if forms.is_empty() {
-        return;
-    }
-    forms.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        let rest = &text[i..];
-        match forms.iter().find(|(s, _)| rest.starts_with(s.as_str())) {
-            Some((s, label)) => {
-                out.push_str(label);
-                i += s.len();
-            }
-            None => {
-                let c = rest.chars().next().unwrap_or(' ');
-                out.push(c);
-                i += c.len_utf8();
-            }
-        }
-    }
-    *text = out;
 }
 
 fn redact_authorization(v: &mut String) {
