@@ -126,9 +126,7 @@ impl TestIdp {
         let jwks = serde_json::to_value(JwkSet { keys: vec![jwk] }).map_err(IdpError::Jwks)?;
 
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| IdpError::Bind { addr, source })?;
+        let listener = bind(addr).await.map_err(|source| IdpError::Bind { addr, source })?;
         let local = listener
             .local_addr()
             .map_err(|source| IdpError::Bind { addr, source })?;
@@ -239,6 +237,29 @@ impl TestIdp {
     }
 }
 
+/// How long [`bind`] retries a fixed port that is in use.
+const REBIND_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Binds `addr`. A fixed port (a profile's `idp.port`) is bound by every run with that profile,
+/// and the IdP of the run before lets it go only once its aborted task is dropped, which on a
+/// loaded machine can come after the next run binds: so a port in use is tried again for up to
+/// [`REBIND_WINDOW`] before it is an error.
+async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let deadline = tokio::time::Instant::now() + REBIND_WINDOW;
+    loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && addr.port() != 0
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 impl Drop for TestIdp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -293,6 +314,37 @@ mod tests {
         jsonwebtoken::dangerous::insecure_decode::<Map<String, Value>>(token)
             .unwrap()
             .claims
+    }
+
+    #[tokio::test]
+    async fn a_fixed_port_still_held_by_the_last_run_is_bound_once_released_and_an_error_if_never() {
+        // Arrange: the port of a profile's IdP, held by what stands for the last run's IdP.
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            drop(held);
+        });
+
+        // Act
+        let idp = TestIdp::start(port).await;
+
+        // Assert
+        release.await.unwrap();
+        let idp = idp.expect("bound once the port was released");
+        assert_eq!(idp.issuer(), format!("http://127.0.0.1:{port}"));
+
+        // Act: a port that stays taken.
+        let err = TestIdp::start(port)
+            .await
+            .expect_err("the port is taken by the first IdP");
+
+        // Assert
+        assert!(
+            matches!(&err, IdpError::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse),
+            "{err}"
+        );
+        idp.shutdown();
     }
 
     #[tokio::test]
