@@ -37,11 +37,14 @@ fn automaton(kind: MatchKind, patterns: &[String]) -> Result<AhoCorasick, aho_co
 
 /// Secrets and their labels, ready to be replaced in many texts.
 pub(super) struct Labels {
-    /// Matches the leftmost form and, of those starting there, the longest: a secret that
-    /// contains another is replaced whole, and a label written is never searched again.
-    automaton: Option<AhoCorasick>,
-    secrets: Vec<(String, String)>,
+    /// Each secret's forms ([`forms`]) and the label of each.
+    patterns: Vec<String>,
     labels: Vec<String>,
+    /// Matches the leftmost form and, of those starting there, the longest: a secret that
+    /// contains another is replaced whole, and a label written is never searched again. `None`
+    /// when there is nothing to match, or (past the automaton's size limits, far beyond a run's
+    /// secrets) when it cannot be built: then `apply` replaces them the slow way.
+    automaton: Option<AhoCorasick>,
 }
 
 impl Labels {
@@ -51,14 +54,12 @@ impl Labels {
         let automaton = if patterns.is_empty() {
             None
         } else {
-            // Building fails only past the automaton's size limits, far beyond a run's secrets;
-            // then `apply` replaces them the slow way.
             automaton(MatchKind::LeftmostLongest, &patterns).ok()
         };
         Self {
-            automaton,
-            secrets: secrets.to_vec(),
+            patterns,
             labels,
+            automaton,
         }
     }
 
@@ -70,8 +71,7 @@ impl Labels {
                     *text = ac.replace_all(text, &self.labels);
                 }
             }
-            None if self.secrets.is_empty() => {}
-            None => replace_one_by_one(text, &self.secrets),
+            None => replace_one_by_one(text, &self.patterns, &self.labels),
         }
     }
 }
@@ -111,13 +111,12 @@ pub(super) fn first_indices(haystack: &str, values: &[String]) -> Vec<Option<usi
     first
 }
 
-/// The replacement [`Labels::apply`] makes, secret by secret at each position: where the
-/// automaton cannot be built, and as the tests' oracle.
-fn replace_one_by_one(text: &mut String, secrets: &[(String, String)]) {
-    let (patterns, labels) = forms(secrets);
+/// The replacement [`Labels::apply`] makes, form by form at each position (`patterns` and their
+/// `labels` from [`forms`]): where the automaton cannot be built, and as the tests' oracle.
+fn replace_one_by_one(text: &mut String, patterns: &[String], labels: &[String]) {
     let mut present: Vec<(&str, &str)> = patterns
         .iter()
-        .zip(&labels)
+        .zip(labels)
         .filter(|(p, _)| text.contains(p.as_str()))
         .map(|(p, l)| (p.as_str(), l.as_str()))
         .collect();
@@ -195,7 +194,8 @@ mod tests {
             let pairs = pairs(&secrets);
             let (mut fast, mut slow) = (text.clone(), text.clone());
             Labels::new(&pairs).apply(&mut fast);
-            replace_one_by_one(&mut slow, &pairs);
+            let (patterns, labels) = forms(&pairs);
+            replace_one_by_one(&mut slow, &patterns, &labels);
             prop_assert_eq!(fast, slow);
             let owned: Vec<String> = secrets.iter().map(|s| (*s).to_owned()).collect();
             let expected: Vec<Option<usize>> = owned
