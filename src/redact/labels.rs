@@ -10,13 +10,23 @@ fn encoded(secret: &str) -> String {
     url::form_urlencoded::byte_serialize(secret.as_bytes()).collect()
 }
 
-/// The forms of `secrets` (each secret, then its URL-encoded form when that differs) with the
-/// label each is replaced by; a form already present keeps its first label.
+/// The forms a secret is searched in: itself, then its URL-encoded form when that differs
+/// (none for the empty string).
+fn each_form(secret: &str) -> impl Iterator<Item = String> {
+    let encoded = Some(encoded(secret)).filter(|e| e != secret);
+    std::iter::once(secret.to_owned())
+        .chain(encoded)
+        .filter(|f| !f.is_empty())
+}
+
+/// The forms of `secrets` ([`each_form`]) with the label each is replaced by; a form already
+/// present keeps its first label.
 fn forms(secrets: &[(String, String)]) -> (Vec<String>, Vec<String>) {
     let (mut patterns, mut labels) = (Vec::new(), Vec::<String>::new());
+    let mut seen = std::collections::HashSet::new();
     for (secret, label) in secrets {
-        for form in [secret.clone(), encoded(secret)] {
-            if !form.is_empty() && !patterns.contains(&form) {
+        for form in each_form(secret) {
+            if seen.insert(form.clone()) {
                 patterns.push(form);
                 labels.push(label.clone());
             }
@@ -82,11 +92,9 @@ pub(super) fn first_indices(haystack: &str, values: &[String]) -> Vec<Option<usi
     let mut patterns = Vec::with_capacity(values.len() * 2);
     let mut owner = Vec::with_capacity(values.len() * 2);
     for (i, v) in values.iter().enumerate() {
-        for form in [v.clone(), encoded(v)] {
-            if !form.is_empty() {
-                patterns.push(form);
-                owner.push(i);
-            }
+        for form in each_form(v) {
+            patterns.push(form);
+            owner.push(i);
         }
     }
     let mut first = vec![None; values.len()];
