@@ -15,8 +15,7 @@ wrk_servers_start() {
   server_pid=$SERVERS_PID
   local ready
   read -r ready <&"${SERVERS[0]}"
-  hello_url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["hello"])' "$ready")
-  as_url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["as"])' "$ready")
+  read -r hello_url as_url < <(python3 -c 'import json,sys; d = json.loads(sys.argv[1]); print(d["hello"], d["as"])' "$ready")
   # The server process: the coprocess itself, or the one its shell started.
   serving=$server_pid
   case "$(cat "/proc/$serving/comm" 2>/dev/null)" in
