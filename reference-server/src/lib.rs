@@ -98,7 +98,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Keeps state in an in-memory SQLite database, lost on shutdown.
+    /// Keeps state in memory only (no database file, no SQLite), lost on shutdown.
     pub fn memory(mut self) -> Self {
         self.storage = Storage::Memory;
         self

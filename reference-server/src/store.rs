@@ -30,6 +30,11 @@
 //!   [`Store::close`] (graceful shutdown) writes everything into the file, so a restart loses
 //!   nothing. Ticket single use rests on removal from the in-memory map under a lock.
 //!
+//!   A private in-memory database (`sqlite::memory:`: the embedded reference of the harness,
+//!   the tests) is the maps alone, with no SQLite behind them: it would start empty and nothing
+//!   else could open it, so every change is acknowledged at once (nothing outlives the process
+//!   anyway).
+//!
 //!   The pool has one connection (a second would find its page cache stale after every commit
 //!   of the other), a 64 MiB page cache, and the file has no secondary indexes: nothing but
 //!   start-up reads it, and every index is more b-tree pages written per commit.
@@ -210,6 +215,12 @@ struct Mem {
     /// The size of the change log's current segment beyond which a write-out starts a
     /// checkpoint: [`CHECKPOINT_BYTES`] (tests set less).
     checkpoint_bytes: std::sync::atomic::AtomicU64,
+    /// Whether the database is a private in-memory one (`sqlite::memory:`): empty at start and
+    /// unreachable from anywhere else, so there is no SQLite behind the maps at all: a change has
+    /// nothing to be written out to and nothing to wait for.
+    in_memory: bool,
+    /// The signing key of a private in-memory database (elsewhere, the `signing_keys` table).
+    signing_key: Mutex<Option<(String, String)>>,
 }
 
 /// The changes not yet committed.
@@ -296,12 +307,19 @@ impl Mem {
             unsaved: Mutex::default(),
             checkpointing: Arc::new(tokio::sync::Mutex::new(())),
             checkpoint_bytes: CHECKPOINT_BYTES.into(),
+            in_memory: false,
+            signing_key: Mutex::default(),
         }
     }
 
     /// Marks the rows `f` names dirty (their in-memory state has changed), wakes the writer, and
     /// returns once the change may be acknowledged (see the module docs).
     async fn record(&self, f: impl FnOnce(&mut Dirty), need: Need) -> StoreResult<()> {
+        // A private in-memory database: there is nothing to write the change out to, and no
+        // acknowledgement can outlive the process anyway.
+        if self.in_memory {
+            return Ok(());
+        }
         let now = Instant::now();
         let (seq, lagging) = {
             let mut p = lock(&self.pending);
@@ -386,7 +404,10 @@ impl Store {
     /// mode always acknowledges after the commit).
     pub async fn connect_with(url: &str, durability: Durability) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
-        let memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
+        if url.starts_with("sqlite::memory:") {
+            return Self::private_memory(url, durability);
+        }
+        let memory = url.contains("mode=memory");
         let sqlite = url.starts_with("sqlite:");
         let url = if sqlite && !memory && !url.contains("mode=") {
             if url.contains('?') {
@@ -459,6 +480,29 @@ impl Store {
             *lock(&store.writer) = Some(tokio::spawn(write_loop(mem, pool, stop)));
         }
         Ok(store)
+    }
+
+    /// A private in-memory database (`sqlite::memory:`, the embedded reference of the harness and
+    /// the tests): it would start empty, nothing else could ever open it, and nothing outlives the
+    /// process, so the maps are all there is. Opening one, loading its empty tables and
+    /// committing every change to it cost the selftest's servers (thousands of them, one per
+    /// scenario world) about a seventh of their CPU (issue 13). The pool is never connected: it
+    /// is there for the type's sake, and a statement sent to it would find no tables.
+    fn private_memory(url: &str, durability: Durability) -> StoreResult<Self> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy(url)?;
+        let mut mem = Mem::new(durability);
+        mem.in_memory = true;
+        Ok(Self {
+            pool,
+            mem: Some(Arc::new(mem)),
+            writer: Arc::new(Mutex::new(None)),
+            stop: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 
     /// Opens the default SQLite file `uma.db` in `dir`, creating the directory, with the default
@@ -1169,6 +1213,9 @@ impl Store {
 
     /// The stored signing key (PKCS#8, base64url) and its id, if any.
     pub async fn signing_key(&self) -> StoreResult<Option<(String, String)>> {
+        if let Some(mem) = self.mem.as_ref().filter(|m| m.in_memory) {
+            return Ok(lock(&mem.signing_key).clone());
+        }
         let row = sqlx::query("SELECT kid, pkcs8 FROM signing_keys ORDER BY created_at LIMIT 1")
             .fetch_optional(&self.pool)
             .await?;
@@ -1177,6 +1224,10 @@ impl Store {
 
     /// Stores a signing key unless one exists; returns the key that is stored afterwards.
     pub async fn put_signing_key(&self, kid: &str, pkcs8: &str, now: i64) -> StoreResult<(String, String)> {
+        if let Some(mem) = self.mem.as_ref().filter(|m| m.in_memory) {
+            let mut key = lock(&mem.signing_key);
+            return Ok(key.get_or_insert_with(|| (kid.to_owned(), pkcs8.to_owned())).clone());
+        }
         sqlx::query(
             "INSERT INTO signing_keys (kid, pkcs8, created_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING",
         )

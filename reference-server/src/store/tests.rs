@@ -1,7 +1,8 @@
 //! The checkpoint that runs beside the writer. Its end-to-end promises (what a crash leaves,
 //! a graceful close) are tested in `tests/durability.rs`, where a checkpoint comes only from
 //! `Store::flush` or `Store::close`: the 64 MiB threshold is out of a test's reach. Here the
-//! threshold is one byte, so every write-out starts a checkpoint while others go on.
+//! threshold is one byte, so every write-out starts a checkpoint while others go on. Last, the
+//! private in-memory store, which has no SQLite behind its maps.
 
 use std::sync::atomic::Ordering;
 
@@ -202,5 +203,34 @@ async fn a_failed_checkpoint_reads_its_rows_back_from_the_log_and_the_next_one_w
     assert_eq!(in_file, expected);
     let db = dir.path().join("uma.db");
     assert_eq!(journal::segments(&db).expect("segments").len(), 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_private_in_memory_store_serves_from_its_maps_with_no_database_behind_them() {
+    // Arrange
+    let store = Store::connect("sqlite::memory:").await.expect("the store opens");
+
+    // Act
+    store.put_ticket("t1", &ticket(), 9).await.expect("put");
+    store.put_ticket("t2", &ticket(), 9).await.expect("put");
+    let taken = store.take_ticket("t1").await.expect("take");
+    let again = store.take_ticket("t1").await.expect("take again");
+    let first_key = store.put_signing_key("k1", "pkcs8-1", 1).await.expect("key");
+    let second_key = store.put_signing_key("k2", "pkcs8-2", 2).await.expect("key");
+    store.flush().await.expect("flush");
+
+    // Assert: single use and the first signing key kept, as with a database file.
+    assert!(taken.is_some(), "the ticket was not there to take");
+    assert!(again.is_none(), "a taken ticket was taken twice");
+    assert!(store.ticket("t2").await.expect("read").is_some(), "t2 was lost");
+    assert_eq!(first_key, ("k1".to_owned(), "pkcs8-1".to_owned()));
+    assert_eq!(second_key, first_key, "a second signing key replaced the first");
+    assert_eq!(store.signing_key().await.expect("key"), Some(first_key));
+    // Nothing was written anywhere: the pool never connected, and a connection would find no
+    // table.
+    assert_eq!(store.pool.size(), 0, "the pool connected");
+    let mem = store.mem.clone().expect("exclusive mode");
+    assert!(lock(&mem.pending).dirty.is_empty() && lock(&mem.pending).seq == 0);
     store.close().await;
 }
