@@ -239,6 +239,10 @@ impl Policy {
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
         if self.tls.is_system_default() {
             client_builder(self.timeout)
+        } else if let Some(pem) = self.tls.extra_roots_only() {
+            // The run's own test CA: its configuration is built once, not per scenario (reading
+            // the platform's roots again for each was a twentieth of an AS run over TLS).
+            client_builder_from(uma_reference_server::http_client::trusting(Some(pem)), self.timeout)
         } else {
             self.tls
                 .apply(client_builder_from(reqwest::Client::builder(), self.timeout))

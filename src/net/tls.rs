@@ -30,8 +30,9 @@ pub enum TlsError {
 pub struct Tls {
     /// CAs trusted instead of the system's roots (a profile's `tls.ca_file`).
     only: Vec<reqwest::Certificate>,
-    /// CAs trusted besides (the harness's own test CA).
+    /// CAs trusted besides (the harness's own test CA), and their PEM.
     also: Vec<reqwest::Certificate>,
+    also_pem: String,
     /// The client certificate for mutual TLS.
     identity: Option<reqwest::Identity>,
     /// No verification at all.
@@ -71,6 +72,8 @@ impl Tls {
     /// Also trusts the CA certificates in `pem` (the harness's own test CA).
     pub fn also_trusting(mut self, pem: &str) -> Result<Self, TlsError> {
         self.also.extend(certificates(pem, "the harness's test CA")?);
+        self.also_pem.push_str(pem.trim_end());
+        self.also_pem.push('\n');
         Ok(self)
     }
 
@@ -104,6 +107,14 @@ impl Tls {
     /// verification on): then a client may use the process's shared TLS configuration.
     pub fn is_system_default(&self) -> bool {
         self.only.is_empty() && self.also.is_empty() && self.identity.is_none() && !self.insecure
+    }
+
+    /// The PEM of the CAs trusted besides the system's roots, when that is all these settings
+    /// change: a client may then use a TLS configuration built once for them
+    /// (`uma_reference_server::http_client::trusting`).
+    pub fn extra_roots_only(&self) -> Option<&str> {
+        (self.only.is_empty() && !self.also.is_empty() && self.identity.is_none() && !self.insecure)
+            .then_some(self.also_pem.as_str())
     }
 
     /// Applies the settings to a client builder (one without a preconfigured TLS backend).
