@@ -152,6 +152,28 @@ mod tests {
     }
 
     #[test]
+    fn only_settings_that_add_roots_alone_may_share_a_configuration_built_for_them() {
+        // Arrange
+        let ca = uma_reference_server::tls::TestCa::generate("own").expect("a CA");
+        let client = ca.client("harness").expect("a client certificate");
+        let own = Tls::default().also_trusting(ca.pem()).expect("PEM");
+
+        // Act / Assert: the CA's PEM when it is the only change; otherwise none, so that a client
+        // certificate, a profile's own roots or switched-off verification is never dropped.
+        let pem = own.extra_roots_only().expect("the own CA alone");
+        assert_eq!(pem.trim_end(), ca.pem().trim_end());
+        assert_eq!(Tls::default().extra_roots_only(), None);
+        let with_identity = own
+            .clone()
+            .with_identity(&client.cert_pem, &client.key_pem)
+            .expect("identity");
+        assert_eq!(with_identity.extra_roots_only(), None);
+        let with_only = own.clone().only_trusting(ca.pem(), "ca.pem").expect("PEM");
+        assert_eq!(with_only.extra_roots_only(), None);
+        assert_eq!(own.insecure().extra_roots_only(), None);
+    }
+
+    #[test]
     fn verification_is_on_unless_asked_off() {
         assert!(!Tls::default().is_insecure());
         assert!(Tls::default().insecure().is_insecure());
