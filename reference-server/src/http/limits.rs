@@ -3,19 +3,23 @@
 //!
 //! - [`guard`] (AS, RS and client): a request target longer than [`MAX_URI_BYTES`] (414), more
 //!   than [`MAX_HEADERS`] header fields or more than [`MAX_HEADER_BYTES`] of them (431);
-//! - [`body_guard`] (AS): a `Content-Encoding` other than `identity` (415, RFC 9110 §15.5.16,
+//! - [`BodyGuardLayer`] (AS): a `Content-Encoding` other than `identity` (415, RFC 9110 §15.5.16,
 //!   with `Accept-Encoding: identity`), a declared `Content-Length` over the body limit (413),
 //!   and a request still unanswered after [`REQUEST_TIMEOUT`] (408).
 //!
 //! Beyond these, hyper answers by itself, with an empty body, before any router sees the
-//! request: 400 for a request line or header it cannot parse, 431 for more than 256 header
+//! request: 400 for a request line or header it cannot parse, 431 for more than 100 header
 //! fields or a head over its ~400 KiB buffer, and 414 for a request target over 64 KiB; and a
 //! connection whose head does not arrive within the header-read timeout is closed without an
 //! answer (see [`crate::serving`]).
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -26,8 +30,9 @@ use crate::core::ProtocolError;
 /// The longest request target (path and query) served, in bytes. RFC 9110 §4.1 recommends
 /// supporting at least 8000 octets.
 pub const MAX_URI_BYTES: usize = 16 * 1024;
-/// The most header fields a request may have.
-pub const MAX_HEADERS: usize = 100;
+/// The most header fields a request may have. Below hyper's own limit (100, see
+/// [`crate::serving`]), so that a request with a few more still gets a JSON 431.
+pub const MAX_HEADERS: usize = 64;
 /// The most bytes of header field names and values a request may have.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// The longest any request to the AS may take before the server answers 408.
@@ -76,11 +81,107 @@ fn oversized_head(req: &Request) -> Option<Response> {
 }
 
 /// The AS's checks of a request before any handler reads it: [`guard`]'s (414, 431), then its
-/// body's (415, 413); and its overall time limit (408). `limit` is the largest body accepted,
-/// in bytes. One middleware instead of two: each layer is a boxed future per request.
-pub async fn body_guard(State(limit): State<usize>, req: Request, next: Next) -> Response {
-    if let Some(refused) = oversized_head(&req) {
-        return refused;
+/// body's (415, 413); and its overall time limit (408). A layer of its own rather than an
+/// `axum::middleware::from_fn`, which costs every request a boxed future and a clone of the
+/// service behind it; and the timer is set only for a request that is not answered at its
+/// first poll (most are: their body has arrived with their head), so that the others do not
+/// pay for entering and leaving the timer wheel (issue 13).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyGuardLayer {
+    /// The largest body accepted, in bytes.
+    pub limit: usize,
+}
+
+impl<S> tower::Layer<S> for BodyGuardLayer {
+    type Service = BodyGuard<S>;
+
+    fn layer(&self, inner: S) -> BodyGuard<S> {
+        BodyGuard {
+            inner,
+            limit: self.limit,
+        }
+    }
+}
+
+/// The service of [`BodyGuardLayer`].
+#[derive(Debug, Clone)]
+pub struct BodyGuard<S> {
+    inner: S,
+    limit: usize,
+}
+
+impl<S> tower::Service<Request> for BodyGuard<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Guarded<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        match refused_before_reading(&req, self.limit) {
+            Some(refused) => Guarded::Refused(Some(refused)),
+            None => Guarded::Running {
+                answer: self.inner.call(req),
+                deadline: None,
+            },
+        }
+    }
+}
+
+/// A request's answer under [`BodyGuard`].
+#[derive(Debug)]
+pub enum Guarded<F> {
+    /// Refused before any handler ran.
+    Refused(Option<Response>),
+    /// Being answered; `deadline` is set at the first poll that finds the answer not ready.
+    Running {
+        answer: F,
+        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+}
+
+impl<F> Future for Guarded<F>
+where
+    F: Future<Output = Result<Response, Infallible>> + Unpin,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Guarded::Refused(refused) => Poll::Ready(Ok(refused
+                .take()
+                .unwrap_or_else(|| error_response(ProtocolError::server_error(), true)))),
+            Guarded::Running { answer, deadline } => {
+                if let Poll::Ready(answered) = Pin::new(answer).poll(cx) {
+                    return Poll::Ready(answered);
+                }
+                let timer = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(REQUEST_TIMEOUT)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Ok(error_response(
+                        refusal(
+                            StatusCode::REQUEST_TIMEOUT,
+                            format!("the request was not answered within {} s", REQUEST_TIMEOUT.as_secs()),
+                        ),
+                        true,
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+/// The refusal of a request over the head limits ([`oversized_head`]), sent with a content
+/// coding other than `identity` (415) or declaring a body over `limit` bytes (413).
+fn refused_before_reading(req: &Request, limit: usize) -> Option<Response> {
+    if let Some(refused) = oversized_head(req) {
+        return Some(refused);
     }
     if let Some(coding) = unsupported_coding(req.headers()) {
         let mut resp = error_response(
@@ -92,32 +193,22 @@ pub async fn body_guard(State(limit): State<usize>, req: Request, next: Next) ->
         );
         resp.headers_mut()
             .insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        return resp;
+        return Some(resp);
     }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if let Some(n) = declared.filter(|n| *n > limit as u64) {
-        return error_response(
+    declared.filter(|n| *n > limit as u64).map(|n| {
+        error_response(
             refusal(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the request body is {n} bytes long; at most {limit} are accepted"),
             ),
             true,
-        );
-    }
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
-        Ok(resp) => resp,
-        Err(_) => error_response(
-            refusal(
-                StatusCode::REQUEST_TIMEOUT,
-                format!("the request was not answered within {} s", REQUEST_TIMEOUT.as_secs()),
-            ),
-            true,
-        ),
-    }
+        )
+    })
 }
 
 /// The first content coding of the request other than `identity`, as sent (or `(unreadable)`).

@@ -75,7 +75,7 @@ pub fn plaintext_app(ctx: SharedCtx) -> Option<Router> {
 /// Every route, relative to the issuer.
 fn routes(ctx: SharedCtx) -> Router {
     let limit = ctx.config.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route(paths::UMA_CONFIG, get(uma_metadata))
         .route(paths::OAUTH_CONFIG, get(oauth_metadata))
         .route(paths::JWKS, get(jwks))
@@ -107,12 +107,24 @@ fn routes(ctx: SharedCtx) -> Router {
         // Before any handler reads a body: request targets and header sections over the limits
         // (414, 431), unsupported codings (415), declared lengths over the limit (413); and a
         // slow or stalled client cannot hold a request open forever (408).
-        .layer(axum::middleware::from_fn_with_state(limit, limits::body_guard))
-        // Spans name the method and path only: query strings can carry tickets and states.
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
-            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
-        .with_state(ctx)
+        .layer(limits::BodyGuardLayer { limit });
+    traced(router).with_state(ctx)
+}
+
+/// `router` with a span and events per request when the logs take them (`RUST_LOG` at `debug`
+/// for this crate or `tower_http`); without, the layer would only cost every request the spans
+/// and events nobody records (issue 13). Decided when the router is built, so logs set up
+/// later (none are) would not see them.
+fn traced<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    let wanted = tracing::enabled!(target: "uma_reference_server::http", tracing::Level::DEBUG)
+        || tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG);
+    if !wanted {
+        return router;
+    }
+    // Spans name the method and path only: query strings can carry tickets and states.
+    router.layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+        tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+    }))
 }
 
 /// Renders a [`ProtocolError`] as an OAuth JSON error response; an error without a code (a
@@ -153,7 +165,7 @@ fn method_error(e: ProtocolError, allow: &'static str) -> Response {
     resp
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+fn json_response(status: StatusCode, body: impl serde::Serialize) -> Response {
     let mut resp = (status, Json(body)).into_response();
     set_no_store(&mut resp);
     resp
