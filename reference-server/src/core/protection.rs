@@ -99,24 +99,27 @@ async fn check_pat(ctx: &Ctx, authorization: Option<&str>, ignore_validity: bool
         });
     };
     let now = ctx.clock.now();
-    match ctx.store.token(&hash_secret(token)).await? {
-        Some(t)
-            if (ignore_validity || (!t.revoked && t.expires_at > now))
-                && matches!(t.kind, TokenKind::Pat | TokenKind::Rpt) =>
-        {
-            if t.kind == TokenKind::Pat && t.scopes.iter().any(|s| s == UMA_PROTECTION) {
-                Ok(PatContext {
-                    owner: t.owner.unwrap_or_default(),
-                    rs_client: t.client_id,
+    // Looked at in place: a PAT check copies out only who the PAT speaks for.
+    let checked = ctx
+        .store
+        .with_token(&hash_secret(token), |t| {
+            let usable = (ignore_validity || (!t.revoked && t.expires_at > now))
+                && matches!(t.kind, TokenKind::Pat | TokenKind::Rpt);
+            let protection = t.kind == TokenKind::Pat && t.scopes.iter().any(|s| s == UMA_PROTECTION);
+            usable.then(|| {
+                protection.then(|| PatContext {
+                    owner: t.owner.clone().unwrap_or_default(),
+                    rs_client: t.client_id.clone(),
                 })
-            } else if ctx.quirk(Quirk::WrongScopeAs401) {
-                // Quirk: a valid token without `uma_protection` is treated as an invalid one.
-                Err(invalid_token(ctx))
-            } else {
-                Err(ProtocolError::insufficient_scope(UMA_PROTECTION))
-            }
-        }
-        _ => Err(invalid_token(ctx)),
+            })
+        })
+        .await?;
+    match checked.flatten() {
+        Some(Some(pat)) => Ok(pat),
+        // Quirk: a valid token without `uma_protection` is treated as an invalid one.
+        Some(None) if ctx.quirk(Quirk::WrongScopeAs401) => Err(invalid_token(ctx)),
+        Some(None) => Err(ProtocolError::insufficient_scope(UMA_PROTECTION)),
+        None => Err(invalid_token(ctx)),
     }
 }
 
@@ -491,18 +494,62 @@ pub async fn issue_ticket(ctx: &Ctx, data: &TicketData) -> Result<PermissionTick
 
 // ---- introspection (FedAuthz §5, RFC 7662) ----
 
+/// An introspection answer (RFC 7662 §2.2, FedAuthz §5.1.1), serialised as it is rather than
+/// built as a tree of JSON values first (issue 13). Members absent unless set; their order is
+/// alphabetical, as a `serde_json` object (a sorted map) would have them, so the text is the
+/// same as before.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<Vec<IntrospectedPermission>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// [`crate::core::grant::EXTENSION_MEMBER`] (variant `extension-members`).
+    #[serde(rename = "reference_extension", skip_serializing_if = "Option::is_none")]
+    extension: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+}
+
+/// One permission of an [`Introspection`], members in alphabetical order.
+#[derive(Debug, serde::Serialize)]
+pub struct IntrospectedPermission {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    resource_id: String,
+    resource_scopes: Vec<String>,
+}
+
+/// The value of the `reference_extension` member under the variant `extension-members`.
+const EXTENSION_VALUE: &str = "uma-reference-server";
+
 /// Introspects a token for the RS holding `pat`.
-pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Value, ProtocolError> {
+pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Introspection, ProtocolError> {
     // RFC 7662 §2.2: nothing but `active`, not even why (the quirk `inactive-with-reason` adds it).
-    let inactive = |reason: &str| -> Result<Value, ProtocolError> {
-        let mut v = json!({ "active": false });
-        if ctx.quirk(Quirk::InactiveWithReason) {
-            v["reason"] = json!(reason);
-        }
-        if ctx.variant(Variant::ExtensionMembers) {
-            v[crate::core::grant::EXTENSION_MEMBER] = json!("uma-reference-server");
-        }
-        Ok(v)
+    let extension = ctx.variant(Variant::ExtensionMembers).then_some(EXTENSION_VALUE);
+    let inactive = |reason: &'static str| -> Result<Introspection, ProtocolError> {
+        Ok(Introspection {
+            reason: ctx.quirk(Quirk::InactiveWithReason).then_some(reason),
+            extension,
+            ..Introspection::default()
+        })
     };
     // Quirk introspection-any-owner: no audience check, any RS sees any RPT's permissions.
     let any_owner = ctx.quirk(Quirk::IntrospectionAnyOwner);
@@ -519,15 +566,16 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
     {
         // Variant introspection-plain-tokens (FedAuthz §5 MAY): the resource server's own PAT
         // gets a plain RFC 7662 answer.
-        return Ok(json!({
-            "active": true,
-            "scope": t.scopes.join(" "),
-            "client_id": t.client_id,
-            "token_type": crate::core::grant::token_type(ctx),
-            "iss": ctx.issuer,
-            "iat": t.issued_at,
-            "exp": t.expires_at,
-        }));
+        return Ok(Introspection {
+            active: true,
+            scope: Some(t.scopes.join(" ")),
+            client_id: Some(t.client_id),
+            token_type: Some(crate::core::grant::token_type(ctx)),
+            iss: Some(ctx.issuer.clone()),
+            iat: Some(t.issued_at),
+            exp: Some(t.expires_at),
+            ..Introspection::default()
+        });
     }
     if t.kind != TokenKind::Rpt {
         return inactive("not an RPT");
@@ -541,9 +589,12 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
     if !any_owner && t.owner.as_deref() != Some(pat.owner.as_str()) {
         return inactive("issued for another resource owner");
     }
-    let mut permissions = Vec::new();
+    let minimal = ctx.variant(Variant::IntrospectionMinimal);
+    let times = ctx.variant(Variant::IntrospectionPermissionTimes);
+    let granted = t.permissions.len();
+    let mut permissions = Vec::with_capacity(granted);
     let mut all_scopes = BTreeSet::new();
-    for p in &t.permissions {
+    for p in t.permissions {
         // Protection ends on deregistration (FedAuthz §3): drop resources deleted since. An RS
         // sees only resources it registered itself (FedAuthz §5.1.1: scopes "registered by this
         // RS"), not those another RS of the same owner registered.
@@ -552,49 +603,46 @@ pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Valu
             _ => continue,
         }
         all_scopes.extend(p.resource_scopes.iter().cloned());
-        let mut perm = json!({
-            "resource_id": p.resource_id,
-            "resource_scopes": p.resource_scopes,
+        permissions.push(IntrospectedPermission {
+            // FedAuthz §5.1.1: exp, iat and nbf are OPTIONAL per permission.
+            exp: (!minimal).then_some(t.expires_at),
+            iat: times.then_some(t.issued_at),
+            nbf: times.then_some(t.issued_at),
+            resource_id: p.resource_id,
+            resource_scopes: p.resource_scopes,
         });
-        // FedAuthz §5.1.1: exp, iat and nbf are OPTIONAL per permission.
-        if !ctx.variant(Variant::IntrospectionMinimal) {
-            perm["exp"] = json!(t.expires_at);
-        }
-        if ctx.variant(Variant::IntrospectionPermissionTimes) {
-            perm["iat"] = json!(t.issued_at);
-            perm["nbf"] = json!(t.issued_at);
-        }
-        permissions.push(perm);
     }
-    if permissions.is_empty() && !t.permissions.is_empty() {
+    if permissions.is_empty() && granted > 0 {
         // Nothing in this RPT is this RS's to see (or everything was deregistered since): the
         // caller may not introspect it (RFC 7662 §2.2).
         return inactive("no permission for this resource server");
     }
-    let mut body = if ctx.variant(Variant::IntrospectionMinimal) {
+    let mut body = if minimal {
         // RFC 7662 §2.2: only `active` is REQUIRED; FedAuthz adds `permissions`.
-        json!({ "active": true })
+        Introspection {
+            active: true,
+            ..Introspection::default()
+        }
     } else {
-        json!({
-            "active": true,
-            "iss": ctx.issuer,
-            "client_id": t.client_id,
-            "token_type": crate::core::grant::token_type(ctx),
-            "iat": t.issued_at,
-            "exp": t.expires_at,
-        })
+        Introspection {
+            active: true,
+            iss: Some(ctx.issuer.clone()),
+            client_id: Some(t.client_id),
+            token_type: Some(crate::core::grant::token_type(ctx)),
+            iat: Some(t.issued_at),
+            exp: Some(t.expires_at),
+            ..Introspection::default()
+        }
     };
-    if ctx.variant(Variant::IntrospectionPermissionTimes) {
-        body["nbf"] = json!(t.issued_at);
+    if times {
+        body.nbf = Some(t.issued_at);
     }
-    if ctx.variant(Variant::ExtensionMembers) {
-        body[crate::core::grant::EXTENSION_MEMBER] = json!("uma-reference-server");
-    }
+    body.extension = extension;
     if !ctx.quirk(Quirk::IntrospectionWithoutPermissions) {
-        body["permissions"] = Value::Array(permissions);
+        body.permissions = Some(permissions);
     }
     if ctx.quirk(Quirk::IntrospectionWithScope) {
-        body["scope"] = json!(all_scopes.into_iter().collect::<Vec<_>>().join(" "));
+        body.scope = Some(all_scopes.into_iter().collect::<Vec<_>>().join(" "));
     }
     Ok(body)
 }
@@ -676,4 +724,46 @@ pub async fn decide_approval(ctx: &Ctx, pat: &PatContext, id: &str, body: &Value
     a.status = status;
     ctx.store.put_approval(&a).await?;
     Ok(approval_json(&a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every member set: the text is what the JSON object built member by member gave (sorted
+    /// members), and the extension member is the one the rest of the AS names.
+    #[test]
+    fn an_introspection_serialises_as_the_sorted_json_object_it_replaces() {
+        let answer = Introspection {
+            active: true,
+            client_id: Some("c".into()),
+            exp: Some(20),
+            iat: Some(10),
+            iss: Some("http://127.0.0.1:1".into()),
+            nbf: Some(10),
+            permissions: Some(vec![IntrospectedPermission {
+                exp: Some(20),
+                iat: Some(10),
+                nbf: Some(10),
+                resource_id: "r".into(),
+                resource_scopes: vec!["print".into(), "view".into()],
+            }]),
+            reason: Some("expired"),
+            extension: Some(EXTENSION_VALUE),
+            scope: Some("print view".into()),
+            token_type: Some("Bearer"),
+        };
+        let mut built = json!({
+            "active": true, "client_id": "c", "exp": 20, "iat": 10, "iss": "http://127.0.0.1:1", "nbf": 10,
+            "permissions": [{"exp": 20, "iat": 10, "nbf": 10, "resource_id": "r", "resource_scopes": ["print", "view"]}],
+            "reason": "expired", "scope": "print view", "token_type": "Bearer",
+        });
+        built[crate::core::grant::EXTENSION_MEMBER] = json!(EXTENSION_VALUE);
+        assert_eq!(
+            serde_json::to_string(&answer).unwrap(),
+            serde_json::to_string(&built).unwrap()
+        );
+        let inactive = Introspection::default();
+        assert_eq!(serde_json::to_string(&inactive).unwrap(), r#"{"active":false}"#);
+    }
 }
