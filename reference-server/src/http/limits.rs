@@ -90,6 +90,8 @@ fn oversized_head(req: &Request) -> Option<Response> {
 pub struct BodyGuardLayer {
     /// The largest body accepted, in bytes.
     pub limit: usize,
+    /// How long a request may take before it is answered 408 ([`REQUEST_TIMEOUT`]).
+    pub timeout: Duration,
 }
 
 impl<S> tower::Layer<S> for BodyGuardLayer {
@@ -99,6 +101,7 @@ impl<S> tower::Layer<S> for BodyGuardLayer {
         BodyGuard {
             inner,
             limit: self.limit,
+            timeout: self.timeout,
         }
     }
 }
@@ -108,6 +111,7 @@ impl<S> tower::Layer<S> for BodyGuardLayer {
 pub struct BodyGuard<S> {
     inner: S,
     limit: usize,
+    timeout: Duration,
 }
 
 impl<S> tower::Service<Request> for BodyGuard<S>
@@ -128,6 +132,7 @@ where
             Some(refused) => Guarded::Refused(Some(refused)),
             None => Guarded::Running {
                 answer: self.inner.call(req),
+                timeout: self.timeout,
                 deadline: None,
             },
         }
@@ -142,6 +147,7 @@ pub enum Guarded<F> {
     /// Being answered; `deadline` is set at the first poll that finds the answer not ready.
     Running {
         answer: F,
+        timeout: Duration,
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     },
 }
@@ -157,16 +163,20 @@ where
             Guarded::Refused(refused) => Poll::Ready(Ok(refused
                 .take()
                 .unwrap_or_else(|| error_response(ProtocolError::server_error(), true)))),
-            Guarded::Running { answer, deadline } => {
+            Guarded::Running {
+                answer,
+                timeout,
+                deadline,
+            } => {
                 if let Poll::Ready(answered) = Pin::new(answer).poll(cx) {
                     return Poll::Ready(answered);
                 }
-                let timer = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(REQUEST_TIMEOUT)));
+                let timer = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(*timeout)));
                 match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Ok(error_response(
                         refusal(
                             StatusCode::REQUEST_TIMEOUT,
-                            format!("the request was not answered within {} s", REQUEST_TIMEOUT.as_secs()),
+                            format!("the request was not answered within {} s", timeout.as_secs()),
                         ),
                         true,
                     ))),
@@ -229,6 +239,80 @@ fn unsupported_coding(headers: &axum::http::HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tower::{Layer as _, ServiceExt as _};
+
+    /// A service answering 200 after `polls` polls that found it not ready (`None`: never).
+    #[derive(Clone)]
+    struct Slow(Option<usize>);
+
+    impl tower::Service<Request> for Slow {
+        type Response = Response;
+        type Error = Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request) -> Self::Future {
+            let polls = self.0;
+            Box::pin(async move {
+                match polls {
+                    Some(n) => {
+                        for _ in 0..n {
+                            tokio::task::yield_now().await;
+                        }
+                        Ok(Response::new(axum::body::Body::empty()))
+                    }
+                    None => std::future::pending().await,
+                }
+            })
+        }
+    }
+
+    fn guarded(answers_after: Option<usize>, timeout: Duration) -> BodyGuard<Slow> {
+        BodyGuardLayer { limit: 1024, timeout }.layer(Slow(answers_after))
+    }
+
+    fn request(content_length: Option<&str>) -> Request {
+        let mut b = axum::http::Request::post("/token");
+        if let Some(n) = content_length {
+            b = b.header(header::CONTENT_LENGTH, n);
+        }
+        b.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_answer_ready_at_once_or_later_within_the_time_limit_is_passed_through() {
+        for polls in [0, 3] {
+            let resp = guarded(Some(polls), Duration::from_secs(30))
+                .oneshot(request(None))
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "after {polls} polls");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_not_answered_within_the_time_limit_gets_a_408() {
+        let answer = guarded(None, Duration::from_millis(20)).oneshot(request(None));
+        // Bounded, so that a guard that never answers fails the test instead of hanging it.
+        let resp = tokio::time::timeout(Duration::from_secs(10), answer)
+            .await
+            .expect("the guard answers")
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn a_declared_body_over_the_limit_is_refused_before_the_service_runs() {
+        // The service would never answer: the 413 comes from the guard alone.
+        let resp = guarded(None, Duration::from_secs(30))
+            .oneshot(request(Some("1025")))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
 
     fn headers(values: &[&str]) -> axum::http::HeaderMap {
         let mut h = axum::http::HeaderMap::new();

@@ -107,7 +107,10 @@ fn routes(ctx: SharedCtx) -> Router {
         // Before any handler reads a body: request targets and header sections over the limits
         // (414, 431), unsupported codings (415), declared lengths over the limit (413); and a
         // slow or stalled client cannot hold a request open forever (408).
-        .layer(limits::BodyGuardLayer { limit });
+        .layer(limits::BodyGuardLayer {
+            limit,
+            timeout: limits::REQUEST_TIMEOUT,
+        });
     traced(router).with_state(ctx)
 }
 
