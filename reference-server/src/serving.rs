@@ -29,6 +29,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// no body. It is above the routers' own limit ([`crate::http::limits::MAX_HEADERS`]) so that
 /// requests between the two get the routers' JSON 431.
 pub const PARSED_HEADERS: usize = 100;
+// The routers' JSON 431 must be reachable below hyper's own bare one.
+const _: () = assert!(crate::http::limits::MAX_HEADERS < PARSED_HEADERS);
 
 /// Binds `addr` (port 0: any free port) and returns the listener with the address it got.
 pub async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), crate::StartError> {

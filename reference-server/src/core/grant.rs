@@ -155,6 +155,8 @@ pub fn token_type(ctx: &Ctx) -> &'static str {
 /// The member the variant `extension-members` adds to JSON answers (UMA Grant §1.1: receivers
 /// ignore extension members they do not understand).
 pub const EXTENSION_MEMBER: &str = "reference_extension";
+/// The value of [`EXTENSION_MEMBER`].
+pub const EXTENSION_VALUE: &str = "uma-reference-server";
 
 /// A whole token request once its form is parsed: client authentication (RFC 6749 §2.3), then
 /// [`token`], then the shaping the variants ask for. Under the variant
@@ -178,7 +180,7 @@ pub async fn token_request(ctx: &Ctx, creds: &PresentedCredentials, params: &Par
     match result {
         Ok(mut body) => {
             if extension {
-                body[EXTENSION_MEMBER] = json!("uma-reference-server");
+                body[EXTENSION_MEMBER] = json!(EXTENSION_VALUE);
             }
             Ok(body)
         }
@@ -187,7 +189,7 @@ pub async fn token_request(ctx: &Ctx, creds: &PresentedCredentials, params: &Par
                 e.description = None;
             }
             if extension && e.has_code() {
-                e = e.with(EXTENSION_MEMBER, json!("uma-reference-server"));
+                e = e.with(EXTENSION_MEMBER, json!(EXTENSION_VALUE));
             }
             Err(e)
         }

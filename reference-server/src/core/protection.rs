@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::clients::UMA_PROTECTION;
 use crate::core::discovery::paths;
+use crate::core::grant::EXTENSION_VALUE;
 use crate::core::model::{ApprovalRecord, ApprovalStatus, Permission, ResourceRecord, TicketData, TokenKind};
 use crate::core::policy::ResourcePolicy;
 use crate::core::{Ctx, ProtocolError};
@@ -536,9 +537,6 @@ pub struct IntrospectedPermission {
     resource_id: String,
     resource_scopes: Vec<String>,
 }
-
-/// The value of the `reference_extension` member under the variant `extension-members`.
-const EXTENSION_VALUE: &str = "uma-reference-server";
 
 /// Introspects a token for the RS holding `pat`.
 pub async fn introspect(ctx: &Ctx, pat: &PatContext, token: &str) -> Result<Introspection, ProtocolError> {
