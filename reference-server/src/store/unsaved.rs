@@ -1,64 +1,92 @@
 //! The rows of the change log not yet in the SQLite file, which the next checkpoint commits.
 
-use foldhash::HashMap;
-
 use super::{Batch, TABLES, Val};
 
+/// One write of a key that the change log holds and SQLite does not yet.
+#[derive(Clone)]
+enum Change {
+    /// The row as written (its first value is the key).
+    Row(Vec<Val>),
+    /// The key was deleted.
+    Gone(String),
+}
+
+impl Change {
+    fn key(&self) -> &str {
+        match self {
+            Change::Row(row) => match row.first() {
+                Some(Val::Text(k)) => k,
+                _ => "",
+            },
+            Change::Gone(k) => k,
+        }
+    }
+}
+
 /// The rows the change log holds and SQLite does not yet: per table (in the order of
-/// [`TABLES`]), the newest row written for each key, `None` for a deletion. A checkpoint
-/// commits them as they are, so it neither reads the tables again nor encodes a row twice.
-/// They take about twice the memory of the log segments they stand for, which a checkpoint
-/// keeps under 64 MiB or so (its threshold plus what arrives while it runs).
+/// [`TABLES`]), every write in the order it was logged. A checkpoint commits the newest write
+/// of each key as it is, so it neither reads the tables again nor encodes a row twice.
+///
+/// The writes are kept as a list, not a map from key to newest row: a write-out only appends,
+/// and the older writes of a key are dropped when the checkpoint sorts the list by key (which
+/// it does anyway, so SQLite walks its key index in order). With a map, hashing each key and
+/// growing the map was about 3 % of a token request's CPU under load (issue 13). They take
+/// about twice the memory of the log segments they stand for, which a checkpoint keeps under
+/// 64 MiB or so (its threshold plus what arrives while it runs).
 #[derive(Default, Clone)]
-pub(super) struct Unsaved([HashMap<String, Option<Vec<Val>>>; 7]);
+pub(super) struct Unsaved([Vec<Change>; 7]);
 
 impl Unsaved {
     pub(super) fn is_empty(&self) -> bool {
-        self.0.iter().all(HashMap::is_empty)
+        self.0.iter().all(Vec::is_empty)
     }
 
     /// Takes in the rows of a write-out (or a line of the log) that followed every one already
     /// here.
     pub(super) fn add(&mut self, batches: impl IntoIterator<Item = Batch>) {
         for b in batches {
-            let Some(rows) = TABLES.iter().position(|t| t.0 == b.table).map(|i| &mut self.0[i]) else {
+            let Some(changes) = TABLES.iter().position(|t| t.0 == b.table).map(|i| &mut self.0[i]) else {
                 continue;
             };
-            for row in b.rows {
-                if let Some(Val::Text(k)) = row.first() {
-                    rows.insert(k.clone(), Some(row));
-                }
-            }
-            for k in b.gone {
-                rows.insert(k, None);
-            }
+            changes.extend(
+                b.rows
+                    .into_iter()
+                    .filter(|row| matches!(row.first(), Some(Val::Text(_))))
+                    .map(Change::Row),
+            );
+            changes.extend(b.gone.into_iter().map(Change::Gone));
         }
     }
 
     /// Puts back the rows of a checkpoint that failed: older than every row here.
     pub(super) fn put_back(&mut self, older: Unsaved) {
-        for (rows, old) in self.0.iter_mut().zip(older.0) {
-            for (k, row) in old {
-                rows.entry(k).or_insert(row);
-            }
+        for (changes, mut old) in self.0.iter_mut().zip(older.0) {
+            old.append(changes);
+            *changes = old;
         }
     }
 
-    /// The batches committing these rows, each in the order of its keys: SQLite then walks
-    /// each table's key index from one end to the other instead of jumping about it. With the
-    /// rows moved rather than copied, `cargo bench -p uma-reference-server --bench checkpoint
-    /// -- --run` went from 10.8-13.8 µs of CPU per RPT row to 6.3-7.0.
+    /// The batches committing these rows: the newest write of each key, in the order of the
+    /// keys, so SQLite walks each table's key index from one end to the other instead of
+    /// jumping about it. With the rows moved rather than copied, `cargo bench -p
+    /// uma-reference-server --bench checkpoint -- --run` went from 10.8-13.8 µs of CPU per RPT
+    /// row to 6.3-7.0.
     pub(super) fn into_batches(self) -> [Batch; 7] {
         let mut tables = self.0.into_iter();
         std::array::from_fn(|i| {
             let (table, cols, key) = TABLES[i];
-            let mut keyed: Vec<(String, Option<Vec<Val>>)> = tables.next().unwrap_or_default().into_iter().collect();
-            keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let mut changes = tables.next().unwrap_or_default();
+            // Stable: the writes of one key stay in the order they were logged.
+            changes.sort_by(|a, b| a.key().cmp(b.key()));
             let (mut rows, mut gone) = (Vec::new(), Vec::new());
-            for (k, row) in keyed {
-                match row {
-                    Some(row) => rows.push(row),
-                    None => gone.push(k),
+            let mut changes = changes.into_iter().peekable();
+            while let Some(change) = changes.next() {
+                if changes.peek().is_some_and(|next| next.key() == change.key()) {
+                    continue; // a newer write of the same key follows
+                }
+                match change {
+                    Change::Row(row) => rows.push(row),
+                    Change::Gone(k) => gone.push(k),
                 }
             }
             Batch {
