@@ -75,18 +75,13 @@ impl Unsaved {
         let mut tables = self.0.into_iter();
         std::array::from_fn(|i| {
             let (table, cols, key) = TABLES[i];
-            let mut changes = tables.next().unwrap_or_default();
-            // Stable: the writes of one key stay in the order they were logged.
-            changes.sort_by(|a, b| a.key().cmp(b.key()));
             let (mut rows, mut gone) = (Vec::new(), Vec::new());
-            let mut changes = changes.into_iter().peekable();
-            while let Some(change) = changes.next() {
-                if changes.peek().is_some_and(|next| next.key() == change.key()) {
-                    continue; // a newer write of the same key follows
-                }
-                match change {
-                    Change::Row(row) => rows.push(row),
-                    Change::Gone(k) => gone.push(k),
+            let mut changes: Vec<Option<Change>> = tables.next().unwrap_or_default().into_iter().map(Some).collect();
+            for i in newest_in_key_order(&changes) {
+                match changes[i].take() {
+                    Some(Change::Row(row)) => rows.push(row),
+                    Some(Change::Gone(k)) => gone.push(k),
+                    None => {}
                 }
             }
             Batch {
@@ -98,6 +93,34 @@ impl Unsaved {
             }
         })
     }
+}
+
+/// The positions of the newest write of each key among `changes` (in the order they were
+/// logged), in the order of the keys. Sorted as (the key's first eight bytes, position) pairs:
+/// comparing the whole keys only where those bytes are equal took the sort from about 5 % of a
+/// token request's CPU under load to about 1 % (issue 13).
+fn newest_in_key_order(changes: &[Option<Change>]) -> Vec<usize> {
+    let key = |i: usize| changes[i].as_ref().map_or("", Change::key);
+    let mut order: Vec<(u64, usize)> = (0..changes.len()).map(|i| (prefix(key(i)), i)).collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))).then(a.1.cmp(&b.1)));
+    let mut newest = Vec::with_capacity(order.len());
+    for (n, &(p, i)) in order.iter().enumerate() {
+        let superseded = order
+            .get(n + 1)
+            .is_some_and(|&(next_p, next)| next_p == p && key(next) == key(i));
+        if !superseded {
+            newest.push(i);
+        }
+    }
+    newest
+}
+
+/// The first eight bytes of `key` as a number that orders as the bytes do (zero-padded).
+fn prefix(key: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
 }
 
 #[cfg(test)]
@@ -161,5 +184,29 @@ mod tests {
 
         // Assert: the newer rows win; what only the failed checkpoint had is due again.
         assert_eq!(due(&u), (vec![("b".into(), 3)], vec!["a".into(), "c".into()]));
+    }
+
+    proptest::proptest! {
+        /// The newest write of each key, in key order, as a map from key to newest write gives
+        /// it; keys short and long, sharing their first eight bytes or not, with a NUL or not.
+        #[test]
+        fn newest_in_key_order_agrees_with_a_map(
+            writes in proptest::collection::vec(("(ab|abcdefgh|abcdefghi|a\\x00)?[a-c]{0,3}", proptest::bool::ANY), 0..60)
+        ) {
+            let changes: Vec<Option<Change>> = writes
+                .iter()
+                .map(|(k, row)| Some(if *row {
+                    Change::Row(vec![Val::Text(k.clone())])
+                } else {
+                    Change::Gone(k.clone())
+                }))
+                .collect();
+            let mut naive = std::collections::BTreeMap::new();
+            for (i, (k, _)) in writes.iter().enumerate() {
+                naive.insert(k.clone(), i);
+            }
+            let expected: Vec<usize> = naive.into_values().collect();
+            proptest::prop_assert_eq!(newest_in_key_order(&changes), expected);
+        }
     }
 }
