@@ -29,26 +29,40 @@ impl Stop {
     }
 }
 
-/// Waits for Ctrl-C or (on Unix) SIGTERM. The handlers are installed when it is first polled.
-pub async fn signal() -> Stop {
+/// Waits for Ctrl-C or (on Unix) SIGTERM. On Unix the handlers are installed when it is called,
+/// not when the future is first polled: a signal that came after the call and before that poll
+/// (a run's first progress line can be printed in between) would otherwise end the process
+/// with no report at all.
+pub fn signal() -> impl Future<Output = Stop> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => Stop::Interrupt,
-                _ = term.recv() => Stop::Terminate,
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                Stop::Interrupt
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut int), Ok(mut term)) => tokio::select! {
+                    _ = int.recv() => Stop::Interrupt,
+                    _ = term.recv() => Stop::Terminate,
+                },
+                (Ok(mut int), Err(_)) => {
+                    int.recv().await;
+                    Stop::Interrupt
+                }
+                (Err(_), Ok(mut term)) => {
+                    term.recv().await;
+                    Stop::Terminate
+                }
+                (Err(_), Err(_)) => std::future::pending().await,
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        Stop::Interrupt
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            Stop::Interrupt
+        }
     }
 }
 
