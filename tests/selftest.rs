@@ -5,6 +5,10 @@
 //! (MAY ones exempt, with the reason in selftest.json) is checked by some scenario and broken by
 //! some quirk; the TLS requirements by quirks run against the reference served over TLS.
 
+// The allocator of the `uma-conformance` binary, so the selftest runs as a user's does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_quirk_is_detected_and_breaks_nothing_unrelated() {
     let st = uma_conformance::selftest::run(
