@@ -101,27 +101,26 @@ async fn check_pat(ctx: &Ctx, authorization: Option<&str>, ignore_validity: bool
     };
     let now = ctx.clock.now();
     // Looked at in place: a PAT check copies out only who the PAT speaks for.
-    let checked = ctx
-        .store
+    ctx.store
         .with_token(&hash_secret(token), |t| {
             let usable = (ignore_validity || (!t.revoked && t.expires_at > now))
                 && matches!(t.kind, TokenKind::Pat | TokenKind::Rpt);
-            let protection = t.kind == TokenKind::Pat && t.scopes.iter().any(|s| s == UMA_PROTECTION);
-            usable.then(|| {
-                protection.then(|| PatContext {
+            if !usable {
+                Err(invalid_token(ctx))
+            } else if t.kind == TokenKind::Pat && t.scopes.iter().any(|s| s == UMA_PROTECTION) {
+                Ok(PatContext {
                     owner: t.owner.clone().unwrap_or_default(),
                     rs_client: t.client_id.clone(),
                 })
-            })
+            } else if ctx.quirk(Quirk::WrongScopeAs401) {
+                // Quirk: a valid token without `uma_protection` is treated as an invalid one.
+                Err(invalid_token(ctx))
+            } else {
+                Err(ProtocolError::insufficient_scope(UMA_PROTECTION))
+            }
         })
-        .await?;
-    match checked.flatten() {
-        Some(Some(pat)) => Ok(pat),
-        // Quirk: a valid token without `uma_protection` is treated as an invalid one.
-        Some(None) if ctx.quirk(Quirk::WrongScopeAs401) => Err(invalid_token(ctx)),
-        Some(None) => Err(ProtocolError::insufficient_scope(UMA_PROTECTION)),
-        None => Err(invalid_token(ctx)),
-    }
+        .await?
+        .unwrap_or_else(|| Err(invalid_token(ctx)))
 }
 
 /// 401 for a request without any credentials (RFC 6750 §3: a bare `Bearer` challenge).
