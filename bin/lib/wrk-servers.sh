@@ -4,6 +4,7 @@
 #
 #   wrk_servers_start TARGETS_BINARY DIR TICKETS   # sets hello_url, as_url, serving (the PID)
 #   server_cpu_ticks                                # the server's utime + stime, in clock ticks
+#   wrk_servers_flush                               # checkpoints the AS's change log into SQLite
 #   wrk_servers_stop                                # closes its stdin and waits for it
 #
 # The caller's EXIT trap calls wrk_servers_kill, for a script that stops early.
@@ -25,6 +26,12 @@ wrk_servers_start() {
 }
 
 server_cpu_ticks() { awk '{print $14 + $15}' "/proc/$serving/stat" 2>/dev/null || echo 0; }
+
+wrk_servers_flush() {
+  local reply
+  echo flush >&"${SERVERS[1]}"
+  read -r reply <&"${SERVERS[0]}"
+}
 
 wrk_servers_stop() {
   eval "exec ${SERVERS[1]}>&-"

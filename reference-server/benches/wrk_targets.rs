@@ -5,10 +5,11 @@
 //!
 //! Not a benchmark by itself (it measures nothing): it starts both servers on loopback, sets up
 //! what the AS's endpoints need (a PAT, a resource with an open policy, an RPT, and `--tickets N`
-//! fresh permission tickets, one per token request), writes one `wrk` Lua script per endpoint
-//! into `--dir`, prints one line of JSON (`{"hello": URL, "as": URL, "dir": DIR}`) and serves
-//! until its standard input closes. `bin/bench` runs it; `cargo bench` does not (it returns at
-//! once unless `--serve` is given).
+//! fresh permission tickets, at most a million, one per token request), writes one `wrk` Lua
+//! script per endpoint into `--dir`, prints one line of JSON (`{"hello": URL, "as": URL, "dir":
+//! DIR}`) and serves until its standard input closes; a line `flush` there checkpoints the
+//! store's change log into SQLite and answers `flushed`. `bin/bench` runs it; `cargo bench` does
+//! not (it returns at once unless `--serve` is given).
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -79,7 +80,7 @@ fn main() {
     let tickets: usize = arg("--tickets")
         .and_then(|t| t.parse().ok())
         .unwrap_or(20_000)
-        .min(200_000);
+        .min(1_000_000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -209,7 +210,9 @@ fn main() {
             ),
             (
                 "token.lua",
-                // Each request spends the next ticket of tickets.txt; threads take every n-th.
+                // Each request spends the next ticket of tickets.txt; threads take every n-th (the
+                // script's first argument, default 1), from the ticket after the second (default
+                // 0: a later run of wrk passes the tickets its predecessors spent).
                 fixed_post(
                     "/token",
                     &[("Authorization", &client_basic), ("Content-Type", form)],
@@ -219,7 +222,7 @@ fn main() {
 for line in io.lines({}) do tickets[#tickets + 1] = line end
 local n = 0
 function setup(thread) n = n + 1; thread:set("offset", n) end
-function init(args) i = (tonumber(offset) or 1) - 1; step = tonumber(args[1]) or 1 end
+function init(args) i = (tonumber(offset) or 1) - 1 + (tonumber(args[2]) or 0); step = tonumber(args[1]) or 1 end
 function request()
   i = i + step
   local t = tickets[((i - 1) % #tickets) + 1]
@@ -233,18 +236,34 @@ end
         for (name, text) in scripts {
             std::fs::write(dir.join(name), text).expect("script");
         }
+        // Every row of the set-up in SQLite before the first run, so that no checkpoint of it
+        // falls into one.
+        let store = server.ctx().store.clone();
+        store.flush().await.expect("the set-up's rows checkpointed");
         println!(
             "{}",
             json!({"hello": hello_url, "as": issuer, "dir": dir.display().to_string(), "tickets": made.len() - 1})
         );
         std::io::stdout().flush().ok();
-        // Serve until bin/bench closes our standard input.
-        tokio::task::spawn_blocking(|| {
-            let stdin = std::io::stdin();
-            for _ in stdin.lock().lines() {}
-        })
-        .await
-        .ok();
+        // Serve until bin/bench closes our standard input. A line `flush` checkpoints what the
+        // store's change log holds into SQLite (`Store::flush`), then answers `flushed`: bin/bench
+        // charges that to the run whose rows it is.
+        let (lines, mut commands) = tokio::sync::mpsc::channel::<String>(1);
+        let reader = tokio::task::spawn_blocking(move || {
+            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                if lines.blocking_send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        while let Some(command) = commands.recv().await {
+            if command.trim() == "flush" {
+                store.flush().await.expect("the store's change log checkpointed");
+                println!("flushed");
+                std::io::stdout().flush().ok();
+            }
+        }
+        reader.await.ok();
         server.shutdown().await;
     });
 }
